@@ -1,0 +1,1 @@
+"""The command line: click code that parses, calls the core, prints, and maps errors."""

@@ -1,0 +1,121 @@
+"""`qxub exec [OPTIONS] -- COMMAND [ARGS]...`"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from qxub.cli.exec_options import (
+    NOT_DEFAULTABLE,
+    defaults_validator,
+    exec_options,
+    option_for_default,
+    typed_options,
+)
+from qxub.config import Config, load_config
+from qxub.errors import UsageError
+from qxub.execute import Mode, Streams, execute
+from qxub.job.build import absolute, build_context, build_resources, build_variables
+from qxub.job.spec import JobSpec
+from qxub.schedulers.registry import detect_scheduler_name, get_scheduler
+
+EXEC_CONTEXT = {
+    # Everything after the command's first word belongs to the command, dashes included.
+    "allow_interspersed_args": False,
+    "help_option_names": ["-h", "--help"],
+}
+
+
+@click.command(
+    "exec",
+    context_settings=EXEC_CONTEXT,
+    epilog="Everything after `--` is the command, passed on word for word.",
+)
+@exec_options
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def exec_command(ctx: click.Context, **params: Any) -> None:
+    """Run COMMAND as a batch job, stream its output and exit with its exit code."""
+    ctx.exit(run_exec(ctx, params))
+
+
+def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
+    cwd = Path.cwd()
+    config_file = params.pop("config_file")
+    config = load_config(
+        cwd,
+        Path(config_file) if config_file else None,
+        validator=defaults_validator(ctx.command),
+    )
+    apply_config_defaults(ctx, params, config)
+    command = tuple(params.pop("command"))
+    if not command:
+        raise UsageError(
+            "no command given", hint="put the command after `--`, e.g. qxub exec -- python3 run.py"
+        )
+    spec = spec_from_params(command, params, cwd, tuple(typed_options(ctx, skip={"config_file"})))
+    scheduler = get_scheduler(detect_scheduler_name(params["scheduler"], None))
+    mode = Mode(
+        dry=params["dry"],
+        terse=params["terse"],
+        detach=params["detach"],
+        quiet=params["quiet"],
+        verbose=params["verbose"],
+    )
+    return execute(spec, scheduler, mode, Streams.standard(params["quiet"] or params["terse"]))
+
+
+def apply_config_defaults(ctx: click.Context, params: dict[str, Any], config: Config) -> None:
+    """Fill options the user did not type from the config's `defaults:`."""
+    for key, (value, _layer) in config.defaults().items():
+        param = option_for_default(ctx.command, key)
+        if param is None or param.name is None or param.name in NOT_DEFAULTABLE:
+            continue
+        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+            continue
+        params[param.name] = value  # already checked and converted when the file was loaded
+
+
+def spec_from_params(
+    command: tuple[str, ...], params: dict[str, Any], cwd: Path, options: tuple[str, ...]
+) -> JobSpec:
+    template = None
+    if params["template"]:
+        template = Path(params["template"]).read_text()
+    return JobSpec(
+        argv=command,
+        execdir=absolute(params["execdir"], cwd) or os.fspath(cwd),
+        context=build_context(
+            env=params["env"],
+            mods_each=params["mods_each"],
+            mods_list=params["mods_list"],
+            sif=params["sif"],
+            binds=params["bind"],
+            default_context=params["default_context"],
+        ),
+        resources=build_resources(
+            mem=params["mem"],
+            cpus=params["cpus"],
+            runtime=params["runtime"],
+            disk=params["disk"],
+            gpus=params["gpus"],
+            gpu_type=params["gpu_type"],
+            resources=params["resources"],
+            volumes=params["volumes"],
+        ),
+        name=params["name"],
+        queue=params["queue"],
+        project=params["project"],
+        out=absolute(params["out"], cwd),
+        err=absolute(params["err"], cwd),
+        variables=build_variables(params["var_each"], params["vars_list"]),
+        pre=params["pre"],
+        post=params["post"],
+        template=template,
+        platform=params["platform"],
+        options=options,
+    )

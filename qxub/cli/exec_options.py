@@ -1,0 +1,159 @@
+"""The options of `qxub exec`, defined once, and what is derived from them.
+
+The same parameter objects give the help text, the config `defaults:` schema, the options
+recorded in a job's script and (with --remote) the options forwarded to the remote qxub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from qxub.cli.types import AssignmentType, DurationType, SizeType
+from qxub.schedulers.registry import NAMES as SCHEDULER_NAMES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Options that only steer this invocation: never taken from config `defaults:`.
+NOT_DEFAULTABLE = {"dry", "terse", "detach", "config", "command"}
+
+_CONTEXT = "Execution context"
+_RESOURCES = "Resources"
+_JOB = "Job"
+_BEHAVIOUR = "Behaviour"
+
+OPTIONS: list[tuple[str, Callable[[F], F]]] = [
+    (_CONTEXT, click.option("--env", help="Conda environment to activate.")),
+    (_CONTEXT, click.option("--mod", "mods_each", multiple=True, metavar="NAME",
+                            help="Environment module to load (repeatable, loaded in order).")),
+    (_CONTEXT, click.option("--mods", "mods_list", multiple=True, metavar="'A B,C'",
+                            help="Several modules, separated by spaces or commas.")),
+    (_CONTEXT, click.option("--sif", metavar="IMAGE",
+                            help="Run the command in this Singularity/Apptainer image.")),
+    (_CONTEXT, click.option("--bind", multiple=True, metavar="SPEC",
+                            help="Bind path into the --sif image (repeatable).")),
+    (_CONTEXT, click.option("--default", "default_context", is_flag=True,
+                            help="No context: run in the plain login environment.")),
+    (_RESOURCES, click.option("--mem", "--memory", "mem", type=SizeType(),
+                              help="Memory, e.g. 16GB.")),
+    (_RESOURCES, click.option("--cpus", "--threads", "cpus", type=click.IntRange(min=1),
+                              help="CPU cores.")),
+    (_RESOURCES, click.option("--runtime", "--time", "runtime", type=DurationType(),
+                              help="Wall time: 1:30:00, 90m, 2h30m, 45s, or minutes.")),
+    (_RESOURCES, click.option("--disk", "--jobfs", "disk", type=SizeType(),
+                              help="Node-local scratch disk (PBS jobfs), e.g. 10GB.")),
+    (_RESOURCES, click.option("--gpus", type=click.IntRange(min=1), help="GPUs.")),
+    (_RESOURCES, click.option("--gpu-type", help="GPU model, e.g. v100 or a100.")),
+    (_RESOURCES, click.option("-l", "--resources", multiple=True, metavar="K=V[,K=V]",
+                              type=AssignmentType(many=True, shell_names=False),
+                              help="Extra scheduler resources, passed on verbatim.")),
+    (_RESOURCES, click.option("--volumes", "--storage", "volumes", metavar="SPEC",
+                              help="File systems the job needs, e.g. gdata/a56+scratch/a56.")),
+    (_JOB, click.option("-q", "--queue", help="Queue (partition), or 'auto'.")),
+    (_JOB, click.option("-N", "--name", help="Job name (default: the command's name).")),
+    (_JOB, click.option("-P", "--project", help="Project (account) to charge.")),
+    (_JOB, click.option("--execdir", type=click.Path(file_okay=False),
+                        help="Directory to run in (default: the current one).")),
+    (_JOB, click.option("--out", type=click.Path(dir_okay=False),
+                        help="Write the job's stdout to this file (default: its log dir).")),
+    (_JOB, click.option("--err", type=click.Path(dir_okay=False),
+                        help="Write the job's stderr to this file (default: its log dir).")),
+    (_JOB, click.option("--var", "var_each", multiple=True, metavar="K=V",
+                        type=AssignmentType(), help="Export a variable (repeatable).")),
+    (_JOB, click.option("--vars", "vars_list", multiple=True, metavar="'A=1,B=2'",
+                        type=AssignmentType(many=True), help="Export several variables.")),
+    (_JOB, click.option("--pre", metavar="CMD", help="Shell command to run before the command.")),
+    (_JOB, click.option("--post", metavar="CMD",
+                        help="Shell command to run after it, whatever its exit code.")),
+    (_JOB, click.option("--template", type=click.Path(exists=True, dir_okay=False),
+                        help="Job script template with {{ directives }} and {{ body }}.")),
+    (_JOB, click.option("--platform", metavar="NAME",
+                        help="Platform definition to use (default: detected).")),
+    (_JOB, click.option("--scheduler", type=click.Choice(SCHEDULER_NAMES),
+                        help="Scheduler to submit to (default: detected).")),
+    (_BEHAVIOUR, click.option("--dry", is_flag=True,
+                              help="Print the job script and submit command; submit nothing.")),
+    (_BEHAVIOUR, click.option("--terse", is_flag=True,
+                              help="Print only the job id and return at once.")),
+    (_BEHAVIOUR, click.option("--detach", is_flag=True,
+                              help="Submit, say how to follow the job later, return at once.")),
+    (_BEHAVIOUR, click.option("--quiet", is_flag=True,
+                              help="No status lines (the job's output still streams).")),
+    (_BEHAVIOUR, click.option("-v", "--verbose", count=True, help="Say more (repeatable).")),
+    (_BEHAVIOUR, click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                              help="Extra config file, above the project's.")),
+]
+
+
+def exec_options(func: F) -> F:
+    """Apply every exec option to a click command function."""
+    for _, option in reversed(OPTIONS):
+        func = option(func)
+    return func
+
+
+def long_name(param: click.Parameter) -> str:
+    longs = [o for o in param.opts if o.startswith("--")]
+    return longs[0] if longs else param.opts[0]
+
+
+def typed_options(ctx: click.Context, skip: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    """The options the user typed on the command line, as argv words, in a canonical order."""
+    words: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in skip or param.name is None:
+            continue
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        words += option_words(param, ctx.params[param.name])
+    return words
+
+
+def option_words(param: click.Option, value: Any) -> list[str]:
+    """One option with its value as argv words."""
+    flag = long_name(param)
+    if param.count:
+        return [flag] * int(value)
+    if param.is_flag:
+        return [flag] if value else []
+    if param.multiple:
+        return [w for item in value for w in (flag, str(item))]
+    return [flag, str(value)]
+
+
+def defaults_validator(command: click.Command) -> Callable[[str, Any], Any]:
+    """A checker for config `defaults:` entries, built from the command's own options."""
+    by_name: dict[str, click.Option] = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name not in NOT_DEFAULTABLE:
+            assert param.name is not None
+            by_name[param.name] = param
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    by_name[opt[2:].replace("-", "_")] = param
+
+    def check(key: str, value: Any) -> Any:
+        param = by_name.get(key.replace("-", "_"))
+        if param is None:
+            valid = sorted({long_name(p)[2:] for p in by_name.values()})
+            raise ValueError(f"not an exec option; valid: {', '.join(valid)}")
+        if param.multiple and not isinstance(value, list):
+            value = [value]
+        try:
+            return param.type_cast_value(click.Context(command), value)
+        except click.BadParameter as exc:
+            raise ValueError(exc.format_message()) from None
+
+    return check
+
+
+def option_for_default(command: click.Command, key: str) -> click.Option | None:
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name not in NOT_DEFAULTABLE:
+            names = {param.name} | {o[2:].replace("-", "_") for o in param.opts if o[:2] == "--"}
+            if key.replace("-", "_") in names:
+                return param
+    return None

@@ -1,0 +1,198 @@
+"""Layered configuration: system < user < project < --config FILE (< command line, in the CLI).
+
+Each file is YAML. Mappings merge key by key across layers; any other value replaces the one
+below it. Every file is validated when loaded: a malformed file, an unknown key or a wrong type
+is a ConfigError naming the file, the key and what is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qxub.errors import ConfigError
+from qxub.project import find_project_root
+from qxub.state import config_dirs, config_home
+
+PROJECT_FILE = ".qxub.yaml"
+LAYERS = ("system", "user", "project", "file")
+
+# Checks the value of `defaults.<name>`; returns the value to use or raises ValueError with a
+# message saying what is valid. The CLI registers one per exec option.
+DefaultsValidator = Callable[[str, Any], Any]
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str  # one of LAYERS
+    path: Path
+    data: Mapping[str, Any]
+
+
+# The schema: top-level keys and, for mappings, how to check their content.
+TOP_LEVEL_KEYS = {
+    "defaults": "default values for `qxub exec` options, e.g. `mem: 16GB`",
+}
+
+
+def _check_defaults(path: Path, value: Any, validator: DefaultsValidator | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: `defaults` must be a mapping of exec option names to values",
+            hint="write e.g.\ndefaults:\n  mem: 16GB\n  cpus: 4",
+        )
+    checked: dict[str, Any] = {}
+    for key, item in value.items():
+        if validator is None:
+            checked[str(key)] = item
+            continue
+        try:
+            checked[str(key)] = validator(str(key), item)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: defaults.{key}: {exc}") from None
+    return checked
+
+
+def parse_layer(
+    name: str, path: Path, text: str, validator: DefaultsValidator | None = None
+) -> Layer:
+    """Parse and validate one config file's text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(
+            f"{path}: cannot parse YAML{where}: {problem}",
+            hint="fix the file, or move it aside to run with the built-in defaults",
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping, not {type(data).__name__}",
+            hint=f"valid keys: {', '.join(TOP_LEVEL_KEYS)}",
+        )
+    checked: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in TOP_LEVEL_KEYS:
+            valid = "; ".join(f"{k} ({what})" for k, what in TOP_LEVEL_KEYS.items())
+            raise ConfigError(f"{path}: unknown key {key!r}", hint=f"valid keys: {valid}")
+        if key == "defaults":
+            checked[key] = _check_defaults(path, value, validator)
+    return Layer(name, path, checked)
+
+
+def load_layer(name: str, path: Path, validator: DefaultsValidator | None = None) -> Layer | None:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_layer(name, path, text, validator)
+
+
+def layer_paths(cwd: Path, explicit: Path | None = None) -> list[tuple[str, Path]]:
+    """Every config file qxub would read, lowest precedence first."""
+    paths = [("system", d / "config.yaml") for d in reversed(config_dirs())]
+    paths.append(("user", config_home() / "config.yaml"))
+    paths.append(("project", find_project_root(cwd) / PROJECT_FILE))
+    if explicit is not None:
+        paths.append(("file", explicit))
+    return paths
+
+
+@dataclass(frozen=True)
+class Config:
+    layers: tuple[Layer, ...]
+
+    def lookup(self, key: str) -> tuple[Any, Layer] | None:
+        """The winning value of a dotted key and the layer it came from."""
+        found: tuple[Any, Layer] | None = None
+        for layer in self.layers:
+            value: Any = layer.data
+            for part in key.split("."):
+                if not isinstance(value, Mapping) or part not in value:
+                    break
+                value = value[part]
+            else:
+                if isinstance(value, Mapping) and found and isinstance(found[0], Mapping):
+                    found = ({**found[0], **value}, layer)
+                else:
+                    found = (value, layer)
+        return found
+
+    def items(self) -> Iterator[tuple[str, Any, Layer]]:
+        """Every leaf value that wins, with the layer it came from, sorted by key."""
+        winners: dict[str, tuple[Any, Layer]] = {}
+        for layer in self.layers:
+            for key, value in _leaves(layer.data):
+                winners[key] = (value, layer)
+        for key in sorted(winners):
+            yield key, winners[key][0], winners[key][1]
+
+    def defaults(self) -> dict[str, tuple[Any, Layer]]:
+        """Exec option defaults with the layer each came from."""
+        result: dict[str, tuple[Any, Layer]] = {}
+        for layer in self.layers:
+            for name, value in dict(layer.data.get("defaults", {})).items():
+                result[name] = (value, layer)
+        return result
+
+
+def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        if isinstance(value, Mapping) and value:
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def load_config(
+    cwd: Path, explicit: Path | None = None, validator: DefaultsValidator | None = None
+) -> Config:
+    """Read every layer that exists."""
+    if explicit is not None and not explicit.is_file():
+        raise ConfigError(
+            f"--config {explicit}: no such file",
+            hint="give the path of an existing YAML file",
+        )
+    layers = []
+    for name, path in layer_paths(cwd, explicit):
+        layer = load_layer(name, path, validator)
+        if layer is not None:
+            layers.append(layer)
+    return Config(tuple(layers))
+
+
+def set_value(path: Path, key: str, value: Any, validator: DefaultsValidator | None) -> None:
+    """Set a dotted key in one file, keeping its other keys; validate before writing."""
+    try:
+        data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    except yaml.YAMLError:
+        data = None
+    if data is None and path.exists() and path.read_text().strip():
+        load_layer("target", path, validator)  # raises the precise parse error
+    data = data or {}
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{path}: {part} is not a mapping; cannot set {key}")
+        node = child
+    node[parts[-1]] = value
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    parse_layer("target", path, text, validator)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,118 @@
+"""Run one job: submit it (or show it), then follow it to its end."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+from qxub.errors import QxubError
+from qxub.job.spec import JobSpec
+from qxub.jobs import dry_run, submit
+from qxub.monitor import Outcome, describe_outcome, follow
+from qxub.schedulers.base import Scheduler
+from qxub.state import JobRecord, update_record
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Mode:
+    dry: bool = False
+    terse: bool = False
+    detach: bool = False
+    quiet: bool = False
+    verbose: int = 0
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where output goes: the job's stdout/stderr as bytes, qxub's own text."""
+
+    out: BinaryIO
+    err: BinaryIO
+    text_out: TextIO
+    status: Callable[[str], None]
+
+    @classmethod
+    def standard(cls, quiet: bool) -> Streams:
+        def status(message: str) -> None:
+            if not quiet:
+                print(f"qxub: {message}", file=sys.stderr, flush=True)
+
+        return cls(sys.stdout.buffer, sys.stderr.buffer, sys.stdout, status)
+
+
+def execute(
+    spec: JobSpec,
+    scheduler: Scheduler,
+    mode: Mode,
+    streams: Streams,
+    notes: list[str] | None = None,
+) -> int:
+    """Submit `spec` and follow it; the return value is the exit code for qxub."""
+    notes = notes or []
+    if mode.dry:
+        shown = dry_run(spec, scheduler)
+        streams.text_out.write(shown.script)
+        streams.text_out.write(f"\n# submit with: {shown.submit_command}\n")
+        for note in notes:
+            streams.text_out.write(f"# {note}\n")
+        if shown.unhonoured:
+            streams.text_out.write(
+                f"# {_unhonoured_text(scheduler.name, shown.unhonoured)}\n"
+            )
+        streams.text_out.flush()
+        return 0
+    record = submit(spec, scheduler)
+    if mode.terse:
+        streams.text_out.write(record.job_id + "\n")
+        streams.text_out.flush()
+        return 0
+    streams.status(f"job {record.job_id} submitted to {scheduler.name}")
+    if mode.verbose:
+        for note in notes:
+            streams.status(note)
+        streams.status(f"log directory: {record.logdir}")
+        if record.unhonoured:
+            streams.status(_unhonoured_text(scheduler.name, record.unhonoured))
+    if mode.detach:
+        streams.status(f"follow it with: qxub wait {record.job_id}")
+        return 0
+    return follow_to_end(record, scheduler, streams)
+
+
+def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> int:
+    """Follow a job; Ctrl-C cancels it and returns 130."""
+    try:
+        outcome: Outcome = follow(
+            record, scheduler, out=streams.out, err=streams.err, status=streams.status
+        )
+    except KeyboardInterrupt:
+        cancel_job(record, scheduler, streams.status)
+        return EXIT_INTERRUPTED
+    streams.status(describe_outcome(record.job_id, outcome))
+    return outcome.exit_code
+
+
+def cancel_job(record: JobRecord, scheduler: Scheduler, status: Callable[[str], None]) -> None:
+    """Cancel by id, keep a note of it in the record, and say so."""
+    try:
+        scheduler.cancel(record.job_id)
+    except KeyboardInterrupt:
+        status(f"interrupted again: job {record.job_id} may still be running")
+        raise
+    except QxubError as exc:
+        status(f"could not cancel job {record.job_id}: {exc}")
+        return
+    update_record(record, cancelled=True)
+    status(f"job {record.job_id} cancelled")
+
+
+def _unhonoured_text(scheduler: str, options: tuple[str, ...]) -> str:
+    where = "the local runner" if scheduler == "local" else scheduler
+    return (
+        f"{where} cannot honour {', '.join(options)}: "
+        "recorded in the job's record and script header only"
+    )

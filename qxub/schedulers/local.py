@@ -1,0 +1,172 @@
+"""The local runner: the job script runs detached on this machine, in its own session.
+
+It is the embedded default where there is no batch scheduler. The job outlives the qxub that
+started it; its state lives in its log dir (pid file, started stamp, exit code file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from qxub.errors import SchedulerError
+from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE
+from qxub.job.spec import JobSpec
+from qxub.schedulers.base import JobState, State
+from qxub.state import jobs_dir
+
+PID_FILE = "pid"
+RUNNER_LOG = "runner.log"
+SUFFIX = ".local"
+# Children we started in this process; polled so they never linger as zombies.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class LocalScheduler:
+    """Runs jobs as detached bash processes."""
+
+    name = "local"
+
+    def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
+        return []
+
+    def unhonoured(self, spec: JobSpec) -> list[str]:
+        r = spec.resources
+        named = {
+            "--queue": spec.queue,
+            "--project": spec.project,
+            "--mem": r.mem,
+            "--cpus": r.cpus,
+            "--runtime": r.runtime,
+            "--disk": r.disk,
+            "--gpus": r.gpus,
+            "--gpu-type": r.gpu_type,
+            "--storage": r.storage,
+            "--resources": r.extra or None,
+        }
+        return [option for option, value in named.items() if value is not None]
+
+    def submit_argv(self, script: Path, logdir: Path) -> list[str]:
+        return ["bash", str(script)]
+
+    def submit(self, script: Path, logdir: Path) -> str:
+        job_id = _next_id()
+        with open(logdir / RUNNER_LOG, "wb") as log:
+            try:
+                proc = subprocess.Popen(
+                    ["bash", str(script)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=str(logdir),
+                )
+            except OSError as exc:
+                raise SchedulerError(
+                    f"could not start bash for the job: {exc}",
+                    hint="the local runner needs bash on PATH",
+                ) from exc
+        _children[proc.pid] = proc
+        (logdir / PID_FILE).write_text(f"{proc.pid}\n")
+        return job_id
+
+    def state(self, job_id: str) -> JobState:
+        logdir = _logdir(job_id)
+        if logdir is None:
+            return JobState(State.UNKNOWN)
+        code = read_exit_code(logdir)
+        if code is not None:
+            return JobState(State.DONE, exit_code=code, raw_state="exited")
+        pid = _read_pid(logdir)
+        if pid is not None and _alive(pid):
+            started = (logdir / STARTED_FILE).exists()
+            return JobState(State.RUNNING if started else State.QUEUED, raw_state="alive")
+        # Re-read: the job may have finished between the two looks.
+        code = read_exit_code(logdir)
+        if code is not None:
+            return JobState(State.DONE, exit_code=code, raw_state="exited")
+        return JobState(
+            State.DONE,
+            exit_code=None,
+            reason="its processes are gone but it recorded no exit code (killed with SIGKILL?)",
+            raw_state="vanished",
+        )
+
+    def cancel(self, job_id: str) -> None:
+        logdir = _logdir(job_id)
+        pid = _read_pid(logdir) if logdir else None
+        if pid is None or not _alive(pid):
+            return
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                break
+            time.sleep(0.02)
+        # Whatever ignored SIGTERM in the job's session goes now.
+        _signal_group(pid, signal.SIGKILL)
+
+
+def read_exit_code(logdir: Path) -> int | None:
+    try:
+        return int((logdir / EXIT_CODE_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _next_id() -> str:
+    """Sequential ids (1.local, 2.local, ...), made unique by exclusive file creation."""
+    ids = jobs_dir() / "local-ids"
+    ids.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name) for p in ids.iterdir() if p.name.isdigit()]
+    n = max(numbers, default=0) + 1
+    while True:
+        try:
+            fd = os.open(ids / str(n), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            n += 1
+            continue
+        os.close(fd)
+        return f"{n}{SUFFIX}"
+
+
+def _logdir(job_id: str) -> Path | None:
+    path = jobs_dir() / "by-id" / job_id
+    return path.resolve() if path.exists() else None
+
+
+def _read_pid(logdir: Path) -> int | None:
+    try:
+        return int((logdir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] == "Z"
+    return False
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    # The job runs in its own session, so its pid is its process group's id.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)

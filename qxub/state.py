@@ -1,0 +1,153 @@
+"""Where qxub keeps its own state (XDG base dirs), and the records of submitted jobs.
+
+Each job gets a directory before it is submitted (the script must know where to write its
+output), named by a local key; an index maps the scheduler's job id to that directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qxub.errors import JobNotFound
+from qxub.job.spec import Context, JobSpec, Resources
+
+
+def _xdg(name: str, fallback: str) -> Path:
+    value = os.environ.get(name)
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / fallback
+
+
+def config_home() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "qxub"
+
+
+def config_dirs() -> list[Path]:
+    """System config dirs, most important first (XDG_CONFIG_DIRS, default /etc/xdg)."""
+    value = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    return [Path(d) / "qxub" for d in value.split(":") if d and os.path.isabs(d)]
+
+
+def state_home() -> Path:
+    return _xdg("XDG_STATE_HOME", ".local/state") / "qxub"
+
+
+def jobs_dir() -> Path:
+    return state_home() / "jobs"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What qxub remembers of a submitted job. Stored as record.json in the job's log dir."""
+
+    job_id: str
+    scheduler: str
+    logdir: str
+    spec: JobSpec
+    submitted_at: float
+    host: str
+    unhonoured: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.logdir)
+
+
+def new_logdir() -> Path:
+    """A fresh, private directory for a job that is about to be submitted."""
+    base = jobs_dir()
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    while True:
+        key = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+        path = base / key
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return path
+
+
+def _index_path(job_id: str) -> Path:
+    safe = job_id.replace("/", "_")
+    return jobs_dir() / "by-id" / safe
+
+
+def save_record(record: JobRecord) -> None:
+    """Write the record atomically and index it by job id."""
+    data = dataclasses.asdict(record)
+    tmp = record.path / "record.json.tmp"
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(record.path / "record.json")
+    index = _index_path(record.job_id)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    tmp_link = index.with_name(index.name + ".tmp" + secrets.token_hex(2))
+    tmp_link.symlink_to(os.path.relpath(record.path, index.parent))
+    tmp_link.replace(index)
+
+
+def load_record(job_id: str) -> JobRecord:
+    """The record of a job by its id, or JobNotFound with a hint."""
+    path = _index_path(job_id) / "record.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise JobNotFound(
+            f"no job {job_id!r} was submitted with qxub from this account",
+            hint="`qxub status` lists the jobs qxub knows",
+        ) from None
+    return record_from_dict(data)
+
+
+def update_record(record: JobRecord, **extra: Any) -> JobRecord:
+    new = dataclasses.replace(record, extra={**record.extra, **extra})
+    save_record(new)
+    return new
+
+
+def record_from_dict(data: dict[str, Any]) -> JobRecord:
+    spec = dict(data["spec"])
+    spec["context"] = Context(**{k: _tuple(v) for k, v in spec["context"].items()})
+    resources = dict(spec["resources"])
+    resources["extra"] = tuple(tuple(p) for p in resources.get("extra", ()))
+    spec["resources"] = Resources(**resources)
+    spec["argv"] = tuple(spec["argv"])
+    spec["variables"] = tuple(tuple(p) for p in spec.get("variables", ()))
+    spec["options"] = tuple(spec.get("options", ()))
+    return JobRecord(
+        job_id=data["job_id"],
+        scheduler=data["scheduler"],
+        logdir=data["logdir"],
+        spec=JobSpec(**spec),
+        submitted_at=data["submitted_at"],
+        host=data["host"],
+        unhonoured=tuple(data.get("unhonoured", ())),
+        extra=dict(data.get("extra", {})),
+    )
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def list_records(limit: int | None = None) -> list[JobRecord]:
+    """Known jobs, newest first."""
+    index = jobs_dir() / "by-id"
+    if not index.is_dir():
+        return []
+    records = []
+    for entry in index.iterdir():
+        try:
+            records.append(record_from_dict(json.loads((entry / "record.json").read_text())))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a half-written or foreign entry: not ours to judge here
+    records.sort(key=lambda r: r.submitted_at, reverse=True)
+    return records[:limit] if limit else records
