@@ -1,0 +1,50 @@
+"""Helpers for running the real `qxub` command in tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QXUB = [sys.executable, "-m", "qxub"]
+
+
+def qxub(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run qxub to completion, capturing stdout and stderr separately."""
+    return subprocess.run(
+        [*QXUB, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        check=False,
+    )
+
+
+def qxub_popen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*QXUB, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
+    """A user error: exit 1 or 2, a short message on stderr, never a traceback."""
+    assert result.returncode in (1, 2), (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+    assert result.stderr.strip(), "no error message"
+    assert len(result.stderr.strip().splitlines()) <= 4, result.stderr
