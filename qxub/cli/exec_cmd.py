@@ -21,7 +21,8 @@ from qxub.errors import UsageError
 from qxub.execute import Mode, Streams, execute
 from qxub.job.build import absolute, build_context, build_resources, build_variables
 from qxub.job.spec import JobSpec
-from qxub.schedulers.registry import detect_scheduler_name, get_scheduler
+from qxub.placement import place
+from qxub.schedulers.registry import get_scheduler
 
 EXEC_CONTEXT = {
     # Everything after the command's first word belongs to the command, dashes included.
@@ -58,7 +59,8 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
             "no command given", hint="put the command after `--`, e.g. qxub exec -- python3 run.py"
         )
     spec = spec_from_params(command, params, cwd, tuple(typed_options(ctx, skip={"config_file"})))
-    scheduler = get_scheduler(detect_scheduler_name(params["scheduler"], None))
+    placement = place(spec, scheduler=params["scheduler"], internet=params["internet"])
+    scheduler = get_scheduler(placement.scheduler)
     mode = Mode(
         dry=params["dry"],
         terse=params["terse"],
@@ -66,7 +68,11 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
         quiet=params["quiet"],
         verbose=params["verbose"],
     )
-    return execute(spec, scheduler, mode, Streams.standard(params["quiet"] or params["terse"]))
+    notes = [placement.estimate] if placement.estimate else []
+    if params["verbose"]:
+        notes += placement.notes
+    streams = Streams.standard(params["quiet"] or params["terse"])
+    return execute(placement.spec, scheduler, mode, streams, notes)
 
 
 def apply_config_defaults(ctx: click.Context, params: dict[str, Any], config: Config) -> None:

@@ -1,0 +1,86 @@
+"""`qxub platform list|show|estimate`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from qxub.cli.exec_options import OPTIONS
+from qxub.job.build import build_resources
+from qxub.platforms import (
+    check_queue,
+    choose_queue,
+    describe_estimate,
+    estimate,
+    explain,
+    list_platforms,
+    load_platform,
+    queue_problems,
+)
+
+# The resource options of `qxub exec`, shared so that they read and check the same way.
+_ESTIMATE_OPTIONS = {"mem", "cpus", "runtime", "disk", "gpus", "gpu_type", "internet"}
+
+
+@click.group("platform")
+def platform_group() -> None:
+    """Cluster definitions: queues, limits and what jobs cost."""
+
+
+@platform_group.command("list")
+def platform_list() -> None:
+    """The platforms qxub knows, built-in and your own."""
+    for platform in list_platforms():
+        hosts = ", ".join(platform.hosts) or "-"
+        click.echo(f"{platform.name:<12} {platform.scheduler:<6} hosts: {hosts:<32} {platform.source}")
+
+
+@platform_group.command("show")
+@click.argument("name")
+def platform_show(name: str) -> None:
+    """The queues of one platform with their limits and charge rates."""
+    platform = load_platform(name)
+    click.echo(f"{platform.name}: {platform.description}".rstrip(": "))
+    click.echo(f"scheduler: {platform.scheduler}   from: {platform.source}")
+    if platform.hosts:
+        click.echo(f"hosts: {', '.join(platform.hosts)}")
+    if platform.default_queue:
+        click.echo(f"default queue: {platform.default_queue}")
+    width = max(len(q.name) for q in platform.queues)
+    for queue in platform.queues:
+        click.echo(f"  {queue.name:<{width}}  {queue.summary()}")
+
+
+def _estimate_options(func: Any) -> Any:
+    for _, option in reversed(OPTIONS):
+        probe = option(lambda: None)
+        names = {p.name for p in getattr(probe, "__click_params__", [])}
+        if names & _ESTIMATE_OPTIONS:
+            func = option(func)
+    return func
+
+
+@platform_group.command("estimate")
+@click.option("--platform", "platform_name", required=True, metavar="NAME", help="Platform.")
+@click.option("-q", "--queue", default="auto", show_default=True, help="Queue, or 'auto'.")
+@click.option("-v", "--verbose", count=True, help="Explain the choice of queue.")
+@_estimate_options
+def platform_estimate(platform_name: str, queue: str, verbose: int, **params: Any) -> None:
+    """What a job with these resources costs, and on which queue."""
+    platform = load_platform(platform_name)
+    internet = params.pop("internet")
+    resources = build_resources(resources=(), volumes=None, **params)
+    if queue == "auto":
+        choice = choose_queue(platform, resources, internet=internet)
+        click.echo(f"{choice.queue.name}: {describe_estimate(choice.chosen)}")
+        if verbose:
+            for line in explain(choice)[1:]:
+                click.echo(line)
+        return
+    if verbose:
+        check_queue(platform, queue, resources, internet=internet)
+    est = estimate(platform, queue, resources)
+    click.echo(f"{queue}: {describe_estimate(est)}")
+    for problem in queue_problems(est.queue, resources, internet=internet):
+        click.echo(f"warning: {problem}", err=True)

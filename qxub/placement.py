@@ -1,0 +1,75 @@
+"""Where a job goes on the machine that submits it: platform, scheduler, queue and cost.
+
+This runs on the submitting machine only (the cluster, with --remote): its platform files
+and queue limits are the ones that count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from dataclasses import dataclass
+
+from qxub.errors import UsageError
+from qxub.job.spec import JobSpec
+from qxub.platforms import (
+    Platform,
+    check_queue,
+    choose_queue,
+    describe_estimate,
+    detect_platform,
+    explain,
+    load_platform,
+)
+from qxub.schedulers.registry import detect_scheduler_name
+
+
+@dataclass(frozen=True)
+class Placement:
+    spec: JobSpec  # with the queue chosen and cpus filled in where --queue auto did so
+    scheduler: str
+    platform: Platform | None
+    estimate: str | None  # one line: the queue and its cost in SU
+    notes: tuple[str, ...]  # -v lines: why this queue, what was ruled out
+
+
+def place(
+    spec: JobSpec, *, scheduler: str | None, internet: bool = False, hostname: str | None = None
+) -> Placement:
+    """Resolve the platform (--platform, else detected), the scheduler and the queue."""
+    if spec.platform:
+        platform: Platform | None = load_platform(spec.platform)
+    else:
+        platform = detect_platform(hostname or socket.getfqdn())
+    scheduler_name = detect_scheduler_name(scheduler, platform.scheduler if platform else None)
+    notes: list[str] = []
+    if platform is not None:
+        notes.append(f"platform {platform.name} ({platform.source})")
+    if spec.queue == "auto":
+        if platform is None:
+            raise UsageError(
+                "--queue auto needs a platform definition, and none matches this host",
+                hint="name one with --platform (see `qxub platform list`), or give a queue",
+            )
+        choice = choose_queue(platform, spec.resources, internet=internet)
+        notes += explain(choice)
+        placed = dataclasses.replace(spec, queue=choice.queue.name, resources=choice.resources)
+        return Placement(
+            placed,
+            scheduler_name,
+            platform,
+            _estimate_line(choice.queue.name, describe_estimate(choice.chosen)),
+            tuple(notes),
+        )
+    queue = spec.queue or (platform.default_queue if platform else None)
+    if platform is None or queue is None:
+        return Placement(spec, scheduler_name, platform, None, tuple(notes))
+    est = check_queue(platform, queue, spec.resources, internet=internet)
+    line = describe_estimate(est)
+    if spec.queue is None:
+        line += f" (on {platform.name}'s default queue)"
+    return Placement(spec, scheduler_name, platform, _estimate_line(queue, line), tuple(notes))
+
+
+def _estimate_line(queue: str, text: str) -> str:
+    return f"estimate on {queue}: {text}"

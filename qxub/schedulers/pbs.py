@@ -1,0 +1,407 @@
+"""The PBS Pro / OpenPBS engine: `#PBS` directives, `qsub`, `qstat -x -f -F json`, `qdel`.
+
+Every command goes through an injectable runner (default qxub.proc.run), so the tests drive
+this engine with recorded PBS output; qstat's output is parsed in pbs_parse. What PBS (and
+NCI Gadi) write into the job's own .o/.e files is parsed at the end of this module.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from qxub.errors import SchedulerError, UsageError
+from qxub.job.resources import format_clock, format_size
+from qxub.job.spec import JobSpec
+from qxub.proc import Result, run
+from qxub.schedulers.base import JobState, State
+from qxub.schedulers.pbs_parse import (
+    PbsJob,
+    PbsParseError,
+    QstatRow,
+    parse_job_id,
+    parse_pbs_duration,
+    parse_pbs_size,
+    parse_qstat_full,
+    parse_qstat_json,
+    parse_qstat_table,
+)
+
+
+class Runner(Protocol):
+    """How the engine runs a command: qxub.proc.run, or a fake that replays recordings."""
+
+    def __call__(
+        self, argv: Sequence[str], *, check: bool = ..., timeout: float | None = ...
+    ) -> Result: ...
+
+
+# PBS Pro takes up to 236 characters; older servers wanted a letter first, so we always give one.
+_NAME_MAX = 236
+_NAME_BAD_RE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def pbs_job_name(name: str) -> str:
+    """A job name PBS accepts: letters, digits, `_ - .`, a letter first, at most 236 chars."""
+    clean = _NAME_BAD_RE.sub("_", name)
+    if not clean[:1].isalpha():
+        clean = "q" + clean
+    return clean[:_NAME_MAX]
+
+
+def _value(option: str, value: str) -> str:
+    # qsub splits directive lines on whitespace; a value holding some would be cut in two.
+    if not value or any(c.isspace() for c in value):
+        raise UsageError(
+            f"{option} {value!r} cannot be passed to PBS",
+            hint=f"give {option} a value without spaces",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    pattern: re.Pattern[str]
+    message: str
+    hint: str
+
+
+def _refusal(pattern: str, message: str, hint: str) -> _Refusal:
+    return _Refusal(re.compile(pattern, re.IGNORECASE), message, hint)
+
+
+# qsub's refusals, most specific first (real wordings: tests/data/pbs/error-messages-real.tsv).
+# Gadi's qsub wrapper and other site hooks add their own "qsub: Error: ..." lines.
+_QSUB_REFUSALS = (
+    _refusal(
+        r"not a member of project|PBSInvalidProject|invalid project"
+        r"|project .*(not valid|does not exist)",
+        "PBS refused the project",
+        "check --project: you must be a member of it (on Gadi: `nci_account`, my.nci.org.au)",
+    ),
+    _refusal(
+        r"Account_Name is required",
+        "this cluster requires a project to charge the job to",
+        "give --project, or set `project:` in the remote's defaults",
+    ),
+    _refusal(
+        r"storage|filesystems",
+        "PBS refused the job's storage request",
+        "name every file system the job touches, e.g. --storage scratch/a56+gdata/a56 "
+        "(on Polaris-like sites the resource is -l filesystems=...)",
+    ),
+    _refusal(
+        r"Unknown queue",
+        "PBS does not know that queue",
+        "`qstat -Q` lists the queues; --queue auto picks one for the job's resources",
+    ),
+    _refusal(
+        r"Access to queue is denied|Unauthorized Request",
+        "you may not submit to that queue",
+        "choose another queue, or --queue auto",
+    ),
+    _refusal(
+        r"walltime",
+        "the walltime asked for is not allowed",
+        "ask for less --runtime, or a queue whose limit is longer",
+    ),
+    _refusal(
+        r"per-user limit|Maximum number of jobs",
+        "you already have as many jobs queued as PBS allows",
+        "wait for some to finish (`qxub status`) or use another queue",
+    ),
+    _refusal(
+        r"exceeds queue resource limits|violates queue and/or server resource limits"
+        r"|Resource limit exceeds allowable",
+        "the job asks for more than the queue allows",
+        "ask for fewer cpus, less memory or time, or use --queue auto",
+    ),
+    _refusal(
+        r"rejected by all possible destinations",
+        "no queue behind the routing queue accepts the job",
+        "compare the job's resources with the queue limits (`qstat -Qf`), or pick a queue",
+    ),
+    _refusal(
+        r"Unknown resource|Illegal attribute or resource value",
+        "PBS does not accept one of the job's resources",
+        "check the -l values (--mem, --cpus, extra resources) against the site's documentation",
+    ),
+)
+
+
+def qsub_error(said: str) -> SchedulerError:
+    """What qsub printed on failure -> a SchedulerError that names the fix. qsub's own words
+    are kept in the message: site hooks often say exactly what is wrong."""
+    text = said.strip() or "qsub failed without saying why"
+    for refusal in _QSUB_REFUSALS:
+        if refusal.pattern.search(text):
+            return SchedulerError(f"{refusal.message}: {text}", hint=refusal.hint)
+    return SchedulerError(
+        f"qsub refused the job: {text}",
+        hint="`qxub exec --dry ...` shows the job script and its #PBS lines",
+    )
+
+
+_UNKNOWN_RE = re.compile(r"Unknown Job Id")
+_FINISHED_RE = re.compile(r"Job has finished")
+_NO_HISTORY_RE = re.compile(r"not configured to maintain job history")
+_BAD_OPTION_RE = re.compile(
+    r"invalid option|illegal option|unrecognized option|conflicting options|usage:", re.I
+)
+_ALREADY_DELETING_RE = re.compile(r"Delete already in progress")
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    job: PbsJob | None
+    gone: bool = False  # ended, but PBS keeps no record of how
+
+
+class PbsScheduler:
+    """PBS Pro / OpenPBS (NCI Gadi and others). `runner` runs each command; tests pass a fake."""
+
+    name = "pbs"
+
+    def __init__(self, runner: Runner = run, *, timeout: float = 120.0) -> None:
+        self._run = runner
+        self._timeout = timeout
+        # Learnt from the server on first use and kept, so later polls ask the right way.
+        self._json = True  # qstat -F json (PBS Pro 13+, OpenPBS)
+        self._history = True  # qstat -x (needs job_history_enable on the server)
+
+    def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
+        """The #PBS lines for `spec`; PBS's own .o/.e go to `logdir` (they only hold PBS's
+        footer: the job script writes the command's output there itself)."""
+        lines = [f"-N {pbs_job_name(spec.job_name)}", "-S /bin/bash"]
+        if spec.project:
+            lines.append(f"-P {_value('--project', spec.project)}")
+        if spec.queue:
+            lines.append(f"-q {_value('--queue', spec.queue)}")
+        res = spec.resources
+        resources = [
+            ("ncpus", None if res.cpus is None else str(res.cpus)),
+            ("mem", None if res.mem is None else format_size(res.mem)),
+            ("walltime", None if res.runtime is None else format_clock(res.runtime)),
+            ("jobfs", None if res.disk is None else format_size(res.disk)),
+            ("ngpus", None if res.gpus is None else str(res.gpus)),
+            ("storage", res.storage),
+            *res.extra,
+        ]
+        for key, value in resources:
+            if value is not None:
+                lines.append(f"-l {_value('-l', key)}={_value(f'-l {key}', value)}")
+        _value("the log directory", str(logdir))
+        lines += ["-j n", f"-o {logdir / 'pbs.out'}", f"-e {logdir / 'pbs.err'}"]
+        return [f"#PBS {line}" for line in lines]
+
+    def unhonoured(self, spec: JobSpec) -> list[str]:
+        """On Gadi a GPU type is chosen by queue, which the platform layer does, not -l."""
+        return ["--gpu-type"] if spec.resources.gpu_type else []
+
+    def submit_argv(self, script: Path, logdir: Path) -> list[str]:
+        return ["qsub", str(script)]
+
+    def submit(self, script: Path, logdir: Path) -> str:
+        """Run qsub; return the job id it prints, or raise a SchedulerError naming the fix."""
+        result = self._call(self.submit_argv(script, logdir))
+        if result.returncode != 0:
+            raise qsub_error(result.stderr or result.stdout)
+        job_id = parse_job_id(result.stdout)
+        if job_id is None:
+            raise SchedulerError(
+                f"qsub succeeded but printed no job id: {result.stdout.strip()!r}",
+                hint="a login script may print text on this host; check `qsub` by hand",
+            )
+        return job_id
+
+    def state(self, job_id: str) -> JobState:
+        """The job's state; a finished job's exit code follows exit_code_from_pbs."""
+        found = self._lookup(job_id)
+        if found.job is not None:
+            return found.job.job_state()
+        if found.gone:
+            return JobState(State.DONE, reason="job ended; PBS kept no record of how")
+        return JobState(State.UNKNOWN)
+
+    def job(self, job_id: str) -> PbsJob | None:
+        """PBS's full record of the job (resources used, times...), None once it has none."""
+        return self._lookup(job_id).job
+
+    def cancel(self, job_id: str) -> None:
+        """qdel; a job that has already ended (or is being deleted) is not an error."""
+        result = self._call(["qdel", job_id])
+        said = (result.stderr or result.stdout).strip()
+        if result.returncode == 0 or any(
+            r.search(said) for r in (_FINISHED_RE, _UNKNOWN_RE, _ALREADY_DELETING_RE)
+        ):
+            return
+        hint = "give the id qsub printed, e.g. 12345678.gadi-pbs"
+        if "illegally formed job identifier" not in said:
+            hint = "check the job with `qstat -x` and cancel it by hand with `qdel`"
+        raise SchedulerError(f"could not cancel PBS job {job_id}: {said}", hint=hint)
+
+    def jobs(self, user: str | None = None, *, finished: bool = False) -> list[QstatRow]:
+        """The rows of `qstat [-x] [-u USER]`, for `qxub status`."""
+        argv = ["qstat", *(["-x"] if finished else []), *(["-u", user] if user else [])]
+        result = self._call(argv)
+        if result.returncode != 0:
+            raise _failed(result)
+        return parse_qstat_table(result.stdout)
+
+    def _call(self, argv: Sequence[str]) -> Result:
+        return self._run(argv, check=False, timeout=self._timeout)
+
+    def _lookup(self, job_id: str) -> _Lookup:
+        # At most three asks: a flag the server refuses is dropped (and remembered) each time.
+        for _ in range(3):
+            argv = ["qstat", *(["-x"] if self._history else []), "-f"]
+            argv += [*(["-F", "json"] if self._json else []), job_id]
+            result = self._call(argv)
+            said = result.stderr.strip()
+            if _NO_HISTORY_RE.search(said) and self._history:
+                self._history = False
+                continue
+            if _UNKNOWN_RE.search(said) or _FINISHED_RE.search(said):
+                # Without history, a job that has left plain qstat has ended; with it, "unknown"
+                # means the record expired or never existed. "Job has finished" (no -x) ended.
+                return _Lookup(None, gone=not self._history or bool(_FINISHED_RE.search(said)))
+            if self._json and result.returncode != 0 and _BAD_OPTION_RE.search(said):
+                self._json = False  # PBS older than 13 has no -F json
+                continue
+            if result.returncode != 0:
+                raise _failed(result)
+            if self._json:
+                try:
+                    return _Lookup(_pick(parse_qstat_json(result.stdout).jobs, job_id))
+                except PbsParseError:
+                    # JSON PBS could not write right (a job's odd environment): ask for the text
+                    # form this once; the next poll tries JSON again.
+                    argv = [a for a in argv if a not in ("-F", "json")]
+                    result = self._call(argv)
+                    if result.returncode != 0:
+                        raise _failed(result) from None
+            return _Lookup(_pick(parse_qstat_full(result.stdout), job_id))
+        return _Lookup(None)
+
+
+def _failed(result: Result) -> SchedulerError:
+    said = (result.stderr or result.stdout).strip() or f"exit code {result.returncode}"
+    return SchedulerError(
+        f"`{shlex.join(result.argv)}` failed: {said}",
+        hint="is the PBS server reachable from here? try the command by hand",
+    )
+
+
+def _pick(jobs: Sequence[PbsJob], job_id: str) -> PbsJob | None:
+    """The record of `job_id` among qstat's answer: ids may be given without the server
+    suffix ('123' for '123.gadi-pbs')."""
+    for job in jobs:
+        if job.job_id == job_id:
+            return job
+    sequence = job_id.split(".", 1)[0]
+    matches = [job for job in jobs if job.job_id.split(".", 1)[0] == sequence]
+    return matches[0] if len(matches) == 1 else None
+
+
+# --- job output: the Gadi footer and kill notices ---------------------------------------
+
+
+@dataclass(frozen=True)
+class GadiFooter:
+    """The 'Resource Usage on ...' block NCI Gadi appends to a job's .o file."""
+
+    date: datetime
+    job_id: str
+    project: str
+    exit_status: int
+    exit_reason: str | None  # Gadi's own words, e.g. 'Job failed due to exceeding walltime'
+    service_units: float
+    ncpus_requested: int
+    ncpus_used: int
+    cpu_time_used: int  # seconds
+    memory_requested: int  # bytes
+    memory_used: int
+    walltime_requested: int  # seconds
+    walltime_used: int
+    jobfs_requested: int  # bytes
+    jobfs_used: int
+
+
+_FOOTER_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "job_id": (r"Job Id:\s+(\S+)", str),
+    "project": (r"Project:\s+(\S+)", str),
+    "service_units": (r"Service Units:\s+([\d.]+)", float),
+    "ncpus_requested": (r"NCPUs Requested:\s+(\d+)", int),
+    "ncpus_used": (r"NCPUs Used:\s+(\d+)", int),
+    "cpu_time_used": (r"CPU Time Used:\s+([\d:]+)", parse_pbs_duration),
+    "memory_requested": (r"Memory Requested:\s+(\S+)", parse_pbs_size),
+    "memory_used": (r"Memory Used:\s+(\S+)", parse_pbs_size),
+    "walltime_requested": (r"Walltime requested:\s+([\d:]+)", parse_pbs_duration),
+    "walltime_used": (r"Walltime Used:\s+([\d:]+)", parse_pbs_duration),
+    "jobfs_requested": (r"JobFS requested:\s+(\S+)", parse_pbs_size),
+    "jobfs_used": (r"JobFS used:\s+(\S+)", parse_pbs_size),
+}
+_FOOTER_START_RE = re.compile(r"Resource Usage on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d):")
+_EXIT_RE = re.compile(r"Exit Status:\s+(-?\d+)(?:\s+\((.*)\))?")
+
+
+def parse_gadi_footer(text: str) -> GadiFooter | None:
+    """The last Gadi footer in a job's output, or None when there is none (yet)."""
+    starts = list(_FOOTER_START_RE.finditer(text))
+    if not starts:
+        return None
+    block = text[starts[-1].start() :]
+    exit_match = _EXIT_RE.search(block)
+    if not exit_match:
+        return None
+    values: dict[str, Any] = {}
+    for field_name, (pattern, convert) in _FOOTER_FIELDS.items():
+        match = re.search(pattern, block)
+        if not match:
+            return None  # a footer cut short (still being written)
+        values[field_name] = convert(match.group(1))
+    return GadiFooter(
+        date=datetime.fromisoformat(starts[-1].group(1)),
+        exit_status=int(exit_match.group(1)),
+        exit_reason=exit_match.group(2),
+        **values,
+    )
+
+
+@dataclass(frozen=True)
+class KillNotice:
+    """A line PBS or the site writes into the job's output when it kills the job for a limit."""
+
+    resource: str  # walltime, mem, jobfs ...
+    used: str  # as printed: walltime in seconds ('11'), sizes with units ('15.0GB')
+    limit: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.resource} exceeded (used {self.used}, limit {self.limit})"
+
+
+_KILL_RES = (
+    # PBS MoM, into the .e file: "=>> PBS: job killed: walltime 11 exceeded limit 1"
+    re.compile(r"=>> PBS: job killed: (?P<res>\w+) (?P<used>\S+) exceeded limit (?P<limit>\S+)"),
+    # NCI Gadi, into the .o file: "Job 1.gadi-pbs killed due to exceeding jobfs quota. Quota:
+    # 15.0GB, Used: 15.0GB, Host: ..."
+    re.compile(
+        r"killed due to exceeding (?P<res>\w+) quota\. Quota: (?P<limit>[^,\s]+), "
+        r"Used: (?P<used>[^,\s]+)"
+    ),
+)
+
+
+def parse_kill_notice(text: str) -> KillNotice | None:
+    """The kill notice in a job's .o or .e text, or None: it names the limit a job died of
+    when Exit_status only says 'killed by SIGTERM' (older PBS, Gadi's jobfs kills)."""
+    for pattern in _KILL_RES:
+        if match := pattern.search(text):
+            return KillNotice(match["res"], match["used"], match["limit"])
+    return None
