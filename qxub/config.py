@@ -22,8 +22,18 @@ PROJECT_FILE = ".qxub.yaml"
 LAYERS = ("system", "user", "project", "file")
 
 # Checks the value of `defaults.<name>`; returns the value to use or raises ValueError with a
-# message saying what is valid. The CLI registers one per exec option.
+# message saying what is valid. The CLI builds it from the exec command's options.
 DefaultsValidator = Callable[[str, Any], Any]
+# Checks a whole `remotes:` mapping of one file; raises ConfigError naming file and key.
+RemotesValidator = Callable[[Path, Any], Any]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The checks that need knowledge from above this module (exec options, remotes)."""
+
+    defaults: DefaultsValidator | None = None
+    remotes: RemotesValidator | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class Layer:
 # The schema: top-level keys and, for mappings, how to check their content.
 TOP_LEVEL_KEYS = {
     "defaults": "default values for `qxub exec` options, e.g. `mem: 16GB`",
+    "remotes": "machines to run jobs on with --remote, by name",
+    "default_remote": "the remote `qxub remote ...` commands use when none is named",
 }
 
 
@@ -57,9 +69,7 @@ def _check_defaults(path: Path, value: Any, validator: DefaultsValidator | None)
     return checked
 
 
-def parse_layer(
-    name: str, path: Path, text: str, validator: DefaultsValidator | None = None
-) -> Layer:
+def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) -> Layer:
     """Parse and validate one config file's text."""
     try:
         data = yaml.safe_load(text)
@@ -86,18 +96,31 @@ def parse_layer(
             valid = "; ".join(f"{k} ({what})" for k, what in TOP_LEVEL_KEYS.items())
             raise ConfigError(f"{path}: unknown key {key!r}", hint=f"valid keys: {valid}")
         if key == "defaults":
-            checked[key] = _check_defaults(path, value, validator)
+            checked[key] = _check_defaults(path, value, schema.defaults if schema else None)
+        elif key == "remotes":
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{path}: `remotes` must be a mapping of remote names to settings",
+                    hint="write e.g.\nremotes:\n  gadi:\n    url: ssh://gadi.nci.org.au",
+                )
+            checked[key] = schema.remotes(path, value) if schema and schema.remotes else value
+        elif key == "default_remote":
+            if not isinstance(value, str) or not value:
+                raise ConfigError(
+                    f"{path}: default_remote must be the name of a remote", hint="e.g. gadi"
+                )
+            checked[key] = value
     return Layer(name, path, checked)
 
 
-def load_layer(name: str, path: Path, validator: DefaultsValidator | None = None) -> Layer | None:
+def load_layer(name: str, path: Path, schema: Schema | None = None) -> Layer | None:
     try:
         text = path.read_text()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_layer(name, path, text, validator)
+    return parse_layer(name, path, text, schema)
 
 
 def layer_paths(cwd: Path, explicit: Path | None = None) -> list[tuple[str, Path]]:
@@ -156,9 +179,7 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield f"{prefix}{key}", value
 
 
-def load_config(
-    cwd: Path, explicit: Path | None = None, validator: DefaultsValidator | None = None
-) -> Config:
+def load_config(cwd: Path, explicit: Path | None = None, schema: Schema | None = None) -> Config:
     """Read every layer that exists."""
     if explicit is not None and not explicit.is_file():
         raise ConfigError(
@@ -167,20 +188,20 @@ def load_config(
         )
     layers = []
     for name, path in layer_paths(cwd, explicit):
-        layer = load_layer(name, path, validator)
+        layer = load_layer(name, path, schema)
         if layer is not None:
             layers.append(layer)
     return Config(tuple(layers))
 
 
-def set_value(path: Path, key: str, value: Any, validator: DefaultsValidator | None) -> None:
+def set_value(path: Path, key: str, value: Any, schema: Schema | None) -> None:
     """Set a dotted key in one file, keeping its other keys; validate before writing."""
     try:
         data = yaml.safe_load(path.read_text()) if path.exists() else {}
     except yaml.YAMLError:
         data = None
     if data is None and path.exists() and path.read_text().strip():
-        load_layer("target", path, validator)  # raises the precise parse error
+        load_layer("target", path, schema)  # raises the precise parse error
     data = data or {}
     node = data
     parts = key.split(".")
@@ -191,7 +212,7 @@ def set_value(path: Path, key: str, value: Any, validator: DefaultsValidator | N
         node = child
     node[parts[-1]] = value
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
-    parse_layer("target", path, text, validator)
+    parse_layer("target", path, text, schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)

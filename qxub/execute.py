@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from qxub import protocol
 from qxub.errors import QxubError
 from qxub.job.spec import JobSpec
 from qxub.jobs import dry_run, submit
@@ -66,6 +67,7 @@ def execute(
         streams.text_out.flush()
         return 0
     record = submit(spec, scheduler)
+    protocol.emit("submitted", record.job_id, scheduler.name)
     if mode.terse:
         streams.text_out.write(record.job_id + "\n")
         streams.text_out.flush()
@@ -93,6 +95,7 @@ def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> 
         cancel_job(record, scheduler, streams.status)
         return EXIT_INTERRUPTED
     streams.status(describe_outcome(record.job_id, outcome))
+    protocol.emit("finished", str(outcome.exit_code))
     return outcome.exit_code
 
 

@@ -83,7 +83,7 @@ def follow(
     first, most = POLL_INTERVALS.get(scheduler.name, (2.0, 30.0))
     poll_every = first
     next_poll = clock()
-    announced_start = (logdir / STARTED_FILE).exists()
+    announced_start = False
     announced_queued = False
     gone_since: float | None = None
     last_state: JobState | None = None
@@ -161,10 +161,29 @@ def _ended_without_trap(
     if state.exit_code is not None:
         return Outcome(state.exit_code, state.reason, _elapsed(logdir, record, wall_clock))
     why = state.reason or f"{scheduler} no longer knows it"
+    said = _scheduler_output(logdir)
     raise JobLost(
-        f"job {record.job_id} ended without recording an exit code: {why}",
+        f"job {record.job_id} ended without recording an exit code: {why}"
+        + (f"\n{said}" if said else ""),
         hint=f"its log directory is {record.logdir}; look at its files for what happened",
     )
+
+
+# What the scheduler (or the local runner) itself wrote about the job, outside its script.
+SCHEDULER_OUTPUT_FILES = ("runner.log", "pbs.err", "pbs.out", "slurm.err", "slurm.out")
+
+
+def _scheduler_output(logdir: Path, lines: int = 5) -> str:
+    said = []
+    for name in SCHEDULER_OUTPUT_FILES:
+        try:
+            text = (logdir / name).read_text(errors="replace").strip()
+        except OSError:
+            continue
+        if text:
+            tail = text.splitlines()[-lines:]
+            said.append(f"{name}:\n" + "\n".join(f"  {line}" for line in tail))
+    return "\n".join(said)
 
 
 def describe_outcome(job_id: str, outcome: Outcome) -> str:

@@ -8,14 +8,9 @@ from typing import Any
 import click
 import yaml
 
-from qxub.cli.exec_cmd import exec_command
-from qxub.cli.exec_options import defaults_validator
+from qxub.cli.exec_cmd import config_schema
 from qxub.config import layer_paths, load_config, set_value
 from qxub.errors import ConfigError
-
-
-def _validator() -> Any:
-    return defaults_validator(exec_command)
 
 
 def _show(value: Any) -> str:
@@ -33,7 +28,7 @@ def config_group() -> None:
 @click.argument("key")
 def config_get(key: str) -> None:
     """Print the value of KEY (dotted, e.g. defaults.mem)."""
-    config = load_config(Path.cwd(), validator=_validator())
+    config = load_config(Path.cwd(), schema=config_schema())
     found = config.lookup(key)
     if found is None:
         raise ConfigError(f"{key} is not set", hint="`qxub config list` shows what is set")
@@ -54,14 +49,14 @@ def config_set(key: str, value: str, where: str) -> None:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError:
         parsed = value
-    set_value(path, key, parsed, _validator())
+    set_value(path, key, parsed, config_schema())
     click.echo(f"{key} = {_show(parsed)} in {path}", err=True)
 
 
 @config_group.command("list")
 def config_list() -> None:
     """Every value that is set, with the file it came from."""
-    config = load_config(Path.cwd(), validator=_validator())
+    config = load_config(Path.cwd(), schema=config_schema())
     rows = [(key, _show(value), str(layer.path)) for key, value, layer in config.items()]
     if not rows:
         click.echo("nothing is set; `qxub config files` shows where qxub looks", err=True)

@@ -13,15 +13,19 @@ from qxub.cli.exec_options import (
     NOT_DEFAULTABLE,
     defaults_validator,
     exec_options,
+    forwarded_words,
     option_for_default,
     typed_options,
 )
-from qxub.config import Config, load_config
+from qxub import protocol
+from qxub.config import Config, Schema, load_config
 from qxub.errors import UsageError
 from qxub.execute import Mode, Streams, execute
 from qxub.job.build import absolute, build_context, build_resources, build_variables
 from qxub.job.spec import JobSpec
 from qxub.placement import place
+from qxub.remote.config import find_remote, remotes_validator
+from qxub.remote.run import run_remote_exec
 from qxub.schedulers.registry import get_scheduler
 
 EXEC_CONTEXT = {
@@ -44,20 +48,28 @@ def exec_command(ctx: click.Context, **params: Any) -> None:
     ctx.exit(run_exec(ctx, params))
 
 
+def config_schema() -> Schema:
+    check = defaults_validator(exec_command)
+    return Schema(defaults=check, remotes=remotes_validator(check))
+
+
 def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
+    protocol.hello()
     cwd = Path.cwd()
     config_file = params.pop("config_file")
-    config = load_config(
-        cwd,
-        Path(config_file) if config_file else None,
-        validator=defaults_validator(ctx.command),
-    )
-    apply_config_defaults(ctx, params, config)
+    config = load_config(cwd, Path(config_file) if config_file else None, config_schema())
     command = tuple(params.pop("command"))
     if not command:
         raise UsageError(
             "no command given", hint="put the command after `--`, e.g. qxub exec -- python3 run.py"
         )
+    if params["remote"]:
+        remote = find_remote(config, params["remote"], defaults_validator(exec_command))
+        words = [*forwarded_words(ctx, remote.defaults), "--", *command]
+        return run_remote_exec(remote, words, cwd, quiet=params["quiet"], verbose=params["verbose"])
+    apply_config_defaults(ctx, params, config)
+    if params["template"] and not Path(params["template"]).is_file():
+        raise UsageError(f"--template {params['template']}: no such file")
     spec = spec_from_params(command, params, cwd, tuple(typed_options(ctx, skip={"config_file"})))
     placement = place(spec, scheduler=params["scheduler"], internet=params["internet"])
     scheduler = get_scheduler(placement.scheduler)

@@ -18,12 +18,16 @@ from qxub.schedulers.registry import NAMES as SCHEDULER_NAMES
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options that only steer this invocation: never taken from config `defaults:`.
-NOT_DEFAULTABLE = {"dry", "terse", "detach", "config", "command"}
+NOT_DEFAULTABLE = {"dry", "terse", "detach", "config_file", "command", "remote"}
+# Options that belong to the laptop: never forwarded to a remote qxub (they name local files
+# or choose the remote itself).
+LAPTOP_ONLY = {"remote", "config_file"}
 
 _CONTEXT = "Execution context"
 _RESOURCES = "Resources"
 _JOB = "Job"
 _BEHAVIOUR = "Behaviour"
+_REMOTE = "Remote"
 
 OPTIONS: list[tuple[str, Callable[[F], F]]] = [
     (_CONTEXT, click.option("--env", help="Conda environment to activate.")),
@@ -70,7 +74,7 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
     (_JOB, click.option("--pre", metavar="CMD", help="Shell command to run before the command.")),
     (_JOB, click.option("--post", metavar="CMD",
                         help="Shell command to run after it, whatever its exit code.")),
-    (_JOB, click.option("--template", type=click.Path(exists=True, dir_okay=False),
+    (_JOB, click.option("--template", type=click.Path(dir_okay=False),
                         help="Job script template with {{ directives }} and {{ body }}.")),
     (_JOB, click.option("--platform", metavar="NAME",
                         help="Platform definition to use (default: detected).")),
@@ -87,6 +91,8 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
     (_BEHAVIOUR, click.option("-v", "--verbose", count=True, help="Say more (repeatable).")),
     (_BEHAVIOUR, click.option("--config", "config_file", type=click.Path(dir_okay=False),
                               help="Extra config file, above the project's.")),
+    (_REMOTE, click.option("--remote", metavar="NAME",
+                           help="Run on this remote (see `qxub remote list`); `local` is built in.")),
 ]
 
 
@@ -124,6 +130,20 @@ def option_words(param: click.Option, value: Any) -> list[str]:
     if param.multiple:
         return [w for item in value for w in (flag, str(item))]
     return [flag, str(value)]
+
+
+def forwarded_words(ctx: click.Context, defaults: tuple[tuple[str, Any], ...] = ()) -> list[str]:
+    """What a remote qxub exec gets: the options typed here (minus laptop-only ones), then the
+    remote's `defaults:` for options not typed, each as argv words."""
+    words = typed_options(ctx, skip=LAPTOP_ONLY)
+    for key, value in defaults:
+        param = option_for_default(ctx.command, key)
+        if param is None or param.name is None:
+            continue
+        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+            continue
+        words += option_words(param, value)
+    return words
 
 
 def defaults_validator(command: click.Command) -> Callable[[str, Any], Any]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from qxub import protocol
 from qxub.execute import EXIT_INTERRUPTED, Streams, cancel_job
 from qxub.jobstatus import table, view
 from qxub.monitor import describe_outcome, follow
@@ -11,13 +14,35 @@ from qxub.schedulers.registry import get_scheduler
 from qxub.state import list_records, load_record
 
 
+REMOTE_OPTION = click.option(
+    "--remote", metavar="NAME", help="The job runs on this remote (see `qxub remote list`)."
+)
+
+
+def _on_remote(name: str, words: list[str], quiet: bool = False) -> None:
+    from qxub.cli.exec_cmd import config_schema
+    from qxub.cli.exec_options import defaults_validator
+    from qxub.cli.exec_cmd import exec_command
+    from qxub.config import load_config
+    from qxub.remote.config import find_remote
+    from qxub.remote.run import run_remote_qxub
+
+    config = load_config(Path.cwd(), schema=config_schema())
+    remote = find_remote(config, name, defaults_validator(exec_command))
+    raise SystemExit(run_remote_qxub(remote, words, quiet=quiet))
+
+
 @click.command("wait")
 @click.argument("job_id")
 @click.option("--quiet", is_flag=True, help="No status lines.")
-def wait_command(job_id: str, quiet: bool) -> None:
+@REMOTE_OPTION
+def wait_command(job_id: str, quiet: bool, remote: str | None) -> None:
     """Follow a job submitted earlier and exit with its exit code.
 
     Shows its output from the start. Ctrl-C stops waiting; the job goes on."""
+    if remote:
+        _on_remote(remote, ["wait", *(["--quiet"] if quiet else []), job_id], quiet)
+    protocol.hello()
     record = load_record(job_id)
     scheduler = get_scheduler(record.scheduler)
     streams = Streams.standard(quiet)
@@ -27,14 +52,19 @@ def wait_command(job_id: str, quiet: bool) -> None:
         streams.status(f"stopped waiting; job {job_id} goes on (`qxub cancel {job_id}` stops it)")
         raise SystemExit(EXIT_INTERRUPTED) from None
     streams.status(describe_outcome(job_id, outcome))
+    protocol.emit("finished", str(outcome.exit_code))
     raise SystemExit(outcome.exit_code)
 
 
 @click.command("status")
 @click.argument("job_ids", nargs=-1)
 @click.option("-n", "--last", default=20, show_default=True, help="How many recent jobs to list.")
-def status_command(job_ids: tuple[str, ...], last: int) -> None:
+@REMOTE_OPTION
+def status_command(job_ids: tuple[str, ...], last: int, remote: str | None) -> None:
     """Show the state of jobs (default: the most recent ones)."""
+    if remote:
+        _on_remote(remote, ["status", "--last", str(last), *job_ids])
+    protocol.hello()
     records = [load_record(j) for j in job_ids] if job_ids else list_records(last)
     if not records:
         click.echo("no jobs submitted with qxub yet", err=True)
@@ -44,8 +74,12 @@ def status_command(job_ids: tuple[str, ...], last: int) -> None:
 
 @click.command("cancel")
 @click.argument("job_ids", nargs=-1, required=True)
-def cancel_command(job_ids: tuple[str, ...]) -> None:
+@REMOTE_OPTION
+def cancel_command(job_ids: tuple[str, ...], remote: str | None) -> None:
     """Cancel jobs by id."""
+    if remote:
+        _on_remote(remote, ["cancel", *job_ids])
+    protocol.hello()
     records = [load_record(j) for j in job_ids]
     streams = Streams.standard(quiet=False)
     for record in records:

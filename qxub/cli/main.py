@@ -14,7 +14,9 @@ from qxub import __version__
 from qxub.cli.config_cmd import config_group
 from qxub.cli.exec_cmd import exec_command
 from qxub.cli.jobs_cmd import cancel_command, status_command, wait_command
+from qxub.cli.info_cmd import info_command
 from qxub.cli.platform_cmd import platform_group
+from qxub.cli.remote_cmd import remote_group
 from qxub.errors import QxubError
 from qxub.state import state_home
 
@@ -42,6 +44,8 @@ cli.add_command(status_command)
 cli.add_command(cancel_command)
 cli.add_command(config_group)
 cli.add_command(platform_group)
+cli.add_command(remote_group)
+cli.add_command(info_command)
 
 
 def _say_error(message: str, hint: str | None) -> None:

@@ -1,0 +1,121 @@
+"""`qxub remote list|show|test|explain`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qxub.cli.exec_cmd import config_schema, exec_command
+from qxub.cli.exec_options import defaults_validator, exec_options, forwarded_words
+from qxub.config import Config, load_config
+from qxub.errors import UsageError
+from qxub.project import find_project_root
+from qxub.remote.check import FAIL, run_checks
+from qxub.remote.commands import exec_script, mirror_path
+from qxub.remote.config import Remote, configured_remotes, find_remote
+from qxub.remote.transport import display_command, transport_for
+
+
+def _config() -> Config:
+    return load_config(Path.cwd(), schema=config_schema())
+
+
+def _remote(name: str | None) -> Remote:
+    return find_remote(_config(), name, defaults_validator(exec_command))
+
+
+@click.group("remote")
+def remote_group() -> None:
+    """Remotes: the machines `qxub exec --remote NAME` runs jobs on."""
+
+
+@remote_group.command("list")
+def remote_list() -> None:
+    """Every remote, with its url, working dir and where it is configured."""
+    config = _config()
+    remotes = configured_remotes(config, defaults_validator(exec_command))
+    default = config.lookup("default_remote")
+    rows = [("NAME", "URL", "WORKING DIR", "CONFIGURED IN")]
+    for remote in remotes.values():
+        mark = " (default)" if default and default[0] == remote.name else ""
+        rows.append((remote.name + mark, remote.url, remote.working_dir, remote.source))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
+
+
+@remote_group.command("show")
+@click.argument("name", required=False)
+def remote_show(name: str | None) -> None:
+    """All settings of one remote (default: default_remote)."""
+    remote = _remote(name)
+    target = remote.target
+    fields: list[tuple[str, Any]] = [
+        ("name", remote.name),
+        ("url", remote.url),
+        ("working_dir", remote.working_dir),
+        ("platform", remote.platform or "(detected there)"),
+        ("conda_env", remote.conda_env),
+        ("qxub_command", " ".join(remote.qxub_command)),
+        ("config", target.config_file if target else None),
+        ("force_tty", remote.force_tty),
+        ("defaults", " ".join(f"{k}={v}" for k, v in remote.defaults) or None),
+        ("configured in", remote.source),
+    ]
+    for key, value in fields:
+        if value is not None:
+            click.echo(f"{key:<14} {value}")
+
+
+@remote_group.command("test")
+@click.argument("name", required=False)
+def remote_test(name: str | None) -> None:
+    """Check every link to a remote: name, network, login, host key, qxub, working dir, rsync."""
+    remote = _remote(name)
+    failed = False
+    for check in run_checks(remote):
+        click.echo(f"{check.verdict:<5} {check.what:<12} {check.detail}")
+        if check.fix:
+            click.echo(f"{'':<5} {'':<12} fix: {check.fix}")
+        failed = failed or check.verdict == FAIL
+    if failed:
+        raise SystemExit(1)
+
+
+@remote_group.command("explain")
+@click.argument("remote_name", metavar="NAME")
+@exec_options
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def remote_explain(ctx: click.Context, remote_name: str, **params: Any) -> None:
+    """What `qxub exec --remote NAME [OPTIONS] -- COMMAND` would do, without doing it.
+
+    Put the command after `--`."""
+    if params["remote"]:
+        raise UsageError("give the remote as NAME, not --remote", hint="qxub remote explain gadi -- cmd")
+    command = params["command"]
+    if not command:
+        raise UsageError("no command given", hint="e.g. qxub remote explain gadi -- python3 run.py")
+    remote = _remote(remote_name)
+    cwd = Path.cwd()
+    mirror = mirror_path(cwd)
+    words = [*forwarded_words(ctx, remote.defaults), "--", *command]
+    script = exec_script(remote, mirror, words)
+    transport = transport_for(remote)
+    root = find_project_root(cwd)
+    click.echo(f"project root:   {root}")
+    click.echo(f"you are in:     {cwd}")
+    click.echo(f"runs in:        {remote.working_dir}/{mirror}  (on {remote.name})")
+    click.echo(f"remote qxub:    {' '.join(remote.qxub_command)} exec {' '.join(_q(w) for w in words)}")
+    click.echo("remote script:")
+    for line in script:
+        click.echo(f"    {line}")
+    click.echo(f"local command:  {display_command(transport, script)}")
+
+
+def _q(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)

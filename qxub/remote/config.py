@@ -1,0 +1,234 @@
+"""The `remotes:` section of the config: where jobs can run with --remote, checked on load.
+
+`{x}` in a value is expanded on the laptop ({user}: the local login name); `{{x}}` on the
+remote ({{user}}: the remote $USER, {{home}}: the remote $HOME).
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import re
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qxub.config import Config
+from qxub.errors import ConfigError, QxubError
+from qxub.remote.ssh import SshTarget
+from qxub.state import state_home
+
+LOCAL = "local"
+
+REMOTE_KEYS = {
+    "url": "ssh://[user@]host[:port]; the host may be an alias of your ssh config",
+    "working_dir": "remote base folder of project mirrors (default {{home}}/qxub)",
+    "platform": "platform name the remote qxub should use (default: it detects its own)",
+    "conda_env": "conda environment that provides qxub on the remote",
+    "qxub_command": "how to call qxub there (default: qxub)",
+    "config": "ssh config file to use (default: ssh's own, ~/.ssh/config)",
+    "force_tty": "true or false to force a terminal for jobs; null for automatic",
+    "defaults": "exec options applied on the remote unless typed",
+}
+_REMOTE_VARS = {"user": '"$USER"', "home": '"$HOME"'}
+_LOCAL_VARS = ("user",)
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}|\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A place to run jobs. The built-in `local` remote has no ssh target."""
+
+    name: str
+    target: SshTarget | None
+    working_dir: str  # laptop placeholders expanded; remote ones ({{user}}) kept
+    platform: str | None = None
+    conda_env: str | None = None
+    qxub_command: tuple[str, ...] = ("qxub",)
+    force_tty: bool | None = None
+    defaults: tuple[tuple[str, Any], ...] = ()
+    source: str = "built-in"
+
+    @property
+    def url(self) -> str:
+        if self.target is None:
+            return "(this machine)"
+        user = f"{self.target.user}@" if self.target.user else ""
+        port = f":{self.target.port}" if self.target.port else ""
+        return f"ssh://{user}{self.target.host}{port}"
+
+    def working_dir_word(self) -> str:
+        """working_dir as one shell word, with {{user}}/{{home}} expanded by the remote shell."""
+        return shell_word_with_vars(self.working_dir)
+
+
+def shell_word_with_vars(text: str) -> str:
+    parts = []
+    pos = 0
+    for match in re.finditer(r"\{\{(\w+)\}\}", text):
+        if match.start() > pos:
+            parts.append(shlex.quote(text[pos : match.start()]))
+        parts.append(_REMOTE_VARS[match.group(1)])
+        pos = match.end()
+    if pos < len(text) or not parts:
+        parts.append(shlex.quote(text[pos:]))
+    return "".join(parts)
+
+
+def builtin_local() -> Remote:
+    """Mirrors into qxub's own state directory on this machine and runs there: no ssh."""
+    return Remote(
+        name=LOCAL,
+        target=None,
+        working_dir=str(state_home() / "mirrors"),
+        qxub_command=(sys.executable, "-m", "qxub"),
+    )
+
+
+class _Checker:
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.name = name
+
+    def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{self.path}: remotes.{self.name}.{key}: {message}", hint=hint)
+
+    def string(self, data: Mapping[str, Any], key: str) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be a non-empty string, not {value!r}", REMOTE_KEYS[key])
+        return value
+
+    def expand(self, key: str, value: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            remote, local = match.group(1), match.group(2)
+            if remote is not None:
+                if remote not in _REMOTE_VARS:
+                    valid = ", ".join("{{%s}}" % v for v in _REMOTE_VARS)
+                    raise self.fail(key, f"unknown placeholder {match.group(0)}", f"valid: {valid}")
+                return match.group(0)
+            if local not in _LOCAL_VARS:
+                raise self.fail(
+                    key, f"unknown placeholder {match.group(0)}", "valid: {user}, {{user}}, {{home}}"
+                )
+            return getpass.getuser()
+
+        return _PLACEHOLDER.sub(sub, value)
+
+
+def parse_remote(
+    name: str, data: Any, path: Path, defaults_check: Callable[[str, Any], Any] | None = None
+) -> Remote:
+    """One remote's settings, checked; errors name the file and the key."""
+    check = _Checker(path, name)
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{path}: remotes.{name} must be a mapping of settings",
+            hint="e.g.\n  url: ssh://gadi.nci.org.au\n  working_dir: /scratch/a56/{{user}}/qxub",
+        )
+    for key in data:
+        if key not in REMOTE_KEYS:
+            close = difflib.get_close_matches(str(key), REMOTE_KEYS, n=1)
+            maybe = f"did you mean {close[0]}? " if close else ""
+            raise check.fail(str(key), "unknown key", f"{maybe}valid keys: {', '.join(REMOTE_KEYS)}")
+    if name == LOCAL:
+        raise ConfigError(
+            f"{path}: remotes.local: `local` is the built-in remote (this machine)",
+            hint="give your remote another name",
+        )
+    url = check.string(data, "url")
+    if url is None:
+        raise check.fail("url", "missing", "every remote needs url: ssh://[user@]host[:port]")
+    ssh_config = check.string(data, "config")
+    try:
+        target = SshTarget.from_url(check.expand("url", url), config_file=ssh_config)
+    except ConfigError as exc:
+        raise check.fail("url", exc.message, exc.hint) from None
+    working_dir = check.expand("working_dir", check.string(data, "working_dir") or "{{home}}/qxub")
+    if not working_dir.startswith(("/", "{{home}}")):
+        raise check.fail(
+            "working_dir", f"{working_dir!r} is not an absolute path", "e.g. /scratch/a56/{{user}}/qxub"
+        )
+    command = check.string(data, "qxub_command") or "qxub"
+    try:
+        words = tuple(shlex.split(command))
+    except ValueError as exc:
+        raise check.fail("qxub_command", str(exc)) from None
+    force_tty = data.get("force_tty")
+    if force_tty is not None and not isinstance(force_tty, bool):
+        raise check.fail("force_tty", f"must be true, false or null, not {force_tty!r}")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise check.fail("defaults", "must be a mapping of exec options", "e.g. {project: a56}")
+    checked_defaults = []
+    for key, value in defaults.items():
+        if defaults_check is not None:
+            try:
+                value = defaults_check(str(key), value)
+            except ValueError as exc:
+                raise check.fail(f"defaults.{key}", str(exc)) from None
+        checked_defaults.append((str(key), value))
+    return Remote(
+        name=name,
+        target=target,
+        working_dir=working_dir,
+        platform=check.string(data, "platform"),
+        conda_env=check.string(data, "conda_env"),
+        qxub_command=words,
+        force_tty=force_tty,
+        defaults=tuple(checked_defaults),
+        source=str(path),
+    )
+
+
+def remotes_validator(
+    defaults_check: Callable[[str, Any], Any] | None,
+) -> Callable[[Path, Any], Any]:
+    """The check the config loader runs on each file's `remotes:`; keeps the raw mapping."""
+
+    def validate(path: Path, value: Any) -> Any:
+        for name, data in value.items():
+            parse_remote(str(name), data, path, defaults_check)
+        return value
+
+    return validate
+
+
+def configured_remotes(
+    config: Config, defaults_check: Callable[[str, Any], Any] | None = None
+) -> dict[str, Remote]:
+    """Every remote, the built-in `local` first; a later file's remote replaces an earlier one."""
+    remotes = {LOCAL: builtin_local()}
+    for layer in config.layers:
+        for name, data in dict(layer.data.get("remotes", {})).items():
+            remotes[str(name)] = parse_remote(str(name), data, layer.path, defaults_check)
+    return remotes
+
+
+def find_remote(
+    config: Config, name: str | None, defaults_check: Callable[[str, Any], Any] | None = None
+) -> Remote:
+    """The remote called `name` (else default_remote); an unknown name suggests close ones."""
+    remotes = configured_remotes(config, defaults_check)
+    if name is None:
+        found = config.lookup("default_remote")
+        if found is None:
+            raise QxubError(
+                "no remote named and no default_remote set",
+                hint=f"name one ({', '.join(remotes)}), or `qxub config set default_remote NAME`",
+            )
+        name = str(found[0])
+    if name in remotes:
+        return remotes[name]
+    close = difflib.get_close_matches(name, remotes, n=3, cutoff=0.5)
+    maybe = f"did you mean {' or '.join(close)}? " if close else ""
+    raise QxubError(
+        f"unknown remote {name!r}",
+        hint=f"{maybe}known remotes: {', '.join(remotes)} (`qxub remote list` shows where each "
+        "is configured)",
+    )

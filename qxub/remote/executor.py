@@ -1,0 +1,246 @@
+"""Run a qxub command on a remote and stream it: output live, events stripped, job's exit code.
+
+The remote qxub reports `hello`, `submitted` and `finished` events (qxub.protocol). With them
+Ctrl-C cancels the remote job by id, and a dropped connection says how to reattach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from qxub import __version__, protocol
+from qxub.errors import QxubError
+from qxub.execute import EXIT_INTERRUPTED, Streams
+from qxub.remote.commands import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
+from qxub.remote.config import Remote
+from qxub.remote.transport import Transport
+
+EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the job goes on; try again (qxub wait --remote)
+CANCEL_TIMEOUT = 60.0
+
+
+@dataclass
+class _Events:
+    hello: list[str] | None = None
+    job_id: str | None = None
+    scheduler: str | None = None
+    finished: int | None = None
+    held: bytearray = field(default_factory=bytearray)  # stderr before the remote qxub spoke
+    tail: bytearray = field(default_factory=bytearray)  # the last of stderr, for ssh errors
+    submitted: threading.Event = field(default_factory=threading.Event)
+
+
+class RemoteRun:
+    """One streamed remote qxub command."""
+
+    def __init__(
+        self,
+        remote: Remote,
+        transport: Transport,
+        script: Sequence[str],
+        streams: Streams,
+        *,
+        tty: bool | None = None,
+    ) -> None:
+        self.remote = remote
+        self.transport = transport
+        self.script = list(script)
+        self.streams = streams
+        self.tty = tty
+        self.events = _Events()
+        self.lock = threading.Lock()
+
+    # --- events -------------------------------------------------------------------------------
+    def _on_event(self, words: list[str]) -> None:
+        if not words:
+            return
+        kind, args = words[0], words[1:]
+        if kind == "hello":
+            self.events.hello = args
+            with self.lock:
+                if self.events.held:
+                    self.streams.err.write(bytes(self.events.held))
+                    self.streams.err.flush()
+                    self.events.held.clear()
+        elif kind == "submitted" and args:
+            self.events.job_id = args[0]
+            self.events.scheduler = args[1] if len(args) > 1 else None
+            self.events.submitted.set()
+        elif kind == "finished" and args:
+            with contextlib.suppress(ValueError):
+                self.events.finished = int(args[0])
+
+    def _stderr_sink(self, data: bytes) -> None:
+        with self.lock:
+            self.events.tail = (self.events.tail + data)[-4096:]
+            if self.events.hello is None:
+                self.events.held += data
+                return
+            self.streams.err.write(data)
+            self.streams.err.flush()
+
+    def _stdout_sink(self, data: bytes) -> None:
+        self.streams.out.write(data)
+        self.streams.out.flush()
+
+    # --- running ------------------------------------------------------------------------------
+    def run(self) -> int:
+        process = self.transport.popen(self.script, tty=self.tty)
+        readers = [
+            _reader(process.stdout, self._stdout_sink),
+            _reader(process.stderr, None, protocol.EventFilter(self._stderr_sink, self._on_event)),
+        ]
+        try:
+            returncode = _wait(process)
+        except KeyboardInterrupt:
+            return self._interrupted(process, readers)
+        for reader in readers:
+            reader.join()
+        return self._outcome(returncode)
+
+    def _outcome(self, returncode: int) -> int:
+        events = self.events
+        if events.finished is not None:
+            return events.finished
+        tail = bytes(events.tail).decode(errors="replace")
+        ssh_error = self.transport.connection_error(returncode, tail)
+        if events.hello is None:
+            if ssh_error is not None:
+                raise ssh_error
+            self._show_held()
+            raise self._no_hello(returncode)
+        self._check_protocol(events.hello)
+        if events.job_id is not None and (ssh_error is not None or returncode < 0):
+            self.streams.status(
+                f"lost the connection to {self.remote.name}; job {events.job_id} goes on there"
+            )
+            self.streams.status(f"reattach with: qxub wait --remote {self.remote.name} {events.job_id}")
+            return EXIT_CONNECTION_LOST
+        if ssh_error is not None:
+            raise ssh_error
+        return returncode
+
+    def _interrupted(self, process: subprocess.Popen[bytes], readers: list[threading.Thread]) -> int:
+        events = self.events
+        try:
+            if events.job_id is None and process.poll() is None:
+                self.streams.status("interrupted; waiting for the job id to cancel it (Ctrl-C again to leave)")
+                deadline = time.monotonic() + 15
+                while events.job_id is None and process.poll() is None and time.monotonic() < deadline:
+                    events.submitted.wait(0.1)
+            if events.job_id is not None:
+                self._cancel(events.job_id)
+            elif process.poll() is None:
+                self.streams.status(
+                    f"the job may have been submitted; check with: qxub status --remote {self.remote.name}"
+                )
+        except KeyboardInterrupt:
+            self.streams.status(
+                f"left at once; check with: qxub status --remote {self.remote.name}"
+            )
+        finally:
+            _stop(process)
+            for reader in readers:
+                reader.join(timeout=2)
+        return EXIT_INTERRUPTED
+
+    def _cancel(self, job_id: str) -> None:
+        self.streams.status(f"cancelling job {job_id} on {self.remote.name}")
+        script = qxub_script(self.remote, ["cancel", job_id])
+        try:
+            result = self.transport.run(script, timeout=CANCEL_TIMEOUT, check=False)
+        except QxubError as exc:
+            self.streams.status(f"could not cancel job {job_id}: {exc}")
+            self.streams.status(f"cancel it with: qxub cancel --remote {self.remote.name} {job_id}")
+            return
+        said = _strip_events(result.stderr)
+        if result.returncode != 0:
+            self.streams.status(f"could not cancel job {job_id}: {said.strip()}")
+            self.streams.status(f"cancel it with: qxub cancel --remote {self.remote.name} {job_id}")
+
+    def _show_held(self) -> None:
+        if self.events.held:
+            self.streams.err.write(bytes(self.events.held))
+            self.streams.err.flush()
+
+    def _no_hello(self, returncode: int) -> QxubError:
+        name = self.remote.name
+        if returncode == EXIT_NO_QXUB:
+            return QxubError(
+                f"qxub is not installed on {name} (or not on the PATH of non-interactive shells)",
+                hint=f"install it there (pip install qxub), or set conda_env or qxub_command for "
+                f"{name} in your config; `qxub remote test {name}` checks",
+            )
+        if returncode == EXIT_NO_DIR:
+            return QxubError(
+                f"cannot create or enter the working directory on {name}",
+                hint=f"check working_dir of {name}; `qxub remote test {name}` checks it",
+            )
+        return QxubError(
+            f"the qxub on {name} ended (exit {returncode}) without speaking qxub's remote protocol",
+            hint=f"it may be older than this qxub ({__version__}): install the same version there",
+        )
+
+    def _check_protocol(self, hello: list[str]) -> None:
+        version = hello[0] if hello else "?"
+        theirs = hello[1] if len(hello) > 1 else "?"
+        if theirs != str(protocol.PROTOCOL):
+            raise QxubError(
+                f"the qxub on {self.remote.name} is version {version} (remote protocol {theirs}); "
+                f"this qxub is {__version__} (protocol {protocol.PROTOCOL})",
+                hint=f"versions meet when both speak protocol {protocol.PROTOCOL}: install qxub "
+                f"{__version__} on {self.remote.name} (pip install 'qxub=={__version__}')",
+            )
+
+
+def _reader(
+    pipe: object, sink: Callable[[bytes], None] | None, filt: protocol.EventFilter | None = None
+) -> threading.Thread:
+    def pump() -> None:
+        read = getattr(pipe, "read1", None) or getattr(pipe, "read")
+        while True:
+            try:
+                data = read(65536)
+            except (OSError, ValueError):
+                break
+            if not data:
+                break
+            if filt is not None:
+                filt.feed(data)
+            elif sink is not None:
+                sink(data)
+        if filt is not None:
+            filt.close()
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait(process: subprocess.Popen[bytes]) -> int:
+    # A bare wait() would not let Ctrl-C in until the remote command ends.
+    while True:
+        try:
+            return process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _strip_events(text: str) -> str:
+    marker = protocol.MARKER.decode()
+    return "\n".join(line for line in text.splitlines() if not line.startswith(marker))

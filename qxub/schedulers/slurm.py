@@ -1,0 +1,374 @@
+"""Slurm: `#SBATCH` directives, `sbatch --parsable`, `scontrol`/`sacct`, `scancel`.
+
+Slurm commands find their cluster through the environment (SLURM_CONF and friends), so every
+command runs with the environment as it is, unless an `env` is given.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from qxub.errors import CommandFailed, QxubError, SchedulerError
+from qxub.job.spec import JobSpec
+from qxub.proc import Result, run
+from qxub.schedulers.base import JobState, State
+
+
+class Runner(Protocol):
+    """What SlurmScheduler needs of qxub.proc.run (injectable for tests)."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = ...,
+        env: Mapping[str, str] | None = ...,
+        timeout: float | None = ...,
+    ) -> Result: ...
+
+
+SUBMIT_TIMEOUT = 120.0
+QUERY_TIMEOUT = 60.0
+
+_QUEUED = {
+    "PENDING",
+    "REQUEUED",
+    "REQUEUE_FED",
+    "REQUEUE_HOLD",
+    "RESV_DEL_HOLD",
+    "SPECIAL_EXIT",
+    "CONFIGURING",
+    "POWER_UP_NODE",
+}
+_RUNNING = {
+    "RUNNING",
+    "COMPLETING",
+    "SUSPENDED",
+    "STOPPED",
+    "SIGNALING",
+    "STAGE_OUT",
+    "RESIZING",
+    "UPDATE_DB",
+}
+# Ended states other than COMPLETED and FAILED: (exit code when no signal is recorded, reason).
+# The job script was sent SIGTERM for most of these, hence 143 = 128 + SIGTERM.
+_ENDED: dict[str, tuple[int, str]] = {
+    "CANCELLED": (128 + signal.SIGTERM, "cancelled"),
+    "TIMEOUT": (128 + signal.SIGTERM, "time limit"),
+    "DEADLINE": (128 + signal.SIGTERM, "deadline"),
+    "PREEMPTED": (128 + signal.SIGTERM, "preempted"),
+    "OUT_OF_MEMORY": (128 + signal.SIGKILL, "out of memory"),
+    "NODE_FAIL": (1, "node failure"),
+    "BOOT_FAIL": (1, "node boot failure"),
+    "REVOKED": (1, "revoked"),
+}
+
+# sbatch's complaints -> what to do about them. First match (case-insensitive) wins.
+_SUBMIT_HINTS: tuple[tuple[str, str], ...] = (
+    ("invalid partition", "no such queue (Slurm partition) here; `sinfo -s` lists them"),
+    (
+        "invalid account",
+        "the project (Slurm account) is unknown or not allowed on that queue; "
+        "`sacctmgr show assoc user=$USER format=account,partition` lists yours",
+    ),
+    (
+        "memory specification",
+        "no node has that much memory; ask for less (--mem); "
+        "`sinfo -o '%P %m'` shows the memory per node (MB)",
+    ),
+    (
+        "temporary disk",
+        "no node has that much local disk; ask for less (--disk); "
+        "`sinfo -o '%P %d'` shows the disk per node (MB)",
+    ),
+    (
+        "time limit",
+        "ask for less time (--time); `sinfo -o '%P %l'` shows each queue's time limit",
+    ),
+    (
+        "requested node configuration is not available",
+        "no node in that queue has the CPUs, memory, GPUs or disk asked for; ask for less "
+        "or pick another queue (`sinfo -o '%P %c %m %G %d'`)",
+    ),
+    (
+        "qos",
+        "the job breaks a QOS limit or you may not use that QOS; "
+        "`sacctmgr show qos` and `sacctmgr show assoc user=$USER` show the limits",
+    ),
+    (
+        "generic resource",
+        "this cluster has no such GPUs (or GRES); check --gpus and --gpu-type "
+        "against `sinfo -o '%P %G'`",
+    ),
+    (
+        "permission denied",
+        "you may not submit to that queue or account; ask the cluster's admins",
+    ),
+    (
+        "not permitted",
+        "you may not submit to that queue or account; ask the cluster's admins",
+    ),
+    (
+        "unable to contact slurm controller",
+        "Slurm's controller did not answer; check SLURM_CONF and try again in a moment",
+    ),
+    (
+        "unrecognized option",
+        "an extra Slurm option was not understood by sbatch; check its spelling",
+    ),
+    ("invalid --", "an option's value was not understood by sbatch; see `man sbatch`"),
+)
+
+_SAFE_WORD = re.compile(r"^[A-Za-z0-9_./:=,+@%-]*$")
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]")
+_OPTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+
+
+class SlurmScheduler:
+    """The Slurm engine."""
+
+    name = "slurm"
+
+    def __init__(self, runner: Runner = run, env: Mapping[str, str] | None = None) -> None:
+        self._run = runner
+        self._env = env  # None: the environment as it is when each command runs
+
+    # -- the job script -------------------------------------------------------------------
+
+    def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
+        """`#SBATCH` lines for `spec`; Slurm's own stdout/stderr go to `logdir`."""
+        res = spec.resources
+        extra_keys = {key.lstrip("-") for key, _ in res.extra}
+        opts: list[tuple[str, str]] = [("job-name", job_name(spec.job_name))]
+        if spec.queue:
+            opts.append(("partition", spec.queue))
+        if spec.project:
+            opts.append(("account", spec.project))
+        if res.cpus:
+            # One task with N CPUs: one process (and its threads) on one node.
+            if "ntasks" not in extra_keys:
+                opts.append(("ntasks", "1"))
+            opts.append(("cpus-per-task", str(res.cpus)))
+        if res.mem:
+            opts.append(("mem", slurm_size(res.mem)))
+        if res.runtime:
+            opts.append(("time", slurm_time(res.runtime)))
+        if res.gpus or res.gpu_type:
+            count = res.gpus or 1
+            opts.append(("gres", f"gpu:{res.gpu_type}:{count}" if res.gpu_type else f"gpu:{count}"))
+        if res.disk:
+            opts.append(("tmp", slurm_size(res.disk)))
+        opts.append(("output", _filename(logdir / "slurm.out")))
+        opts.append(("error", _filename(logdir / "slurm.err")))
+        lines = [f"#SBATCH --{key}={_word(value)}" for key, value in opts]
+        for key, value in res.extra:
+            name = key.lstrip("-")
+            if not _OPTION_NAME.match(name):
+                raise QxubError(
+                    f"{key!r} is not a Slurm option name",
+                    hint="extra Slurm options are KEY=VALUE, e.g. constraint=skylake",
+                )
+            lines.append(f"#SBATCH --{name}={_word(value)}" if value else f"#SBATCH --{name}")
+        return lines
+
+    def unhonoured(self, spec: JobSpec) -> list[str]:
+        """Slurm has no notion of PBS's `-l storage=`."""
+        return ["--storage"] if spec.resources.storage else []
+
+    # -- submit, state, cancel --------------------------------------------------------------
+
+    def submit_argv(self, script: Path, logdir: Path) -> list[str]:
+        return ["sbatch", "--parsable", str(script)]
+
+    def submit(self, script: Path, logdir: Path) -> str:
+        """Submit `script`; return the job id (without any `;cluster` suffix)."""
+        result = self._command(self.submit_argv(script, logdir), SUBMIT_TIMEOUT)
+        if result.returncode != 0:
+            raise submit_error(result, script)
+        first = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+        job_id = first.split(";", 1)[0].strip()
+        if not re.match(r"^\d+", job_id):
+            raise SchedulerError(
+                f"sbatch printed no job id (it said {result.stdout.strip()!r})",
+                hint="a job may have been submitted anyway; check `squeue --me`",
+            )
+        return job_id
+
+    def state(self, job_id: str) -> JobState:
+        """The controller's view while it remembers the job, else accounting's, else UNKNOWN."""
+        shown = self._command(["scontrol", "show", "job", "-o", job_id], QUERY_TIMEOUT)
+        if shown.returncode == 0 and (fields := _scontrol_fields(shown.stdout, job_id)):
+            return job_state(
+                fields.get("JobState", ""), fields.get("ExitCode", ""), fields.get("Reason")
+            )
+        if (accounted := self._accounting(job_id)) is not None:
+            return accounted
+        if shown.returncode != 0 and "invalid job id" not in shown.stderr.lower():
+            raise SchedulerError(
+                f"cannot ask Slurm about job {job_id}: {_said(shown)}",
+                hint="check that Slurm's controller is up (`scontrol ping`) and SLURM_CONF",
+            )
+        return JobState(State.UNKNOWN)
+
+    def cancel(self, job_id: str) -> None:
+        """`scancel`; a job that has already ended (or is forgotten) is not an error."""
+        result = self._command(["scancel", job_id], QUERY_TIMEOUT)
+        said = result.stderr.lower()
+        if result.returncode == 0 or "completed" in said or "invalid job id" in said:
+            return
+        raise SchedulerError(
+            f"scancel could not cancel job {job_id}: {_said(result)}",
+            hint=f"check `squeue -j {job_id}`; only the job's owner or an admin may cancel",
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _accounting(self, job_id: str) -> JobState | None:
+        """sacct from the accounting database, or from the job-completion file (`-c`) where a
+        cluster has no accounting storage. None when neither knows the job."""
+        fields = "JobID,State,ExitCode"
+        for argv in (
+            ["sacct", "-j", job_id, "-P", "-n", "-o", fields],
+            ["sacct", "-c", "-j", job_id, "-P", "-n", "-o", fields],
+        ):
+            result = self._command(argv, QUERY_TIMEOUT)
+            if result.returncode != 0:
+                continue
+            rows = [line.split("|") for line in result.stdout.splitlines()]
+            mine = [row for row in rows if len(row) >= 3 and row[0] == job_id and row[1]]
+            if mine:
+                # A requeued job has several records; the last one is the latest run.
+                return job_state(mine[-1][1], mine[-1][2], None)
+        return None
+
+    def _command(self, argv: list[str], timeout: float) -> Result:
+        try:
+            return self._run(argv, check=False, env=self._env, timeout=timeout)
+        except CommandFailed as exc:
+            raise SchedulerError(
+                exc.message,
+                hint=exc.hint or "is Slurm installed here, and is its controller up?",
+            ) from exc
+
+
+def job_state(raw: str, exit_code: str, reason: str | None) -> JobState:
+    """Slurm's state word, `ExitCode=A:B` (status A, signal B) and Reason -> a JobState."""
+    word = raw.split()[0].rstrip("+") if raw.strip() else ""
+    reason = None if reason in (None, "", "None", "(null)") else reason
+    if word in _QUEUED:
+        return JobState(State.QUEUED, reason=reason, raw_state=word)
+    if word in _RUNNING:
+        return JobState(State.RUNNING, raw_state=word)
+    status, sig = _exit_pair(exit_code)
+    killed = 0 < sig < 32  # a real signal; Slurm also reports made-up ones (0:53)
+    if word == "COMPLETED":
+        return JobState(State.DONE, status, None, word)
+    if word == "FAILED":
+        if killed:
+            return JobState(State.DONE, 128 + sig, f"killed by {_signal_name(sig)}", word)
+        if sig:
+            # e.g. 0:53 when the output file cannot be opened: the script never ran.
+            return JobState(State.DONE, 1, "launch failed", word)
+        return JobState(State.DONE, status or 1, None, word)
+    if word in _ENDED:
+        default, why = _ENDED[word]
+        code = default if word == "CANCELLED" or not killed else 128 + sig
+        return JobState(State.DONE, code, why, word)
+    return JobState(State.UNKNOWN, raw_state=word or None)
+
+
+def submit_error(result: Result, script: Path) -> SchedulerError:
+    """sbatch's refusal as one message with a hint naming the fix."""
+    details = []
+    for line in result.stderr.splitlines():
+        text = line.strip()
+        if not text.startswith("sbatch:"):
+            continue
+        text = text.removeprefix("sbatch:").strip().removeprefix("error:").strip()
+        text = text.removeprefix("Batch job submission failed:").strip()
+        if text and text not in details:
+            details.append(text)
+    detail = "; ".join(details) or _said(result)
+    lowered = detail.lower()
+    hint = next(
+        (hint for needle, hint in _SUBMIT_HINTS if needle in lowered),
+        f"check the queue and resources asked for; the job script is {script}",
+    )
+    return SchedulerError(f"sbatch refused the job: {detail}", hint=hint)
+
+
+def job_name(name: str) -> str:
+    """A job name Slurm's tools all handle: no spaces or `=` (sacct -c splits on them)."""
+    return _NAME_CHARS.sub("_", name)[:128] or "job"
+
+
+def slurm_size(nbytes: int) -> str:
+    """Bytes -> Slurm's units (1024-based): whole gigabytes as G, else megabytes rounded up."""
+    if nbytes % 1024**3 == 0:
+        return f"{nbytes // 1024**3}G"
+    return f"{-(-nbytes // 1024**2)}M"
+
+
+def slurm_time(seconds: int) -> str:
+    """Seconds -> `HH:MM:SS`, or `D-HH:MM:SS` from a day up."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}-{clock}" if days else clock
+
+
+def _filename(path: Path) -> str:
+    """A path for --output/--error: `%` is Slurm's pattern character, `%%` a literal one
+    (Slurm skips pattern expansion altogether in a name holding a backslash)."""
+    text = str(path)
+    return text if "\\" in text else text.replace("%", "%%")
+
+
+def _word(value: str) -> str:
+    """Quote a value for an `#SBATCH` line the way sbatch reads it: quotes group, a
+    backslash escapes the next character, an unquoted `#` starts a comment."""
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise QxubError(
+            f"{value!r} cannot go into an #SBATCH line",
+            hint="remove the line break from the name, path or option",
+        )
+    if value and _SAFE_WORD.match(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _exit_pair(text: str) -> tuple[int, int]:
+    status, _, sig = text.strip().partition(":")
+    try:
+        return int(status or 0), int(sig or 0)
+    except ValueError:
+        return 0, 0
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def _scontrol_fields(text: str, job_id: str) -> dict[str, str]:
+    """The fields of `job_id`'s line in `scontrol show job -o` output (first match each)."""
+    lines = text.strip().splitlines()
+    mine = [line for line in lines if line.startswith(f"JobId={job_id} ")] or lines[:1]
+    if not mine:
+        return {}
+    fields: dict[str, str] = {}
+    for key, value in re.findall(r"(?:^|\s)(JobId|JobState|Reason|ExitCode)=(\S*)", mine[0]):
+        fields.setdefault(key, value)
+    return fields
+
+
+def _said(result: Result) -> str:
+    text = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+    return "; ".join(text[-3:])
