@@ -43,6 +43,7 @@ def qxub_popen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
     """A user error: exit 1 or 2, a short message on stderr, never a traceback."""
+    print(result.stderr)  # shown by pytest -rP: the message a user would read
     assert result.returncode in (1, 2), (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr
     assert "internal error" not in result.stderr

@@ -70,7 +70,7 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
     apply_config_defaults(ctx, params, config)
     if params["template"] and not Path(params["template"]).is_file():
         raise UsageError(f"--template {params['template']}: no such file")
-    spec = spec_from_params(command, params, cwd, tuple(typed_options(ctx, skip={"config_file"})))
+    spec = spec_from_params(command, params, cwd, tuple(typed_options(ctx, skip=frozenset({"config_file"}))))
     placement = place(spec, scheduler=params["scheduler"], internet=params["internet"])
     scheduler = get_scheduler(placement.scheduler)
     mode = Mode(

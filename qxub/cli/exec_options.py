@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 NOT_DEFAULTABLE = {"dry", "terse", "detach", "config_file", "command", "remote"}
 # Options that belong to the laptop: never forwarded to a remote qxub (they name local files
 # or choose the remote itself).
-LAPTOP_ONLY = {"remote", "config_file"}
+LAPTOP_ONLY = frozenset({"remote", "config_file"})
 
 _CONTEXT = "Execution context"
 _RESOURCES = "Resources"
@@ -108,7 +108,9 @@ def long_name(param: click.Parameter) -> str:
     return longs[0] if longs else param.opts[0]
 
 
-def typed_options(ctx: click.Context, skip: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+def typed_options(
+    ctx: click.Context, skip: frozenset[str] = frozenset(), joined: bool = False
+) -> list[str]:
     """The options the user typed on the command line, as argv words, in a canonical order."""
     words: list[str] = []
     for param in ctx.command.params:
@@ -116,33 +118,35 @@ def typed_options(ctx: click.Context, skip: set[str] = frozenset()) -> list[str]
             continue
         if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
             continue
-        words += option_words(param, ctx.params[param.name])
+        words += option_words(param, ctx.params[param.name], joined)
     return words
 
 
-def option_words(param: click.Option, value: Any) -> list[str]:
-    """One option with its value as argv words."""
+def option_words(param: click.Option, value: Any, joined: bool = False) -> list[str]:
+    """One option with its value as argv words; `joined` gives `--opt=value`, which no value
+    (one starting with a dash, say) can be mistaken in."""
     flag = long_name(param)
     if param.count:
         return [flag] * int(value)
     if param.is_flag:
         return [flag] if value else []
-    if param.multiple:
-        return [w for item in value for w in (flag, str(item))]
-    return [flag, str(value)]
+    items = value if param.multiple else [value]
+    if joined:
+        return [f"{flag}={item}" for item in items]
+    return [w for item in items for w in (flag, str(item))]
 
 
 def forwarded_words(ctx: click.Context, defaults: tuple[tuple[str, Any], ...] = ()) -> list[str]:
     """What a remote qxub exec gets: the options typed here (minus laptop-only ones), then the
     remote's `defaults:` for options not typed, each as argv words."""
-    words = typed_options(ctx, skip=LAPTOP_ONLY)
+    words = typed_options(ctx, skip=LAPTOP_ONLY, joined=True)
     for key, value in defaults:
         param = option_for_default(ctx.command, key)
         if param is None or param.name is None:
             continue
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
             continue
-        words += option_words(param, value)
+        words += option_words(param, value, joined=True)
     return words
 
 

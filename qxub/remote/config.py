@@ -225,7 +225,8 @@ def find_remote(
         name = str(found[0])
     if name in remotes:
         return remotes[name]
-    close = difflib.get_close_matches(name, remotes, n=3, cutoff=0.5)
+    same_but_case = [n for n in remotes if n.lower() == name.lower()]
+    close = same_but_case or difflib.get_close_matches(name, remotes, n=3, cutoff=0.5)
     maybe = f"did you mean {' or '.join(close)}? " if close else ""
     raise QxubError(
         f"unknown remote {name!r}",

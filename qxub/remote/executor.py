@@ -112,7 +112,8 @@ class RemoteRun:
         if events.hello is None:
             if ssh_error is not None:
                 raise ssh_error
-            self._show_held()
+            if returncode != EXIT_NO_QXUB:
+                self._show_held()  # the remote shell's own words: why it stopped
             raise self._no_hello(returncode)
         self._check_protocol(events.hello)
         if events.job_id is not None and (ssh_error is not None or returncode < 0):

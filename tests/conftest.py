@@ -1,0 +1,28 @@
+"""Shared fixtures. Every test runs with its own HOME and XDG dirs, so nothing touches the
+real user's config or state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Fixtures that start real services live in their own modules; import them here.
+from slurm_cluster import slurm_cluster, slurm_env  # noqa: F401
+from sshd_server import sshd  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private HOME and XDG config/state/cache dirs for each test."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "etc-xdg"))
+    for name in list(os.environ):
+        if name.startswith("QXUB_"):
+            monkeypatch.delenv(name)
+    return home
