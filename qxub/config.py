@@ -48,6 +48,8 @@ TOP_LEVEL_KEYS = {
     "defaults": "default values for `qxub exec` options, e.g. `mem: 16GB`",
     "remotes": "machines to run jobs on with --remote, by name",
     "default_remote": "the remote `qxub remote ...` commands use when none is named",
+    "remote_path": "where this project's mirror lives on remotes: a path relative to the "
+    "remote's working_dir, or absolute",
 }
 
 
@@ -104,6 +106,12 @@ def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) 
                     hint="write e.g.\nremotes:\n  gadi:\n    url: ssh://gadi.nci.org.au",
                 )
             checked[key] = schema.remotes(path, value) if schema and schema.remotes else value
+        elif key == "remote_path":
+            if not isinstance(value, str) or not value.strip() or "\n" in value:
+                raise ConfigError(
+                    f"{path}: remote_path must be a path", hint="e.g. remote_path: analysis-v2"
+                )
+            checked[key] = value
         elif key == "default_remote":
             if not isinstance(value, str) or not value:
                 raise ConfigError(

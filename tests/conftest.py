@@ -26,3 +26,4 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.startswith("QXUB_"):
             monkeypatch.delenv(name)
     return home
+from remotes import control_dir, fresh_masters, remote, remote_home  # noqa: F401

@@ -6,68 +6,17 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import sys
-import tempfile
+import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
+from remotes import remote_settings, write_config
 from sshd_server import SshServer
 
 from helpers import assert_one_line_error, qxub, qxub_popen
 
 pytestmark = pytest.mark.sshd
-
-
-@pytest.fixture(scope="session")
-def control_dir() -> Iterator[str]:
-    """A short private runtime dir for this session's ssh control sockets."""
-    path = tempfile.mkdtemp(prefix="qx", dir="/tmp")
-    yield path
-    for sock in Path(path, "qxub").glob("*"):
-        os.system(f"ssh -o ControlPath={shlex.quote(str(sock))} -O exit x >/dev/null 2>&1")
-
-
-@pytest.fixture
-def remote_home(tmp_path: Path) -> Path:
-    """The remote side's own HOME-like dirs, separate from the laptop's."""
-    path = tmp_path / "remote"
-    path.mkdir()
-    return path
-
-
-def remote_settings(sshd: SshServer, remote_home: Path, **extra: object) -> dict[str, object]:
-    command = shlex.join([
-        "env", f"XDG_STATE_HOME={remote_home / 'state'}", f"XDG_CONFIG_HOME={remote_home / 'config'}",
-        sys.executable, "-m", "qxub",
-    ])
-    return {
-        "url": sshd.url,
-        "config": str(sshd.ssh_config),
-        "working_dir": str(remote_home / "scratch"),
-        "qxub_command": command,
-        **extra,
-    }
-
-
-def write_config(remotes: dict[str, object], **top: object) -> Path:
-    path = Path(os.environ["XDG_CONFIG_HOME"]) / "qxub" / "config.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"remotes": remotes, **top}))
-    return path
-
-
-@pytest.fixture
-def remote(sshd: SshServer, remote_home: Path, control_dir: str, monkeypatch: pytest.MonkeyPatch,
-           tmp_path: Path) -> str:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", control_dir)
-    write_config({"R": remote_settings(sshd, remote_home)})
-    project = tmp_path / "proj"
-    (project / ".git").mkdir(parents=True)
-    monkeypatch.chdir(project)
-    return "R"
 
 
 def test_words_survive_ssh_unchanged(remote: str) -> None:
@@ -114,7 +63,7 @@ def test_second_run_reuses_the_master_connection(remote: str, sshd: SshServer) -
     assert sshd.accepted_logins() == before
 
 
-def _wait_for_job_id(proc: "subprocess.Popen[str]") -> str:  # noqa: F821
+def _wait_for_job_id(proc: subprocess.Popen[str]) -> str:
     assert proc.stderr is not None
     line = ""
     while "started" not in line:
@@ -172,7 +121,7 @@ def test_remote_list_show_test_explain(remote: str, sshd: SshServer) -> None:
         assert what in test.stdout
     explain = qxub("remote", "explain", remote, "--mem", "4GB", "--", "python3", "a b")
     assert explain.returncode == 0, explain.stderr
-    assert "exec --mem 4GB -- python3 'a b'" in explain.stdout
+    assert "exec --mem=4GB -- python3 'a b'" in explain.stdout
     assert "ssh " in explain.stdout and "proj" in explain.stdout
 
 
@@ -195,16 +144,6 @@ def test_unreachable_port(sshd: SshServer, remote_home: Path, remote: str) -> No
     assert str(port) in result.stderr
     test = qxub("remote", "test", "B")
     assert test.returncode == 1 and "FAIL" in test.stdout
-
-
-@pytest.fixture
-def fresh_masters(remote: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No master connection to reuse: the client must connect (and check keys) anew."""
-    path = tempfile.mkdtemp(prefix="qx", dir="/tmp")
-    monkeypatch.setenv("XDG_RUNTIME_DIR", path)
-    yield
-    for sock in Path(path, "qxub").glob("*"):
-        os.system(f"ssh -o ControlPath={shlex.quote(str(sock))} -O exit x >/dev/null 2>&1")
 
 
 @pytest.mark.usefixtures("fresh_masters")

@@ -25,7 +25,7 @@ from qxub.job.build import absolute, build_context, build_resources, build_varia
 from qxub.job.spec import JobSpec
 from qxub.placement import place
 from qxub.remote.config import find_remote, remotes_validator
-from qxub.remote.run import run_remote_exec
+from qxub.remote.run import run_remote_job
 from qxub.schedulers.registry import get_scheduler
 
 EXEC_CONTEXT = {
@@ -66,7 +66,17 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
     if params["remote"]:
         remote = find_remote(config, params["remote"], defaults_validator(exec_command))
         words = [*forwarded_words(ctx, remote.defaults), "--", *command]
-        return run_remote_exec(remote, words, cwd, quiet=params["quiet"], verbose=params["verbose"])
+        found = config.lookup("remote_path")
+        return run_remote_job(
+            remote, words, cwd, str(found[0]) if found else None,
+            sync=remote.sync_auto if params["sync"] is None else params["sync"],
+            pulls=params["pull"], quiet=params["quiet"] or params["terse"],
+            verbose=params["verbose"],
+        )
+    if params["sync"] or params["pull"]:
+        raise UsageError(
+            "--sync and --pull go with --remote", hint="e.g. qxub exec --remote local --sync -- ..."
+        )
     apply_config_defaults(ctx, params, config)
     if params["template"] and not Path(params["template"]).is_file():
         raise UsageError(f"--template {params['template']}: no such file")

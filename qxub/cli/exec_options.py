@@ -18,10 +18,10 @@ from qxub.schedulers.registry import NAMES as SCHEDULER_NAMES
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options that only steer this invocation: never taken from config `defaults:`.
-NOT_DEFAULTABLE = {"dry", "terse", "detach", "config_file", "command", "remote"}
+NOT_DEFAULTABLE = {"dry", "terse", "detach", "config_file", "command", "remote", "sync", "pull"}
 # Options that belong to the laptop: never forwarded to a remote qxub (they name local files
 # or choose the remote itself).
-LAPTOP_ONLY = frozenset({"remote", "config_file"})
+LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "pull"})
 
 _CONTEXT = "Execution context"
 _RESOURCES = "Resources"
@@ -93,6 +93,10 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
                               help="Extra config file, above the project's.")),
     (_REMOTE, click.option("--remote", metavar="NAME",
                            help="Run on this remote (see `qxub remote list`); `local` is built in.")),
+    (_REMOTE, click.option("--sync/--no-sync", "sync", default=None,
+                           help="Push the project to the remote first (default: its sync.auto).")),
+    (_REMOTE, click.option("--pull", "pull", multiple=True, metavar="PATH",
+                           help="Pull PATH back after the job ends, whatever its exit code.")),
 ]
 
 

@@ -13,13 +13,20 @@ from qxub.config import Config, load_config
 from qxub.errors import UsageError
 from qxub.project import find_project_root
 from qxub.remote.check import FAIL, run_checks
-from qxub.remote.commands import exec_script, mirror_path
+from qxub.remote.commands import subdir
+from qxub.remote.run import remote_exec_script
 from qxub.remote.config import Remote, configured_remotes, find_remote
+from qxub.remote.mirror import mirror_place
 from qxub.remote.transport import display_command, transport_for
 
 
 def _config() -> Config:
     return load_config(Path.cwd(), schema=config_schema())
+
+
+def _remote_path(config: Config) -> str | None:
+    found = config.lookup("remote_path")
+    return str(found[0]) if found else None
 
 
 def _remote(name: str | None) -> Remote:
@@ -100,14 +107,18 @@ def remote_explain(ctx: click.Context, remote_name: str, **params: Any) -> None:
         raise UsageError("no command given", hint="e.g. qxub remote explain gadi -- python3 run.py")
     remote = _remote(remote_name)
     cwd = Path.cwd()
-    mirror = mirror_path(cwd)
+    config = _config()
+    remote_path = _remote_path(config)
     words = [*forwarded_words(ctx, remote.defaults), "--", *command]
-    script = exec_script(remote, mirror, words)
+    script = remote_exec_script(remote, words, cwd, remote_path)
     transport = transport_for(remote)
     root = find_project_root(cwd)
+    place = mirror_place(remote, root, remote_path)
+    sub = subdir(cwd)
+    runs_in = place.display if str(sub) == "." else f"{place.display}/{sub}"
     click.echo(f"project root:   {root}")
     click.echo(f"you are in:     {cwd}")
-    click.echo(f"runs in:        {remote.working_dir}/{mirror}  (on {remote.name})")
+    click.echo(f"runs in:        {runs_in}  (on {remote.name})")
     click.echo(f"remote qxub:    {' '.join(remote.qxub_command)} exec {' '.join(_q(w) for w in words)}")
     click.echo("remote script:")
     for line in script:
@@ -119,3 +130,63 @@ def _q(word: str) -> str:
     import shlex
 
     return shlex.quote(word)
+
+
+def _say(quiet: bool) -> Any:
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(f"qxub: {message}", err=True)
+
+    return say
+
+
+@remote_group.command("push")
+@click.argument("name", required=False)
+@click.option("--dry-run", "-n", is_flag=True, help="List what would be sent and deleted.")
+@click.option("-v", "--verbose", count=True, help="Name each file sent or deleted.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool) -> None:
+    """Mirror the project to the remote (default: default_remote).
+
+    Sends what the ignore rules select; deletes there only files qxub pushed earlier that are
+    gone here. Files the job wrote there are never touched."""
+    import sys
+
+    from qxub.remote.syncing import push
+
+    config = _config()
+    remote = _remote(name)
+    push(
+        remote, Path.cwd(), _remote_path(config), _say(quiet),
+        dry_run=dry_run, verbose=verbose, progress=sys.stderr.isatty() and not quiet,
+    )
+
+
+@remote_group.command("pull")
+@click.argument("args", nargs=-1, metavar="[NAME] [PATH]...")
+@click.option("--dry-run", "-n", is_flag=True, help="List what would come, and the conflicts.")
+@click.option("--force", is_flag=True, help="Overwrite local files even if they changed here.")
+@click.option("--keep-local", is_flag=True, help="Skip files that changed here (no side copy).")
+@click.option("-v", "--verbose", count=True, help="Name each file pulled.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def remote_pull(
+    args: tuple[str, ...], dry_run: bool, force: bool, keep_local: bool, verbose: int, quiet: bool
+) -> None:
+    """Bring paths from the remote mirror into the project (default: the remote's sync.pull).
+
+    A local file that changed since qxub last synced it is never overwritten: the remote copy
+    is kept beside it as NAME.from-REMOTE (--keep-local skips it, --force overwrites)."""
+    from qxub.remote.syncing import pull
+
+    if force and keep_local:
+        raise UsageError("--force and --keep-local contradict each other", hint="pick one")
+    config = _config()
+    remotes = configured_remotes(config, defaults_validator(exec_command))
+    name, paths = (args[0], args[1:]) if args and args[0] in remotes else (None, args)
+    remote = _remote(name)
+    result = pull(
+        remote, Path.cwd(), _remote_path(config), paths, _say(quiet),
+        dry_run=dry_run, force=force, keep_local=keep_local, verbose=verbose,
+    )
+    if result.conflicts and not dry_run:
+        raise SystemExit(1)

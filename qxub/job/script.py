@@ -32,13 +32,18 @@ def stderr_path(spec: JobSpec, logdir: str) -> str:
     return spec.err or f"{logdir}/{STDERR_FILE}"
 
 
+def _comment(text: str) -> str:
+    # A newline inside a quoted word would end the comment and run the rest as code.
+    return "# " + text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def header_lines(spec: JobSpec, *, version: str, host: str) -> list[str]:
     options = shlex.join(spec.options) if spec.options else "(none)"
     return [
-        f"# qxub {version} job script, submitted from {host}",
-        f"# options: {options}",
-        f"# command: {shlex.join(spec.argv)}",
-        f"# context: {spec.context.kind}",
+        _comment(f"qxub {version} job script, submitted from {host}"),
+        _comment(f"options: {options}"),
+        _comment(f"command: {shlex.join(spec.argv)}"),
+        _comment(f"context: {spec.context.kind}"),
     ]
 
 

@@ -16,11 +16,10 @@ EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
 EXIT_NO_QXUB = 127  # the shell's own "command not found"
 
 
-def mirror_path(cwd: Path) -> PurePosixPath:
-    """The mirror of `cwd` under a remote's working_dir: <project name>/<sub-directory>."""
+def subdir(cwd: Path) -> PurePosixPath:
+    """Where `cwd` stands inside its project."""
     root = find_project_root(cwd)
-    relative = cwd.absolute().relative_to(root)
-    return PurePosixPath(root.name, *relative.parts)
+    return PurePosixPath(*cwd.absolute().relative_to(root).parts)
 
 
 def preamble(remote: Remote) -> list[str]:
@@ -41,9 +40,9 @@ def preamble(remote: Remote) -> list[str]:
     return lines
 
 
-def enter_mirror(remote: Remote, mirror: PurePosixPath) -> list[str]:
-    """cd into the mirror, creating it (and saying so) when it does not exist yet."""
-    where = f"{remote.working_dir_word()}/{shlex.quote(str(mirror))}"
+def enter_mirror(root_word: str, sub: PurePosixPath) -> list[str]:
+    """cd into the mirror of where the user stands, creating it (and saying so) if need be."""
+    where = root_word if str(sub) == "." else f"{root_word}/{shlex.quote(str(sub))}"
     return [
         f"__qxub_dir={where}",
         'if [ ! -d "$__qxub_dir" ]; then',
@@ -59,9 +58,11 @@ def qxub_line(remote: Remote, words: Sequence[str]) -> str:
     return shlex.join([*remote.qxub_command, *words])
 
 
-def exec_script(remote: Remote, mirror: PurePosixPath, words: Sequence[str]) -> list[str]:
+def exec_script(
+    remote: Remote, root_word: str, sub: PurePosixPath, words: Sequence[str]
+) -> list[str]:
     """`cd <mirror> && <activate> && qxub exec <forwarded> -- <command>` as lines."""
-    return [*preamble(remote), *enter_mirror(remote, mirror), qxub_line(remote, ["exec", *words])]
+    return [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])]
 
 
 def qxub_script(remote: Remote, words: Sequence[str]) -> list[str]:

@@ -32,6 +32,13 @@ REMOTE_KEYS = {
     "config": "ssh config file to use (default: ssh's own, ~/.ssh/config)",
     "force_tty": "true or false to force a terminal for jobs; null for automatic",
     "defaults": "exec options applied on the remote unless typed",
+    "sync_url": "ssh://[user@]host[:port] of a data-mover host for transfers only",
+    "sync": "true to push before every exec, or a mapping with auto, ignore and pull",
+}
+SYNC_KEYS = {
+    "auto": "true: `qxub exec --remote` pushes first unless --no-sync",
+    "ignore": "extra ignore lines (gitignore syntax) for this remote",
+    "pull": "paths `qxub remote pull` brings back when none are named",
 }
 _REMOTE_VARS = {"user": '"$USER"', "home": '"$HOME"'}
 _LOCAL_VARS = ("user",)
@@ -51,6 +58,10 @@ class Remote:
     force_tty: bool | None = None
     defaults: tuple[tuple[str, Any], ...] = ()
     source: str = "built-in"
+    sync_target: SshTarget | None = None  # a data-mover host for transfers, when set
+    sync_auto: bool = False
+    sync_ignore: tuple[str, ...] = ()
+    sync_pull: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -173,7 +184,19 @@ def parse_remote(
             except ValueError as exc:
                 raise check.fail(f"defaults.{key}", str(exc)) from None
         checked_defaults.append((str(key), value))
+    sync_target = None
+    sync_url = check.string(data, "sync_url")
+    if sync_url is not None:
+        try:
+            sync_target = SshTarget.from_url(check.expand("sync_url", sync_url), ssh_config)
+        except ConfigError as exc:
+            raise check.fail("sync_url", exc.message, exc.hint) from None
+    auto, ignore, pull = _sync_settings(check, data.get("sync"))
     return Remote(
+        sync_target=sync_target,
+        sync_auto=auto,
+        sync_ignore=ignore,
+        sync_pull=pull,
         name=name,
         target=target,
         working_dir=working_dir,
@@ -184,6 +207,34 @@ def parse_remote(
         defaults=tuple(checked_defaults),
         source=str(path),
     )
+
+
+def _sync_settings(
+    check: _Checker, value: Any
+) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    if value is None:
+        return False, (), ()
+    if isinstance(value, bool):
+        return value, (), ()
+    if not isinstance(value, Mapping):
+        raise check.fail("sync", f"must be true, false or a mapping, not {value!r}",
+                         f"keys: {', '.join(SYNC_KEYS)}")
+    for key in value:
+        if key not in SYNC_KEYS:
+            raise check.fail(f"sync.{key}", "unknown key", f"valid keys: {', '.join(SYNC_KEYS)}")
+    auto = value.get("auto", False)
+    if not isinstance(auto, bool):
+        raise check.fail("sync.auto", f"must be true or false, not {auto!r}")
+    lists = []
+    for key in ("ignore", "pull"):
+        items = value.get(key) or []
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise check.fail(f"sync.{key}", "must be a list of paths or patterns",
+                             "e.g. [results/, logs/]")
+        lists.append(tuple(items))
+    return auto, lists[0], lists[1]
 
 
 def remotes_validator(

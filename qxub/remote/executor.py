@@ -91,9 +91,10 @@ class RemoteRun:
     # --- running ------------------------------------------------------------------------------
     def run(self) -> int:
         process = self.transport.popen(self.script, tty=self.tty)
+        # Both streams are filtered: with a tty the remote merges stderr into stdout.
         readers = [
-            _reader(process.stdout, self._stdout_sink),
-            _reader(process.stderr, None, protocol.EventFilter(self._stderr_sink, self._on_event)),
+            _reader(process.stdout, protocol.EventFilter(self._stdout_sink, self._on_event)),
+            _reader(process.stderr, protocol.EventFilter(self._stderr_sink, self._on_event)),
         ]
         try:
             returncode = _wait(process)
@@ -199,9 +200,7 @@ class RemoteRun:
             )
 
 
-def _reader(
-    pipe: object, sink: Callable[[bytes], None] | None, filt: protocol.EventFilter | None = None
-) -> threading.Thread:
+def _reader(pipe: object, filt: protocol.EventFilter) -> threading.Thread:
     def pump() -> None:
         read = getattr(pipe, "read1", None) or getattr(pipe, "read")
         while True:
@@ -211,12 +210,8 @@ def _reader(
                 break
             if not data:
                 break
-            if filt is not None:
-                filt.feed(data)
-            elif sink is not None:
-                sink(data)
-        if filt is not None:
-            filt.close()
+            filt.feed(data)
+        filt.close()
 
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()

@@ -7,18 +7,33 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qxub.execute import Streams
-from qxub.remote.commands import exec_script, mirror_path, qxub_script
+from qxub.project import find_project_root
+from qxub.remote.commands import exec_script, qxub_script, subdir
 from qxub.remote.config import Remote
+from qxub.remote.mirror import mirror_place
 from qxub.remote.executor import RemoteRun
 from qxub.remote.transport import transport_for
 
 
+def remote_exec_script(
+    remote: Remote, words: Sequence[str], cwd: Path, remote_path: str | None
+) -> list[str]:
+    place = mirror_place(remote, find_project_root(cwd), remote_path)
+    return exec_script(remote, place.word, subdir(cwd), words)
+
+
 def run_remote_exec(
-    remote: Remote, words: Sequence[str], cwd: Path, *, quiet: bool, verbose: int
+    remote: Remote,
+    words: Sequence[str],
+    cwd: Path,
+    remote_path: str | None,
+    *,
+    quiet: bool,
+    verbose: int,
 ) -> int:
     """Run `qxub exec <words>` in the remote mirror of `cwd`; return the job's exit code."""
     streams = Streams.standard(quiet)
-    script = exec_script(remote, mirror_path(cwd), words)
+    script = remote_exec_script(remote, words, cwd, remote_path)
     if verbose:
         streams.status(f"on {remote.name} ({remote.url}): {shlex.join(['qxub', 'exec', *words])}")
     return RemoteRun(remote, transport_for(remote), script, streams).run()
@@ -28,3 +43,32 @@ def run_remote_qxub(remote: Remote, words: Sequence[str], *, quiet: bool = False
     """Run another qxub command (wait, status, cancel) on the remote, streamed."""
     streams = Streams.standard(quiet)
     return RemoteRun(remote, transport_for(remote), qxub_script(remote, words), streams).run()
+
+
+def run_remote_job(
+    remote: Remote,
+    words: Sequence[str],
+    cwd: Path,
+    remote_path: str | None,
+    *,
+    sync: bool,
+    pulls: Sequence[str],
+    quiet: bool,
+    verbose: int,
+) -> int:
+    """Push (with `sync`), run, then pull `pulls` whatever the job's exit code."""
+    from qxub.remote.executor import EXIT_CONNECTION_LOST
+    from qxub.remote.syncing import pull, push
+    from qxub.sync.pull import project_paths
+
+    streams = Streams.standard(quiet)
+    if pulls:  # refuse a bad path before the job runs, not after
+        project_paths(pulls, find_project_root(cwd), cwd)
+    if sync:
+        push(remote, cwd, remote_path, streams.status, verbose=max(0, verbose - 1))
+    code = run_remote_exec(remote, words, cwd, remote_path, quiet=quiet, verbose=verbose)
+    if pulls and code not in (EXIT_CONNECTION_LOST, 130):
+        result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))
+        if result.conflicts:
+            streams.status("some files were not overwritten; see above")
+    return code

@@ -1,0 +1,143 @@
+"""Where a project's mirror lives on a remote, and the checks before anything is written there:
+a marked mirror belongs to one local project; `/`, a home directory and working_dir itself
+are never used as a mirror; an unmarked folder that already holds files is left alone."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxub import __version__
+from qxub.errors import QxubError
+from qxub.remote.config import Remote, shell_word_with_vars
+from qxub.remote.ssh import OpenSshTransport, default_control_dir
+from qxub.remote.transport import Transport
+from qxub.sync.rsync import Endpoint
+
+MARKER = ".qxub-mirror"
+
+
+@dataclass(frozen=True)
+class MirrorPlace:
+    word: str  # the mirror root as one shell word ({{user}} etc. expanded there)
+    display: str  # as configured, for messages
+    key: str  # what it was derived from: a change means the mirror must be checked again
+
+
+def mirror_place(remote: Remote, project_root: Path, remote_path: str | None) -> MirrorPlace:
+    if remote_path and remote_path.startswith(("/", "{{home}}")):
+        return MirrorPlace(shell_word_with_vars(remote_path), remote_path, remote_path)
+    tail = remote_path or project_root.name
+    display = f"{remote.working_dir}/{tail}"
+    return MirrorPlace(f"{remote.working_dir_word()}/{shlex.quote(tail)}", display, display)
+
+
+def marker_text(project_root: Path) -> str:
+    return json.dumps(
+        {"project": str(project_root), "host": socket.gethostname(), "qxub": __version__}
+    )
+
+
+def prepare_mirror(
+    remote: Remote,
+    transport: Transport,
+    place: MirrorPlace,
+    project_root: Path,
+    *,
+    look_only: bool = False,
+) -> str | None:
+    """Check the mirror on the remote, claim it with a marker if it is new; return its real
+    path there. Raises QxubError saying what is wrong and what to do. With `look_only`
+    nothing is written, and a mirror that does not exist yet gives None."""
+    marker = marker_text(project_root)
+    claim = "true" if look_only else f"printf '%s\\n' {shlex.quote(marker)} > {MARKER}"
+    enter = (
+        '[ -d "$__qxub_d" ] || { echo missing=1; exit 0; }; cd -- "$__qxub_d" || exit 97'
+        if look_only
+        else 'mkdir -p -- "$__qxub_d" && cd -- "$__qxub_d" || exit 97'
+    )
+    script = [
+        f"__qxub_d={place.word}",
+        f"__qxub_wd={remote.working_dir_word()}",
+        enter,
+        'printf "path=%s\\n" "$(pwd -P)"',
+        'printf "home=%s\\n" "$(cd ~ && pwd -P)"',
+        'printf "wd=%s\\n" "$(cd -- "$__qxub_wd" 2>/dev/null && pwd -P)"',
+        f"if [ -f {MARKER} ]; then",
+        f'    printf "marker=%s\\n" "$(head -c 4096 {MARKER} | tr "\\n" " ")"',
+        'elif [ -z "$(ls -A)" ]; then',
+        f"    {claim} && echo created=1",
+        "else",
+        "    echo unmarked=1",
+        "fi",
+    ]
+    result = transport.run(script, timeout=60, check=False)
+    if look_only and "missing=1" in result.stdout:
+        return None
+    if result.returncode == 97 or "path=" not in result.stdout:
+        said = result.stderr.strip().splitlines()[-1:] or ["(no message)"]
+        raise QxubError(
+            f"cannot create the mirror {place.display} on {remote.name}: {said[0]}",
+            hint=f"check working_dir of {remote.name} (`qxub remote test {remote.name}`)",
+        )
+    fields = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    path = fields["path"]
+    if path in ("/", fields.get("home"), fields.get("wd")):
+        what = "/" if path == "/" else "a home directory" if path == fields.get("home") else (
+            "the working_dir itself"
+        )
+        raise QxubError(
+            f"refusing to use {path} on {remote.name} as a mirror: it is {what}",
+            hint="set remote_path in the project's .qxub.yaml to a folder of its own, "
+            "e.g. remote_path: my-analysis",
+        )
+    if "marker" in fields:
+        _check_owner(fields["marker"], project_root, remote.name, path)
+    elif "unmarked" in fields:
+        raise QxubError(
+            f"{path} on {remote.name} already holds files and is not a qxub mirror",
+            hint="qxub will not write into a folder it did not create: set remote_path in the "
+            "project's .qxub.yaml to a new folder, or empty that one",
+        )
+    return path
+
+
+def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
+    try:
+        owner = json.loads(text)
+    except ValueError:
+        owner = {}
+    ours = (str(project_root), socket.gethostname())
+    theirs = (str(owner.get("project")), str(owner.get("host")))
+    if theirs != ours:
+        raise QxubError(
+            f"{path} on {remote} is the mirror of another project: {theirs[0]} on {theirs[1]}",
+            hint="set remote_path in this project's .qxub.yaml to another folder "
+            "(e.g. remote_path: {}-2); if that project is this one moved, delete {}/{} "
+            "there".format(project_root.name, path, MARKER),
+        )
+
+
+def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
+    """How rsync reaches the mirror: the data mover (sync_url) when set, else the remote's own
+    ssh master; nothing at all for the built-in `local`."""
+    if remote.sync_target is not None:
+        mover = OpenSshTransport(remote.sync_target, control_dir=default_control_dir())
+        return Endpoint(prefix=f"{remote.sync_target.host}:", rsh=mover.rsync_rsh())
+    if isinstance(transport, OpenSshTransport):
+        return Endpoint(prefix=f"{transport.target.host}:", rsh=transport.rsync_rsh())
+    return Endpoint()
+
+
+def remove_empty_dirs(transport: Transport, path: str, folders: list[str]) -> None:
+    """rmdir folders qxub emptied, deepest first; a folder with anything in it stays."""
+    if not folders:
+        return
+    ordered = sorted(set(folders), key=lambda f: f.count("/"), reverse=True)
+    script = [f"cd -- {shlex.quote(path)} || exit 0"]
+    script += [f"rmdir -- {shlex.quote(f)} 2>/dev/null" for f in ordered]
+    script.append("exit 0")
+    transport.run(script, timeout=60, check=False)

@@ -1,0 +1,188 @@
+"""`qxub remote push|pull` and `exec --sync/--pull`: the sync engine joined to a remote."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxub.job.resources import format_duration, format_size_human
+from qxub.project import find_project_root
+from qxub.remote.config import Remote
+from qxub.remote.mirror import mirror_place, prepare_mirror, remove_empty_dirs, rsync_endpoint
+from qxub.remote.transport import Transport, transport_for
+from qxub.sync.manifest import Manifest, load_manifest
+from qxub.sync.pull import PullResult, project_paths, run_pull
+from qxub.sync.push import emptied_folders, plan_push, record_push, run_push
+from qxub.sync.rsync import Transfer
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    remote: Remote
+    root: Path
+    transport: Transport
+    manifest: Manifest
+
+
+def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncContext, str]:
+    """The project, its manifest and the mirror's checked path on the remote."""
+    root = find_project_root(cwd)
+    transport = transport_for(remote)
+    manifest = load_manifest(remote.name, root)
+    place = mirror_place(remote, root, remote_path)
+    if manifest.remote_path is None or manifest.location_key != place.key:
+        found = prepare_mirror(remote, transport, place, root)
+        assert found is not None
+        if manifest.location_key not in (None, place.key):
+            # Another place: what was pushed to the old one says nothing about this one.
+            manifest.pushed.clear()
+            manifest.pulled.clear()
+        manifest.remote_path, manifest.location_key = found, place.key
+        manifest.save()
+    return SyncContext(remote, root, transport, manifest), manifest.remote_path
+
+
+def _progress(say_progress: bool) -> Callable[[Transfer], None] | None:
+    if not say_progress:
+        return None
+
+    def show(transfer: Transfer) -> None:
+        rate = transfer.sent_bytes / transfer.elapsed if transfer.elapsed else 0
+        sys.stderr.write(
+            f"\r\x1b[Kqxub: {len(transfer.sent)} files, {format_size_human(transfer.sent_bytes)}"
+            f", {format_size_human(rate)}/s"
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def push(
+    remote: Remote,
+    cwd: Path,
+    remote_path: str | None,
+    say: Say,
+    *,
+    dry_run: bool = False,
+    verbose: int = 0,
+    progress: bool = False,
+) -> Transfer:
+    """Push the project to its mirror on `remote`; say what was done in one line."""
+    if dry_run:
+        return _dry_push(remote, cwd, remote_path, say)
+    ctx, path = open_sync(remote, cwd, remote_path)
+    plan = plan_push(ctx.root, ctx.manifest, remote.sync_ignore)
+    for warning in plan.selection.warnings:
+        say(f"warning: {warning}")
+    for entry in plan.selection.unreadable:
+        say(f"warning: cannot read {entry}; not sent")
+    endpoint = rsync_endpoint(remote, ctx.transport)
+    transfer = run_push(ctx.root, plan, endpoint, path, progress=_progress(progress))
+    if progress:
+        sys.stderr.write("\r\x1b[K")
+    remove_empty_dirs(ctx.transport, path, emptied_folders(plan.deleted, ctx.root))
+    record_push(ctx.manifest, ctx.root, plan)
+    ctx.manifest.save()
+    if verbose:
+        for rel, _ in transfer.sent:
+            say(f"sent {rel}")
+        for rel in transfer.deleted:
+            say(f"deleted {rel}")
+    say(_push_summary(remote.name, path, len(plan.files), transfer))
+    return transfer
+
+
+def _push_summary(name: str, path: str, selected: int, transfer: Transfer) -> str:
+    took = format_duration(transfer.elapsed)
+    if not transfer.sent and not transfer.deleted:
+        return f"{name}:{path} is up to date ({selected} files) [{took}]"
+    size = format_size_human(transfer.sent_bytes)
+    deleted = f", deleted {len(transfer.deleted)}" if transfer.deleted else ""
+    return f"pushed {len(transfer.sent)} files ({size}){deleted} to {name}:{path} [{took}]"
+
+
+def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> Transfer:
+    root = find_project_root(cwd)
+    transport = transport_for(remote)
+    manifest = load_manifest(remote.name, root)
+    place = mirror_place(remote, root, remote_path)
+    path = prepare_mirror(remote, transport, place, root, look_only=True)
+    if manifest.location_key != place.key:
+        manifest.pushed.clear()
+    plan = plan_push(root, manifest, remote.sync_ignore)
+    if path is None:
+        transfer = Transfer(sent=[(rel, _size(root / rel)) for rel in plan.files])
+        where = f"{place.display} (not created yet)"
+    else:
+        transfer = run_push(root, plan, rsync_endpoint(remote, transport), path, dry_run=True)
+        where = path
+    for rel, size in transfer.sent:
+        print(f"send    {rel}  ({format_size_human(size)})")
+    for rel in transfer.deleted:
+        print(f"delete  {rel}")
+    say(
+        f"dry run: would send {len(transfer.sent)} files ({format_size_human(transfer.sent_bytes)})"
+        f" and delete {len(transfer.deleted)} on {remote.name}:{where}"
+    )
+    return transfer
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
+
+
+def pull(
+    remote: Remote,
+    cwd: Path,
+    remote_path: str | None,
+    patterns: Sequence[str],
+    say: Say,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    keep_local: bool = False,
+    verbose: int = 0,
+) -> PullResult:
+    """Bring `patterns` (default: the remote's sync.pull) home, keeping local edits."""
+    patterns = list(patterns) or list(remote.sync_pull)
+    if not patterns:
+        from qxub.errors import UsageError
+
+        raise UsageError(
+            "nothing to pull: name paths, or set sync.pull for this remote",
+            hint=f"e.g. qxub remote pull {remote.name} results/",
+        )
+    root = find_project_root(cwd)
+    paths = project_paths(patterns, root, cwd)
+    ctx, path = open_sync(remote, cwd, remote_path)
+    endpoint = rsync_endpoint(remote, ctx.transport)
+    result = run_pull(
+        root, paths, endpoint, path, ctx.manifest, remote.name,
+        dry_run=dry_run, force=force, keep_local=keep_local,
+    )
+    if not dry_run:
+        ctx.manifest.save()
+    verb = "would pull" if dry_run else "pulled"
+    if dry_run or verbose:
+        for rel, size in result.pulled:
+            say(f"{verb} {rel} ({format_size_human(size)})")
+    for rel, kept in result.conflicts:
+        if kept is None:
+            say(f"kept your {rel}: it changed here since it was last synced (remote copy skipped)")
+        else:
+            mark = "would keep" if dry_run else "kept"
+            say(f"{mark} your {rel}: it changed here since it was last synced; "
+                f"the copy from {remote.name} is {kept}")
+    say(
+        f"{verb} {len(result.pulled)} files ({format_size_human(result.pulled_bytes)}) "
+        f"from {remote.name}:{path}"
+        + (f"; {len(result.conflicts)} conflicts" if result.conflicts else "")
+    )
+    return result

@@ -1,0 +1,82 @@
+"""What qxub last pushed to (and pulled from) a remote mirror, kept locally per
+(remote, project). Only paths in `pushed` are ever deleted on the remote; a pull overwrites
+a local file only if it is still as qxub last left it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qxub.state import state_home
+
+# (size, mtime in ns) of a file as qxub last synced it.
+Stamp = tuple[int, int]
+
+
+@dataclass
+class Manifest:
+    path: Path
+    project: str
+    remote: str
+    remote_path: str | None = None  # the mirror's real path there, once checked
+    location_key: str | None = None  # what remote_path was derived from (config), to notice changes
+    pushed: dict[str, Stamp] = field(default_factory=dict)
+    pulled: dict[str, Stamp] = field(default_factory=dict)
+    updated_at: float = 0.0
+
+    def synced_stamp(self, rel: str) -> Stamp | None:
+        return self.pulled.get(rel) or self.pushed.get(rel)
+
+    def save(self) -> None:
+        self.updated_at = time.time()
+        data = {
+            "project": self.project,
+            "remote": self.remote,
+            "remote_path": self.remote_path,
+            "location_key": self.location_key,
+            "pushed": {k: list(v) for k, v in self.pushed.items()},
+            "pulled": {k: list(v) for k, v in self.pulled.items()},
+            "updated_at": self.updated_at,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        # Lone surrogates (names that are not UTF-8) survive as \\udcXX escapes.
+        tmp.write_text(json.dumps(data, ensure_ascii=True))
+        tmp.replace(self.path)
+
+
+def manifest_path(remote: str, project_root: Path) -> Path:
+    key = hashlib.sha256(os.fsencode(str(project_root))).hexdigest()[:16]
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in remote)
+    return state_home() / "sync" / safe / f"{project_root.name[:40]}-{key}.json"
+
+
+def load_manifest(remote: str, project_root: Path) -> Manifest:
+    path = manifest_path(remote, project_root)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return Manifest(path, str(project_root), remote)
+    return Manifest(
+        path=path,
+        project=str(data.get("project", project_root)),
+        remote=remote,
+        remote_path=data.get("remote_path"),
+        location_key=data.get("location_key"),
+        pushed={k: (int(v[0]), int(v[1])) for k, v in data.get("pushed", {}).items()},
+        pulled={k: (int(v[0]), int(v[1])) for k, v in data.get("pulled", {}).items()},
+        updated_at=float(data.get("updated_at", 0.0)),
+    )
+
+
+def stamp(path: Path) -> Stamp | None:
+    """(size, mtime_ns) of a file or link, without following links; None if it is gone."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns

@@ -1,0 +1,97 @@
+"""Where a project starts, and the git repository (if any) that holds it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxub.errors import CommandFailed
+from qxub.proc import run
+
+PROJECT_MARKERS = (".qxub.yaml", ".qxubignore", ".git")
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest ancestor of `start` (itself included) that holds `.qxub.yaml`, `.qxubignore`
+    or `.git`; `start` itself when there is none. Made absolute, symlinks left as they are."""
+    start = Path(os.path.abspath(start))
+    if not start.is_dir():
+        start = start.parent
+    for folder in (start, *start.parents):
+        if any(os.path.lexists(folder / marker) for marker in PROJECT_MARKERS):
+            return folder
+    return start
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A git worktree: its top folder and the git dir that holds `info/exclude`."""
+
+    worktree: Path
+    common_dir: Path
+
+    @property
+    def info_exclude(self) -> Path:
+        return self.common_dir / "info" / "exclude"
+
+
+def _git_dir(dot_git: Path) -> Path | None:
+    """The git dir a `.git` entry stands for: itself, or the `gitdir:` a `.git` file names."""
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        text = dot_git.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text[len("gitdir:") :].strip())
+    return target if target.is_absolute() else dot_git.parent / target
+
+
+def find_git_repo(start: Path) -> GitRepo | None:
+    """The git worktree that contains `start`, found the way git does: the nearest `.git`
+    (a folder, or a file naming one, as in linked worktrees and submodules)."""
+    start = Path(os.path.abspath(start))
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if not os.path.lexists(dot_git):
+            continue
+        git_dir = _git_dir(dot_git)
+        if git_dir is None or not (git_dir / "HEAD").exists():
+            continue  # not a repository; git keeps looking upwards too
+        common = git_dir
+        commondir_file = git_dir / "commondir"
+        if commondir_file.is_file():
+            # A linked worktree shares info/exclude with the main repository.
+            named = Path(commondir_file.read_text(encoding="utf-8").strip())
+            common = named if named.is_absolute() else git_dir / named
+        return GitRepo(worktree=folder, common_dir=common)
+    return None
+
+
+def git_excludes_file(repo: GitRepo) -> Path | None:
+    """The user's global excludes file as git itself finds it: `core.excludesFile` (from any
+    git config that applies to `repo`), else `$XDG_CONFIG_HOME/git/ignore` or
+    `~/.config/git/ignore`. None when it is explicitly empty or cannot be known."""
+    try:
+        result = run(
+            ["git", "config", "--path", "--get", "core.excludesFile"],
+            check=False,
+            cwd=str(repo.worktree),
+            timeout=30,
+        )
+    except (CommandFailed, OSError, UnicodeDecodeError):
+        result = None
+    if result is not None and result.returncode == 0:
+        value = result.stdout[:-1] if result.stdout.endswith("\n") else result.stdout
+        if not value:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else repo.worktree / path
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / "git" / "ignore"
+    home = os.environ.get("HOME")
+    return Path(home) / ".config" / "git" / "ignore" if home else None

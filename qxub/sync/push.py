@@ -1,0 +1,89 @@
+"""Push: send the selected files, delete on the remote only what qxub itself pushed earlier
+and is now gone here. Outputs a job wrote in the mirror are never touched."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxub.sync.ignore import Selection, select_files
+from qxub.sync.manifest import Manifest, stamp
+from qxub.sync.rsync import Endpoint, Transfer, rsync_argv, run_rsync
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    selection: Selection
+    deleted: list[str]  # pushed earlier, gone here now: to delete there
+
+    @property
+    def files(self) -> list[str]:
+        return self.selection.files
+
+
+def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ()) -> PushPlan:
+    selection = select_files(root, extra_ignores)
+    current = set(selection.files)
+    unreadable = {u.rstrip("/") for u in selection.unreadable}
+    deleted = [
+        rel
+        for rel in manifest.pushed
+        if rel not in current
+        and not os.path.lexists(root / rel)
+        and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
+    ]
+    return PushPlan(selection, sorted(deleted))
+
+
+def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
+    """Folders of deleted files that are gone here too: candidates for rmdir there."""
+    folders: set[str] = set()
+    for rel in deleted:
+        parent = posixpath.dirname(rel)
+        while parent and not (root / parent).exists():
+            folders.add(parent)
+            parent = posixpath.dirname(parent)
+    return sorted(folders)
+
+
+def run_push(
+    root: Path,
+    plan: PushPlan,
+    endpoint: Endpoint,
+    remote_path: str,
+    *,
+    dry_run: bool = False,
+    force_times: bool = False,
+    paths: Sequence[str] | None = None,
+    progress: Callable[[Transfer], None] | None = None,
+) -> Transfer:
+    """One rsync: the selected files (or just `paths`) plus deletions as missing args."""
+    files = list(plan.files if paths is None else paths)
+    argv = rsync_argv(
+        source=f"{root}/",
+        dest=f"{endpoint.prefix}{remote_path}/",
+        endpoint=endpoint,
+        delete_missing=bool(plan.deleted),
+        dry_run=dry_run,
+        force_times=force_times,
+    )
+    return run_rsync(argv, [*files, *plan.deleted], progress=progress)
+
+
+def record_push(manifest: Manifest, root: Path, plan: PushPlan, paths: Sequence[str] | None = None) -> None:
+    """Remember what is now there because qxub pushed it."""
+    for rel in plan.deleted:
+        manifest.pushed.pop(rel, None)
+        manifest.pulled.pop(rel, None)
+    if paths is None:
+        # Files no longer selected (newly ignored) stay there, but qxub no longer owns them.
+        selected = set(plan.files)
+        manifest.pushed = {rel: s for rel, s in manifest.pushed.items() if rel in selected}
+    for rel in plan.files if paths is None else paths:
+        found = stamp(root / rel)
+        if found is not None:
+            manifest.pushed[rel] = found
+            manifest.pulled.pop(rel, None)

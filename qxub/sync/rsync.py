@@ -1,0 +1,165 @@
+"""The rsync engine: every transfer is an explicit NUL-separated file list, so rsync's own
+filter rules never decide anything; qxub's ignore engine already did."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from qxub.errors import QxubError
+
+OUT_FORMAT = "%i %l %n"
+_OCTAL = re.compile(r"\\#([0-7]{3})")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the other side is: `prefix` is `host:` for a remote, '' for this machine;
+    `rsh` the ssh command rsync should use (sharing qxub's master connection)."""
+
+    prefix: str = ""
+    rsh: str | None = None
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.prefix)
+
+
+@dataclass
+class Transfer:
+    """What one rsync run did (or, with dry_run, would do)."""
+
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (path, size) of files sent
+    deleted: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def sent_bytes(self) -> int:
+        return sum(size for _, size in self.sent)
+
+
+def unescape(name: str) -> str:
+    """rsync prints bytes it will not show as \\#ooo; give the real name back."""
+    if "\\#" not in name:
+        return name
+    raw = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), name)
+    return os.fsdecode(raw.encode("latin-1", errors="surrogateescape"))
+
+
+def parse_itemized(line: str, transfer: Transfer) -> None:
+    """One line of `--out-format '%i %l %n'` output."""
+    if line.startswith("*deleting"):
+        _, _, name = line[len("*deleting") :].strip().partition(" ")
+        transfer.deleted.append(unescape(name))
+        return
+    parts = line.split(" ", 2)
+    if len(parts) < 3 or len(parts[0]) < 2:
+        return
+    code, size, name = parts
+    update, kind = code[0], code[1]
+    if (update in "<>" and kind == "f") or (update in "c<>" and kind == "L"):
+        transfer.sent.append((unescape(name), int(size) if size.isdigit() else 0))
+
+
+def rsync_argv(
+    *,
+    source: str,
+    dest: str,
+    endpoint: Endpoint,
+    delete_missing: bool = False,
+    dry_run: bool = False,
+    force_times: bool = False,
+) -> list[str]:
+    """rsync keeping links as links, modification times and execute bits; not owners."""
+    argv = ["rsync", "-ltE", "-s", "--files-from=-", "--from0", "--mkpath"]
+    argv += ["--out-format", OUT_FORMAT]
+    if endpoint.remote:
+        argv.append("-z")
+    if endpoint.rsh:
+        argv += ["-e", endpoint.rsh]
+    if delete_missing:
+        argv.append("--delete-missing-args")
+    if dry_run:
+        argv.append("--dry-run")
+    if force_times:
+        # A same-size edit within the same second passes rsync's quick check unseen.
+        argv.append("--ignore-times")
+    return [*argv, source, dest]
+
+
+def run_rsync(
+    argv: Sequence[str],
+    paths: Sequence[str],
+    *,
+    progress: Callable[[Transfer], None] | None = None,
+    cwd: str | None = None,
+) -> Transfer:
+    """Run rsync with `paths` as its NUL-separated file list; collect what it did."""
+    transfer = Transfer()
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+        )
+    except FileNotFoundError:
+        raise QxubError(
+            "rsync: command not found",
+            hint="install rsync on this machine (apt/brew install rsync)",
+        ) from None
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    payload = b"".join(os.fsencode(p) + b"\0" for p in paths)
+
+    def feed() -> None:
+        try:
+            process.stdin.write(payload)  # type: ignore[union-attr]
+            process.stdin.close()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    last_report = 0.0
+    for raw in process.stdout:
+        parse_itemized(raw.decode(errors="surrogateescape").rstrip("\n"), transfer)
+        now = time.monotonic()
+        if progress is not None and now - last_report > 0.2:
+            transfer.elapsed = now - started
+            progress(transfer)
+            last_report = now
+    code = process.wait()
+    writer.join()
+    reader.join()
+    transfer.elapsed = time.monotonic() - started
+    said = b"".join(errors).decode(errors="replace").strip()
+    if code not in (0, 24):  # 24: some files vanished while rsync ran, which is not an error here
+        raise QxubError(
+            f"rsync failed with exit code {code}:\n{_tail(said)}",
+            hint=_hint(code, said),
+        )
+    return transfer
+
+
+def _tail(text: str, lines: int = 8) -> str:
+    return "\n".join(text.splitlines()[-lines:]) or "(rsync said nothing)"
+
+
+def _hint(code: int, said: str) -> str:
+    if code == 127 or "command not found" in said or "rsync: not found" in said:
+        return "install rsync on the remote (or ask its admins)"
+    if code == 255 or code == 12:
+        return "the connection broke; check it with `qxub remote test` and try again"
+    if code == 23:
+        return "some files could not be transferred (permissions?); see rsync's words above"
+    return "see rsync's words above"
