@@ -275,3 +275,18 @@ def test_local_remote_sync_and_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                   "python3", "make_out.py", cwd=project)
     assert result.returncode == 0, result.stderr
     assert (project / "out" / "r.txt").read_text() == "r"
+
+
+def test_incremental_push_and_full(project: Path, remote_home: Path) -> None:
+    assert qxub("remote", "push", "R").returncode == 0
+    (mirror(remote_home) / "old.py").unlink()
+    quick = qxub("remote", "push", "R")
+    assert "up to date" in quick.stderr
+    assert not (mirror(remote_home) / "old.py").exists()
+    full = qxub("remote", "push", "R", "--full")
+    assert "pushed 1 files" in full.stderr
+    assert (mirror(remote_home) / "old.py").exists()
+    (project / "b.py").write_text("same size\n"[:2])
+    os.utime(project / "b.py", ns=(1, 1))
+    assert qxub("remote", "push", "R").returncode == 0
+    assert (mirror(remote_home) / "b.py").read_text() == "sa"

@@ -145,7 +145,9 @@ def _say(quiet: bool) -> Any:
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be sent and deleted.")
 @click.option("-v", "--verbose", count=True, help="Name each file sent or deleted.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
-def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool) -> None:
+@click.option("--full", is_flag=True,
+              help="Compare every file with the mirror, not only those changed here.")
+def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full: bool) -> None:
     """Mirror the project to the remote (default: default_remote).
 
     Sends what the ignore rules select; deletes there only files qxub pushed earlier that are
@@ -158,7 +160,7 @@ def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool) -> N
     remote = _remote(name)
     push(
         remote, Path.cwd(), _remote_path(config), _say(quiet),
-        dry_run=dry_run, verbose=verbose, progress=sys.stderr.isatty() and not quiet,
+        dry_run=dry_run, verbose=verbose, progress=sys.stderr.isatty() and not quiet, full=full,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,19 @@ from qxub.remote.mirror import mirror_place, prepare_mirror, remove_empty_dirs, 
 from qxub.remote.transport import Transport, transport_for
 from qxub.sync.manifest import Manifest, load_manifest
 from qxub.sync.pull import PullResult, project_paths, run_pull
-from qxub.sync.push import emptied_folders, plan_push, record_push, run_push
+from qxub.sync.push import (
+    changed_since_push,
+    emptied_folders,
+    plan_push,
+    record_push,
+    run_push,
+)
 from qxub.sync.rsync import Transfer
 
 Say = Callable[[str], None]
+# A push compares every file with the mirror (a full rsync) at least this often; in between it
+# sends only what changed here since the last push, and a no-op push costs no connection.
+FULL_EVERY = 600.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ def push(
     dry_run: bool = False,
     verbose: int = 0,
     progress: bool = False,
+    full: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> Transfer:
     """Push the project to its mirror on `remote`; say what was done in one line."""
     if dry_run:
@@ -80,12 +92,23 @@ def push(
         say(f"warning: {warning}")
     for entry in plan.selection.unreadable:
         say(f"warning: cannot read {entry}; not sent")
+    started = clock()
+    full = full or started - ctx.manifest.verified_at > FULL_EVERY
+    paths = None if full else changed_since_push(ctx.root, plan, ctx.manifest)
+    if paths == [] and not plan.deleted:
+        ctx.manifest.save()
+        say(_push_summary(remote.name, path, len(plan.files), Transfer()))
+        return Transfer()
     endpoint = rsync_endpoint(remote, ctx.transport)
-    transfer = run_push(ctx.root, plan, endpoint, path, progress=_progress(progress))
+    transfer = run_push(
+        ctx.root, plan, endpoint, path, paths=paths, progress=_progress(progress)
+    )
     if progress:
         sys.stderr.write("\r\x1b[K")
     remove_empty_dirs(ctx.transport, path, emptied_folders(plan.deleted, ctx.root))
-    record_push(ctx.manifest, ctx.root, plan)
+    record_push(ctx.manifest, ctx.root, plan, paths)
+    if full:
+        ctx.manifest.verified_at = started
     ctx.manifest.save()
     if verbose:
         for rel, _ in transfer.sent:

@@ -39,6 +39,7 @@ DEFAULT_IGNORES: tuple[str, ...] = (
 """Ignored unless some ignore file re-includes them: qxub's state, Python caches, virtualenvs."""
 
 IGNORE_FILE_NAMES = (".gitignore", ".qxubignore")
+"""Per-folder ignore files: a watcher calls IgnoreRules.reload(path) when one of them changes."""
 
 _GIT = b".git"
 _Regex = re.Pattern[bytes]

@@ -27,6 +27,7 @@ class Manifest:
     pushed: dict[str, Stamp] = field(default_factory=dict)
     pulled: dict[str, Stamp] = field(default_factory=dict)
     updated_at: float = 0.0
+    verified_at: float = 0.0  # when a full push last compared every file with the mirror
 
     def synced_stamp(self, rel: str) -> Stamp | None:
         return self.pulled.get(rel) or self.pushed.get(rel)
@@ -41,6 +42,7 @@ class Manifest:
             "pushed": {k: list(v) for k, v in self.pushed.items()},
             "pulled": {k: list(v) for k, v in self.pulled.items()},
             "updated_at": self.updated_at,
+            "verified_at": self.verified_at,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -70,6 +72,7 @@ def load_manifest(remote: str, project_root: Path) -> Manifest:
         pushed={k: (int(v[0]), int(v[1])) for k, v in data.get("pushed", {}).items()},
         pulled={k: (int(v[0]), int(v[1])) for k, v in data.get("pulled", {}).items()},
         updated_at=float(data.get("updated_at", 0.0)),
+        verified_at=float(data.get("verified_at", 0.0)),
     )
 
 

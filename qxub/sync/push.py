@@ -38,6 +38,11 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
     return PushPlan(selection, sorted(deleted))
 
 
+def changed_since_push(root: Path, plan: PushPlan, manifest: Manifest) -> list[str]:
+    """Selected files that are new, or not as qxub last pushed them (size or mtime)."""
+    return [rel for rel in plan.files if stamp(root / rel) != manifest.pushed.get(rel)]
+
+
 def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
     """Folders of deleted files that are gone here too: candidates for rmdir there."""
     folders: set[str] = set()
@@ -73,15 +78,17 @@ def run_push(
     return run_rsync(argv, [*files, *plan.deleted], progress=progress)
 
 
-def record_push(manifest: Manifest, root: Path, plan: PushPlan, paths: Sequence[str] | None = None) -> None:
-    """Remember what is now there because qxub pushed it."""
+def record_push(
+    manifest: Manifest, root: Path, plan: PushPlan, paths: Sequence[str] | None = None
+) -> None:
+    """Remember what is now there because qxub pushed it (`paths`: what this push sent,
+    None for all selected files)."""
     for rel in plan.deleted:
         manifest.pushed.pop(rel, None)
         manifest.pulled.pop(rel, None)
-    if paths is None:
-        # Files no longer selected (newly ignored) stay there, but qxub no longer owns them.
-        selected = set(plan.files)
-        manifest.pushed = {rel: s for rel, s in manifest.pushed.items() if rel in selected}
+    # Files no longer selected (newly ignored) stay there, but qxub no longer owns them.
+    selected = set(plan.files)
+    manifest.pushed = {rel: s for rel, s in manifest.pushed.items() if rel in selected}
     for rel in plan.files if paths is None else paths:
         found = stamp(root / rel)
         if found is not None:
