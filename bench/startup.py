@@ -30,7 +30,8 @@ def main() -> None:
     exec_help = median_time([sys.executable, "-m", "qxub", "exec", "--help"], args.runs)
     print(f"python -c 'import click, yaml'  {floor * 1000:7.1f} ms")
     print(f"qxub --help                     {qxub * 1000:7.1f} ms  ratio {qxub / floor:.2f}x")
-    print(f"qxub exec --help                {exec_help * 1000:7.1f} ms  ratio {exec_help / floor:.2f}x")
+    ratio = exec_help / floor
+    print(f"qxub exec --help                {exec_help * 1000:7.1f} ms  ratio {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from sshd_server import SshServer  # noqa: E402
+from sshd_server import SshServer
 
-from qxub.sync.ignore import select_files  # noqa: E402
+from qxub.sync.ignore import select_files
 
 
 def make_project(root: Path, files: int) -> None:
@@ -77,8 +77,12 @@ def main() -> None:
             f"remotes:\n  R:\n    url: {server.url}\n    config: {server.ssh_config}\n"
             f"    working_dir: {scratch}\n"
         )
-        env = {**os.environ, "XDG_CONFIG_HOME": str(config_home), "XDG_RUNTIME_DIR": runtime,
-               "XDG_STATE_HOME": str(base / "state")}
+        env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(config_home),
+            "XDG_RUNTIME_DIR": runtime,
+            "XDG_STATE_HOME": str(base / "state"),
+        }
         qxub = [sys.executable, "-m", "qxub", "remote", "push", "R", "-q"]
 
         def push() -> None:
@@ -86,7 +90,9 @@ def main() -> None:
 
         listing = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=project, capture_output=True, check=True,
+            cwd=project,
+            capture_output=True,
+            check=True,
         ).stdout
         ssh = ["ssh", "-F", str(server.ssh_config), "-p", str(server.port), "-l", server.user]
         shared = shlex.join([*ssh, "-o", f"ControlPath={runtime}/qxub/%C"])
@@ -95,10 +101,22 @@ def main() -> None:
         def bare(rsh: str, dest: str) -> Callable[[], None]:
             def run() -> None:
                 subprocess.run(
-                    ["rsync", "-a", "-z", "--files-from=-", "--from0", "-e", rsh,
-                     f"{project}/", f"{server.host}:{base / dest}/"],
-                    input=listing, check=True, capture_output=True,
+                    [
+                        "rsync",
+                        "-a",
+                        "-z",
+                        "--files-from=-",
+                        "--from0",
+                        "-e",
+                        rsh,
+                        f"{project}/",
+                        f"{server.host}:{base / dest}/",
+                    ],
+                    input=listing,
+                    check=True,
+                    capture_output=True,
                 )
+
             return run
 
         rows = []
@@ -106,34 +124,70 @@ def main() -> None:
         t_b = once(bare(shared, "bare"))
         t_f = once(bare(fresh, "fresh"))
         rows.append(("first push", t_q, t_b, t_f))
-        rows.append(("no-op push", median(push, args.runs), median(bare(shared, "bare"), args.runs),
-                     median(bare(fresh, "fresh"), args.runs)))
+        rows.append(
+            (
+                "no-op push",
+                median(push, args.runs),
+                median(bare(shared, "bare"), args.runs),
+                median(bare(fresh, "fresh"), args.runs),
+            )
+        )
         target = project / "pkg3" / "sub3" / "f3.py"
 
         def touch_then(fn: Callable[[], None]) -> Callable[[], None]:
             def run() -> None:
                 target.write_text(target.read_text() + "# edit\n")
                 fn()
+
             return run
 
-        rows.append(("one file changed", median(touch_then(push), args.runs),
-                     median(touch_then(bare(shared, "bare")), args.runs),
-                     median(touch_then(bare(fresh, "fresh")), args.runs)))
+        rows.append(
+            (
+                "one file changed",
+                median(touch_then(push), args.runs),
+                median(touch_then(bare(shared, "bare")), args.runs),
+                median(touch_then(bare(fresh, "fresh")), args.runs),
+            )
+        )
         print(f"{args.files} small files + 3 x 8MB over ssh to 127.0.0.1")
-        print(f"{'':18} {'qxub':>9} {'rsync/master':>13} {'rsync/fresh':>12} "
-              f"{'qxub/master':>12} {'qxub/fresh':>11}")
+        print(
+            f"{'':18} {'qxub':>9} {'rsync/master':>13} {'rsync/fresh':>12} "
+            f"{'qxub/master':>12} {'qxub/fresh':>11}"
+        )
         for name, q, b, f in rows:
-            print(f"{name:18} {q * 1000:7.0f}ms {b * 1000:11.0f}ms {f * 1000:10.0f}ms "
-                  f"{q / b:11.2f}x {q / f:10.2f}x")
+            print(
+                f"{name:18} {q * 1000:7.0f}ms {b * 1000:11.0f}ms {f * 1000:10.0f}ms "
+                f"{q / b:11.2f}x {q / f:10.2f}x"
+            )
         t_sel = median(lambda: select_files(project), args.runs)
-        t_git = median(lambda: subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=project, capture_output=True, check=True), args.runs)
-        print(f"file selection: qxub {t_sel * 1000:.0f}ms, git ls-files {t_git * 1000:.0f}ms, "
-              f"ratio {t_sel / t_git:.2f}x")
+        t_git = median(
+            lambda: subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=project,
+                capture_output=True,
+                check=True,
+            ),
+            args.runs,
+        )
+        print(
+            f"file selection: qxub {t_sel * 1000:.0f}ms, git ls-files {t_git * 1000:.0f}ms, "
+            f"ratio {t_sel / t_git:.2f}x"
+        )
     finally:
-        subprocess.run(["ssh", "-o", f"ControlPath={runtime}/qxub/%C", "-O", "exit",
-                        "-p", str(server.port), server.host], capture_output=True, check=False)
+        subprocess.run(
+            [
+                "ssh",
+                "-o",
+                f"ControlPath={runtime}/qxub/%C",
+                "-O",
+                "exit",
+                "-p",
+                str(server.port),
+                server.host,
+            ],
+            capture_output=True,
+            check=False,
+        )
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
 

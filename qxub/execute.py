@@ -61,9 +61,7 @@ def execute(
         for note in notes:
             streams.text_out.write(f"# {note}\n")
         if shown.unhonoured:
-            streams.text_out.write(
-                f"# {_unhonoured_text(scheduler.name, shown.unhonoured)}\n"
-            )
+            streams.text_out.write(f"# {_unhonoured_text(scheduler.name, shown.unhonoured)}\n")
         streams.text_out.flush()
         return 0
     record = submit(spec, scheduler)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from qxub.errors import JobLost, QxubError
-from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE, stderr_path, stdout_path
 from qxub.job.resources import format_duration
+from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE, stderr_path, stdout_path
 from qxub.schedulers.base import JobState, Scheduler, State
 from qxub.state import JobRecord
 
@@ -127,7 +127,9 @@ def follow(
                 if clock() - gone_since >= grace:
                     for tail in tails:
                         tail.pump()
-                    return _ended_without_trap(record, scheduler.name, last_state, logdir, wall_clock)
+                    return _ended_without_trap(
+                        record, scheduler.name, last_state, logdir, wall_clock
+                    )
             idle = 0.02 if moved else min(idle * 1.5, 0.25)
             sleep(idle)
     finally:

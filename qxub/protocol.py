@@ -58,7 +58,9 @@ class EventFilter:
     until its end, so progress output without newlines is not delayed.
     """
 
-    def __init__(self, sink: Callable[[bytes], None], on_event: Callable[[list[str]], None]) -> None:
+    def __init__(
+        self, sink: Callable[[bytes], None], on_event: Callable[[list[str]], None]
+    ) -> None:
         self.sink = sink
         self.on_event = on_event
         self.pending = b""

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from remotes import control_dir, fresh_masters, remote, remote_home  # noqa: F401
 
 # Fixtures that start real services live in their own modules; import them here.
 from slurm_cluster import slurm_cluster, slurm_env  # noqa: F401
@@ -26,4 +27,3 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.startswith("QXUB_"):
             monkeypatch.delenv(name)
     return home
-from remotes import control_dir, fresh_masters, remote, remote_home  # noqa: F401

@@ -33,10 +33,16 @@ def remote_home(tmp_path: Path) -> Path:
 
 
 def remote_settings(sshd: SshServer, remote_home: Path, **extra: object) -> dict[str, object]:
-    command = shlex.join([
-        "env", f"XDG_STATE_HOME={remote_home / 'state'}", f"XDG_CONFIG_HOME={remote_home / 'config'}",
-        sys.executable, "-m", "qxub",
-    ])
+    command = shlex.join(
+        [
+            "env",
+            f"XDG_STATE_HOME={remote_home / 'state'}",
+            f"XDG_CONFIG_HOME={remote_home / 'config'}",
+            sys.executable,
+            "-m",
+            "qxub",
+        ]
+    )
     return {
         "url": sshd.url,
         "config": str(sshd.ssh_config),
@@ -54,8 +60,13 @@ def write_config(remotes: dict[str, object], **top: object) -> Path:
 
 
 @pytest.fixture
-def remote(sshd: SshServer, remote_home: Path, control_dir: str, monkeypatch: pytest.MonkeyPatch,
-           tmp_path: Path) -> str:
+def remote(
+    sshd: SshServer,
+    remote_home: Path,
+    control_dir: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> str:
     monkeypatch.setenv("XDG_RUNTIME_DIR", control_dir)
     write_config({"R": remote_settings(sshd, remote_home)})
     project = tmp_path / "proj"
@@ -72,5 +83,3 @@ def fresh_masters(remote: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     yield
     for sock in Path(path, "qxub").glob("*"):
         os.system(f"ssh -o ControlPath={shlex.quote(str(sock))} -O exit x >/dev/null 2>&1")
-
-

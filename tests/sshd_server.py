@@ -273,17 +273,15 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """A real sshd on 127.0.0.1 for the whole session (see SshServer for its interface)."""
     require_sshd()
     server = SshServer(tmp_path_factory.mktemp("sshd"))
-    for _attempt in range(3):
+    for attempt in range(3):
         try:
             server.start()
             break
         except RuntimeError:
-            if "Address already in use" not in server.log_text():
+            if attempt == 2 or "Address already in use" not in server.log_text():
                 raise
-            # Lost the race for the free port: pick another one.
+            # Lost the race for the free port: try another one.
             server = SshServer(tmp_path_factory.mktemp("sshd"))
-    else:
-        server.start()
     try:
         yield server
     finally:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from helpers import assert_one_line_error, qxub
 
 
@@ -89,7 +88,9 @@ def test_config_set_get_in_each_file(project: Path) -> None:
     assert user_file().read_text() == "defaults:\n  mem: 8GB\n"
     assert qxub("config", "set", "defaults.cpus", "4", "--project", cwd=project).returncode == 0
     assert "cpus: 4" in (project / ".qxub.yaml").read_text()
-    assert qxub("config", "set", "defaults.queue", "normal", "--system", cwd=project).returncode == 0
+    assert (
+        qxub("config", "set", "defaults.queue", "normal", "--system", cwd=project).returncode == 0
+    )
     assert "queue: normal" in system_file().read_text()
     assert qxub("config", "get", "defaults.mem", cwd=project).stdout == "8GB\n"
     assert qxub("config", "get", "defaults.cpus", cwd=project).stdout == "4\n"

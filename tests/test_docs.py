@@ -28,7 +28,7 @@ def shown_commands() -> list[tuple[str, str]]:
             if not (fenced or line.startswith("    ")):
                 continue
             text = line.strip()
-            synopsis = "[" in text and "]" in text and "..." in text or "[--" in text
+            synopsis = ("[" in text and "]" in text and "..." in text) or "[--" in text
             if text.startswith("qxub ") and not synopsis:
                 command = re.split(r"\s+#\s", text)[0]
                 found.append((doc.name, command))

@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import assert_one_line_error, qxub, qxub_popen
 
 
 def test_argv_survives_word_for_word(tmp_path: Path) -> None:
     words = ["a b", "$HOME", "it's", "", "--x", ";rm -rf /", "new\nline", "*", "`id`"]
-    result = qxub("exec", "--", "python3", "-c", "import sys; print(sys.argv[1:])", *words,
-                  cwd=tmp_path)
+    result = qxub(
+        "exec", "--", "python3", "-c", "import sys; print(sys.argv[1:])", *words, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == repr(words) + "\n"
 
@@ -164,9 +164,24 @@ def test_pre_post_vars_execdir_out(tmp_path: Path) -> None:
     work.mkdir()
     out = tmp_path / "job.out"
     result = qxub(
-        "exec", "--execdir", str(work), "--var", "A=x y", "--vars", "B=2,C=$HOME",
-        "--pre", "echo pre", "--post", "echo post", "--out", str(out), "--",
-        "sh", "-c", 'pwd; echo "$A|$B|$C"; exit 4', cwd=tmp_path,
+        "exec",
+        "--execdir",
+        str(work),
+        "--var",
+        "A=x y",
+        "--vars",
+        "B=2,C=$HOME",
+        "--pre",
+        "echo pre",
+        "--post",
+        "echo post",
+        "--out",
+        str(out),
+        "--",
+        "sh",
+        "-c",
+        'pwd; echo "$A|$B|$C"; exit 4',
+        cwd=tmp_path,
     )
     assert result.returncode == 4
     assert result.stdout == f"pre\n{work}\nx y|2|$HOME\npost\n"
@@ -203,8 +218,23 @@ def test_qx_is_exec(tmp_path: Path) -> None:
 
 
 def test_dry_prints_script_and_submits_nothing(tmp_path: Path) -> None:
-    result = qxub("exec", "--dry", "--mod", "gcc", "--mod", "python3", "--mem", "4GB",
-                  "--cpus", "2", "--runtime", "1h", "--", "make", cwd=tmp_path)
+    result = qxub(
+        "exec",
+        "--dry",
+        "--mod",
+        "gcc",
+        "--mod",
+        "python3",
+        "--mem",
+        "4GB",
+        "--cpus",
+        "2",
+        "--runtime",
+        "1h",
+        "--",
+        "make",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.index("module load gcc") < text.index("module load python3")

@@ -9,16 +9,24 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm_cluster import SlurmCluster
-
 from helpers import qxub, qxub_popen
+from slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 
 
 def test_output_and_exit_code(slurm_env: SlurmCluster, tmp_path: Path) -> None:
-    result = qxub("exec", "--scheduler", "slurm", "--", "sh", "-c", "echo hi; echo oops >&2; exit 4",
-                  cwd=tmp_path, timeout=120)
+    result = qxub(
+        "exec",
+        "--scheduler",
+        "slurm",
+        "--",
+        "sh",
+        "-c",
+        "echo hi; echo oops >&2; exit 4",
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 4, result.stderr
     assert result.stdout == "hi\n"
     assert "oops" in result.stderr
@@ -33,8 +41,9 @@ def test_slurm_is_detected_when_configured(slurm_env: SlurmCluster, tmp_path: Pa
 
 def test_lines_show_while_the_job_runs(slurm_env: SlurmCluster, tmp_path: Path) -> None:
     script = "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.5; done"
-    proc = qxub_popen("exec", "--scheduler", "slurm", "--quiet", "--", "sh", "-c", script,
-                      cwd=tmp_path)
+    proc = qxub_popen(
+        "exec", "--scheduler", "slurm", "--quiet", "--", "sh", "-c", script, cwd=tmp_path
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     seen_at = time.monotonic()
@@ -68,9 +77,24 @@ def test_sigint_scancels_the_job(slurm_env: SlurmCluster, tmp_path: Path) -> Non
 
 
 def test_resources_reach_sbatch(slurm_env: SlurmCluster, tmp_path: Path) -> None:
-    result = qxub("exec", "--scheduler", "slurm", "--cpus", "1", "--mem", "100MB",
-                  "--runtime", "5m", "-N", "named", "--",
-                  "sh", "-c", 'echo "$SLURM_JOB_NAME $SLURM_CPUS_PER_TASK"', cwd=tmp_path,
-                  timeout=120)
+    result = qxub(
+        "exec",
+        "--scheduler",
+        "slurm",
+        "--cpus",
+        "1",
+        "--mem",
+        "100MB",
+        "--runtime",
+        "5m",
+        "-N",
+        "named",
+        "--",
+        "sh",
+        "-c",
+        'echo "$SLURM_JOB_NAME $SLURM_CPUS_PER_TASK"',
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "named 1\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qxub.cli.exec_cmd import exec_command
@@ -41,7 +41,8 @@ def value_strategy(param: click.Option) -> st.SearchStrategy[Any]:
 
 
 FORWARDABLE = [
-    p for p in exec_command.params
+    p
+    for p in exec_command.params
     if isinstance(p, click.Option) and p.name not in LAPTOP_ONLY and p.name != "help"
 ]
 
@@ -70,7 +71,10 @@ def parse(argv: list[str]) -> click.Context:
 @settings(max_examples=300, deadline=None)
 @given(option_sets(), st.lists(HOSTILE, min_size=1, max_size=4))
 def test_remote_parse_equals_local_parse(options: list[str], command: list[str]) -> None:
-    local = parse([*options, "--", *command])
+    try:
+        local = parse([*options, "--", *command])
+    except click.BadParameter:
+        assume(False)  # refused on the laptop already (e.g. --template naming a folder)
     remote = parse([*forwarded_words(local), "--", *command])
     for name, value in local.params.items():
         if name in LAPTOP_ONLY:

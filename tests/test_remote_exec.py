@@ -11,18 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_line_error, qxub, qxub_popen
 from remotes import remote_settings, write_config
 from sshd_server import SshServer
-
-from helpers import assert_one_line_error, qxub, qxub_popen
 
 pytestmark = pytest.mark.sshd
 
 
 def test_words_survive_ssh_unchanged(remote: str) -> None:
     words = ["a b", "$HOME", "it's", "", ";id", "new\nline", "`id`", "*"]
-    result = qxub("exec", "--remote", remote, "--", "python3", "-c",
-                  "import sys; print(sys.argv[1:])", *words)
+    result = qxub(
+        "exec", "--remote", remote, "--", "python3", "-c", "import sys; print(sys.argv[1:])", *words
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == repr(words) + "\n"
     assert "\x1e" not in result.stderr, "protocol lines leaked"
@@ -35,8 +35,9 @@ def test_exit_code_and_streams(remote: str) -> None:
     assert "err\n" in result.stderr
 
 
-def test_runs_in_the_mirror_of_the_current_directory(remote: str, remote_home: Path,
-                                                     tmp_path: Path) -> None:
+def test_runs_in_the_mirror_of_the_current_directory(
+    remote: str, remote_home: Path, tmp_path: Path
+) -> None:
     sub = tmp_path / "proj" / "analysis" / "deep"
     sub.mkdir(parents=True)
     result = qxub("exec", "--remote", remote, "--", "pwd", cwd=sub)
@@ -44,8 +45,16 @@ def test_runs_in_the_mirror_of_the_current_directory(remote: str, remote_home: P
 
 
 def test_output_arrives_while_the_job_runs(remote: str) -> None:
-    proc = qxub_popen("exec", "--remote", remote, "--quiet", "--", "sh", "-c",
-                      "for i in 1 2 3 4; do echo $i; sleep 0.4; done")
+    proc = qxub_popen(
+        "exec",
+        "--remote",
+        remote,
+        "--quiet",
+        "--",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4; do echo $i; sleep 0.4; done",
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline() == "1\n"
     first = time.monotonic()
@@ -85,9 +94,11 @@ def test_dropped_connection_says_how_to_reattach(remote: str, sshd: SshServer) -
     proc = qxub_popen("exec", "--remote", remote, "--", "sh", "-c", "sleep 3; echo done; exit 3")
     job_id = _wait_for_job_id(proc)
     # Drop every connection to the server: the master and the session riding on it.
-    os.system(f"ssh -F {shlex.quote(str(sshd.ssh_config))} -o ControlPath="
-              f"{shlex.quote(os.environ['XDG_RUNTIME_DIR'])}/qxub/%C -O exit "
-              f"-p {sshd.port} {sshd.host} >/dev/null 2>&1")
+    os.system(
+        f"ssh -F {shlex.quote(str(sshd.ssh_config))} -o ControlPath="
+        f"{shlex.quote(os.environ['XDG_RUNTIME_DIR'])}/qxub/%C -O exit "
+        f"-p {sshd.port} {sshd.host} >/dev/null 2>&1"
+    )
     assert proc.wait(timeout=30) == 75
     assert proc.stderr is not None
     said = proc.stderr.read()
@@ -104,7 +115,9 @@ def test_terse_then_wait(remote: str) -> None:
     assert qxub("wait", "--remote", remote, job_id).returncode == 5
 
 
-def test_remote_defaults_apply_unless_typed(sshd: SshServer, remote_home: Path, remote: str) -> None:
+def test_remote_defaults_apply_unless_typed(
+    sshd: SshServer, remote_home: Path, remote: str
+) -> None:
     write_config({"R": remote_settings(sshd, remote_home, defaults={"var": ["WHO=remote"]})})
     show = ["--", "sh", "-c", 'echo "$WHO"']
     assert qxub("exec", "--remote", remote, *show).stdout == "remote\n"
@@ -174,8 +187,9 @@ def test_remote_without_qxub(sshd: SshServer, remote_home: Path, remote: str) ->
     assert "not installed" in result.stderr and "pip install qxub" in result.stderr
 
 
-def test_protocol_mismatch_names_versions(sshd: SshServer, remote_home: Path, remote: str,
-                                          tmp_path: Path) -> None:
+def test_protocol_mismatch_names_versions(
+    sshd: SshServer, remote_home: Path, remote: str, tmp_path: Path
+) -> None:
     old = tmp_path / "old-qxub"
     old.write_text("#!/bin/sh\nprintf '\\036@qxub hello 0.0.1 0\\n' >&2\nexit 2\n")
     old.chmod(0o755)
@@ -198,7 +212,9 @@ def test_protocol_mismatch_names_versions(sshd: SshServer, remote_home: Path, re
         ({"working_dir": "/x"}, ["remotes.B.url", "missing"]),
     ],
 )
-def test_bad_remote_config_names_file_and_key(settings: dict[str, object], words: list[str]) -> None:
+def test_bad_remote_config_names_file_and_key(
+    settings: dict[str, object], words: list[str]
+) -> None:
     path = write_config({"B": settings})
     result = qxub("remote", "list")
     assert result.returncode == 1

@@ -14,8 +14,16 @@ GB = 1024**3
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("16GB", 16 * GB), ("16G", 16 * GB), ("16gb", 16 * GB), ("512MB", 512 * 1024**2),
-     ("1.5TB", int(1.5 * 1024**4)), ("100KB", 102400), ("2GiB", 2 * GB), (" 4 GB ", 4 * GB)],
+    [
+        ("16GB", 16 * GB),
+        ("16G", 16 * GB),
+        ("16gb", 16 * GB),
+        ("512MB", 512 * 1024**2),
+        ("1.5TB", int(1.5 * 1024**4)),
+        ("100KB", 102400),
+        ("2GiB", 2 * GB),
+        (" 4 GB ", 4 * GB),
+    ],
 )
 def test_parse_size(text: str, expected: int) -> None:
     assert parse_size(text) == expected
@@ -30,8 +38,17 @@ def test_bad_sizes(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("1:30:00", 5400), ("90m", 5400), ("2h30m", 9000), ("45s", 45), ("90", 5400),
-     ("1d", 86400), ("2-00:00:00", 172800), ("48:00:00", 172800), ("1h", 3600)],
+    [
+        ("1:30:00", 5400),
+        ("90m", 5400),
+        ("2h30m", 9000),
+        ("45s", 45),
+        ("90", 5400),
+        ("1d", 86400),
+        ("2-00:00:00", 172800),
+        ("48:00:00", 172800),
+        ("1h", 3600),
+    ],
 )
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds

@@ -8,10 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_line_error, qxub
 from remotes import remote_settings, write_config
 from sshd_server import SshServer
-
-from helpers import assert_one_line_error, qxub
 
 pytestmark = pytest.mark.sshd
 
@@ -45,7 +44,13 @@ def project(remote: str) -> Path:
 def test_push_sends_selected_files_only(project: Path, remote_home: Path) -> None:
     result = qxub("remote", "push", "R")
     assert result.returncode == 0, result.stderr
-    assert tree(mirror(remote_home)) == {".gitignore", "old.py", "b.py", "pkg/mod.py", ".qxub-mirror"}
+    assert tree(mirror(remote_home)) == {
+        ".gitignore",
+        "old.py",
+        "b.py",
+        "pkg/mod.py",
+        ".qxub-mirror",
+    }
     assert "pushed 4 files" in result.stderr
 
 
@@ -183,7 +188,9 @@ def test_two_projects_with_one_name(project: Path, remote_home: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("remote_path", ["/", "{{home}}", "."])
-def test_refuses_root_home_and_working_dir(project: Path, remote_home: Path, remote_path: str) -> None:
+def test_refuses_root_home_and_working_dir(
+    project: Path, remote_home: Path, remote_path: str
+) -> None:
     (project / ".qxub.yaml").write_text(f"remote_path: '{remote_path}'\n")
     result = qxub("remote", "push", "R")
     assert_one_line_error(result)
@@ -200,8 +207,18 @@ def test_refuses_an_unmarked_folder_with_files(project: Path, remote_home: Path)
 
 
 HOSTILE = [
-    "a b.txt", "new\nline.txt", "it's.txt", 'dq".txt', "$(touch pwned).txt", "-rf", "--help",
-    "semi;colon", "back\\slash", "tab\there", "x" * 200, "ünïcödé.txt",
+    "a b.txt",
+    "new\nline.txt",
+    "it's.txt",
+    'dq".txt',
+    "$(touch pwned).txt",
+    "-rf",
+    "--help",
+    "semi;colon",
+    "back\\slash",
+    "tab\there",
+    "x" * 200,
+    "ünïcödé.txt",
 ]
 
 
@@ -247,7 +264,9 @@ def test_exec_sync_and_pull_over_ssh(project: Path, remote_home: Path) -> None:
         "import os\nos.makedirs('out', exist_ok=True)\n"
         "open('out/a.txt', 'w').write(open('old.py').read())\nraise SystemExit(3)\n"
     )
-    result = qxub("exec", "--remote", "R", "--sync", "--pull", "out/", "--", "python3", "make_out.py")
+    result = qxub(
+        "exec", "--remote", "R", "--sync", "--pull", "out/", "--", "python3", "make_out.py"
+    )
     assert result.returncode == 3, result.stderr
     assert (project / "out" / "a.txt").read_text() == "old\n"
 
@@ -271,8 +290,18 @@ def test_local_remote_sync_and_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (project / "make_out.py").write_text(
         "import os\nos.makedirs('out', exist_ok=True)\nopen('out/r.txt','w').write('r')\n"
     )
-    result = qxub("exec", "--remote", "local", "--sync", "--pull", "out/", "--",
-                  "python3", "make_out.py", cwd=project)
+    result = qxub(
+        "exec",
+        "--remote",
+        "local",
+        "--sync",
+        "--pull",
+        "out/",
+        "--",
+        "python3",
+        "make_out.py",
+        cwd=project,
+    )
     assert result.returncode == 0, result.stderr
     assert (project / "out" / "r.txt").read_text() == "r"
 

@@ -38,7 +38,9 @@ def config_get(key: str) -> None:
 @config_group.command("set")
 @click.argument("key")
 @click.argument("value")
-@click.option("--user", "where", flag_value="user", default=True, help="In your user file (default).")
+@click.option(
+    "--user", "where", flag_value="user", default=True, help="In your user file (default)."
+)
 @click.option("--project", "where", flag_value="project", help="In this project's .qxub.yaml.")
 @click.option("--system", "where", flag_value="system", help="In the system-wide file.")
 def config_set(key: str, value: str, where: str) -> None:

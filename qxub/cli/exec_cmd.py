@@ -9,6 +9,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from qxub import protocol
 from qxub.cli.exec_options import (
     NOT_DEFAULTABLE,
     defaults_validator,
@@ -17,7 +18,6 @@ from qxub.cli.exec_options import (
     option_for_default,
     typed_options,
 )
-from qxub import protocol
 from qxub.config import Config, Schema, load_config
 from qxub.errors import UsageError
 from qxub.execute import Mode, Streams, execute
@@ -43,7 +43,7 @@ EXEC_CONTEXT = {
 @exec_options
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def exec_command(ctx: click.Context, **params: Any) -> None:
+def exec_command(ctx: click.Context, /, **params: Any) -> None:
     """Run COMMAND as a batch job, stream its output and exit with its exit code."""
     ctx.exit(run_exec(ctx, params))
 
@@ -68,9 +68,13 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
         words = [*forwarded_words(ctx, remote.defaults), "--", *command]
         found = config.lookup("remote_path")
         return run_remote_job(
-            remote, words, cwd, str(found[0]) if found else None,
+            remote,
+            words,
+            cwd,
+            str(found[0]) if found else None,
             sync=remote.sync_auto if params["sync"] is None else params["sync"],
-            pulls=params["pull"], quiet=params["quiet"] or params["terse"],
+            pulls=params["pull"],
+            quiet=params["quiet"] or params["terse"],
             verbose=params["verbose"],
         )
     if params["sync"] or params["pull"]:
@@ -80,7 +84,9 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
     apply_config_defaults(ctx, params, config)
     if params["template"] and not Path(params["template"]).is_file():
         raise UsageError(f"--template {params['template']}: no such file")
-    spec = spec_from_params(command, params, cwd, tuple(typed_options(ctx, skip=frozenset({"config_file"}))))
+    spec = spec_from_params(
+        command, params, cwd, tuple(typed_options(ctx, skip=frozenset({"config_file"})))
+    )
     placement = place(spec, scheduler=params["scheduler"], internet=params["internet"])
     scheduler = get_scheduler(placement.scheduler)
     mode = Mode(

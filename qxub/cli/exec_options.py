@@ -31,72 +31,248 @@ _REMOTE = "Remote"
 
 OPTIONS: list[tuple[str, Callable[[F], F]]] = [
     (_CONTEXT, click.option("--env", help="Conda environment to activate.")),
-    (_CONTEXT, click.option("--mod", "mods_each", multiple=True, metavar="NAME",
-                            help="Environment module to load (repeatable, loaded in order).")),
-    (_CONTEXT, click.option("--mods", "mods_list", multiple=True, metavar="'A B,C'",
-                            help="Several modules, separated by spaces or commas.")),
-    (_CONTEXT, click.option("--sif", metavar="IMAGE",
-                            help="Run the command in this Singularity/Apptainer image.")),
-    (_CONTEXT, click.option("--bind", multiple=True, metavar="SPEC",
-                            help="Bind path into the --sif image (repeatable).")),
-    (_CONTEXT, click.option("--default", "default_context", is_flag=True,
-                            help="No context: run in the plain login environment.")),
-    (_RESOURCES, click.option("--mem", "--memory", "mem", type=SizeType(),
-                              help="Memory, e.g. 16GB.")),
-    (_RESOURCES, click.option("--cpus", "--threads", "cpus", type=click.IntRange(min=1),
-                              help="CPU cores.")),
-    (_RESOURCES, click.option("--runtime", "--time", "runtime", type=DurationType(),
-                              help="Wall time: 1:30:00, 90m, 2h30m, 45s, or minutes.")),
-    (_RESOURCES, click.option("--disk", "--jobfs", "disk", type=SizeType(),
-                              help="Node-local scratch disk (PBS jobfs), e.g. 10GB.")),
+    (
+        _CONTEXT,
+        click.option(
+            "--mod",
+            "mods_each",
+            multiple=True,
+            metavar="NAME",
+            help="Environment module to load (repeatable, loaded in order).",
+        ),
+    ),
+    (
+        _CONTEXT,
+        click.option(
+            "--mods",
+            "mods_list",
+            multiple=True,
+            metavar="'A B,C'",
+            help="Several modules, separated by spaces or commas.",
+        ),
+    ),
+    (
+        _CONTEXT,
+        click.option(
+            "--sif", metavar="IMAGE", help="Run the command in this Singularity/Apptainer image."
+        ),
+    ),
+    (
+        _CONTEXT,
+        click.option(
+            "--bind",
+            multiple=True,
+            metavar="SPEC",
+            help="Bind path into the --sif image (repeatable).",
+        ),
+    ),
+    (
+        _CONTEXT,
+        click.option(
+            "--default",
+            "default_context",
+            is_flag=True,
+            help="No context: run in the plain login environment.",
+        ),
+    ),
+    (
+        _RESOURCES,
+        click.option("--mem", "--memory", "mem", type=SizeType(), help="Memory, e.g. 16GB."),
+    ),
+    (
+        _RESOURCES,
+        click.option("--cpus", "--threads", "cpus", type=click.IntRange(min=1), help="CPU cores."),
+    ),
+    (
+        _RESOURCES,
+        click.option(
+            "--runtime",
+            "--time",
+            "runtime",
+            type=DurationType(),
+            help="Wall time: 1:30:00, 90m, 2h30m, 45s, or minutes.",
+        ),
+    ),
+    (
+        _RESOURCES,
+        click.option(
+            "--disk",
+            "--jobfs",
+            "disk",
+            type=SizeType(),
+            help="Node-local scratch disk (PBS jobfs), e.g. 10GB.",
+        ),
+    ),
     (_RESOURCES, click.option("--gpus", type=click.IntRange(min=1), help="GPUs.")),
     (_RESOURCES, click.option("--gpu-type", help="GPU model, e.g. v100 or a100.")),
-    (_RESOURCES, click.option("-l", "--resources", multiple=True, metavar="K=V[,K=V]",
-                              type=AssignmentType(many=True, shell_names=False),
-                              help="Extra scheduler resources, passed on verbatim.")),
-    (_RESOURCES, click.option("--volumes", "--storage", "volumes", metavar="SPEC",
-                              help="File systems the job needs, e.g. gdata/a56+scratch/a56.")),
-    (_RESOURCES, click.option("--internet", is_flag=True,
-                              help="The job needs internet access (--queue auto honours it).")),
+    (
+        _RESOURCES,
+        click.option(
+            "-l",
+            "--resources",
+            multiple=True,
+            metavar="K=V[,K=V]",
+            type=AssignmentType(many=True, shell_names=False),
+            help="Extra scheduler resources, passed on verbatim.",
+        ),
+    ),
+    (
+        _RESOURCES,
+        click.option(
+            "--volumes",
+            "--storage",
+            "volumes",
+            metavar="SPEC",
+            help="File systems the job needs, e.g. gdata/a56+scratch/a56.",
+        ),
+    ),
+    (
+        _RESOURCES,
+        click.option(
+            "--internet",
+            is_flag=True,
+            help="The job needs internet access (--queue auto honours it).",
+        ),
+    ),
     (_JOB, click.option("-q", "--queue", help="Queue (partition), or 'auto'.")),
     (_JOB, click.option("-N", "--name", help="Job name (default: the command's name).")),
     (_JOB, click.option("-P", "--project", help="Project (account) to charge.")),
-    (_JOB, click.option("--execdir", type=click.Path(file_okay=False),
-                        help="Directory to run in (default: the current one).")),
-    (_JOB, click.option("--out", type=click.Path(dir_okay=False),
-                        help="Write the job's stdout to this file (default: its log dir).")),
-    (_JOB, click.option("--err", type=click.Path(dir_okay=False),
-                        help="Write the job's stderr to this file (default: its log dir).")),
-    (_JOB, click.option("--var", "var_each", multiple=True, metavar="K=V",
-                        type=AssignmentType(), help="Export a variable (repeatable).")),
-    (_JOB, click.option("--vars", "vars_list", multiple=True, metavar="'A=1,B=2'",
-                        type=AssignmentType(many=True), help="Export several variables.")),
+    (
+        _JOB,
+        click.option(
+            "--execdir",
+            type=click.Path(file_okay=False),
+            help="Directory to run in (default: the current one).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--out",
+            type=click.Path(dir_okay=False),
+            help="Write the job's stdout to this file (default: its log dir).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--err",
+            type=click.Path(dir_okay=False),
+            help="Write the job's stderr to this file (default: its log dir).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--var",
+            "var_each",
+            multiple=True,
+            metavar="K=V",
+            type=AssignmentType(),
+            help="Export a variable (repeatable).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--vars",
+            "vars_list",
+            multiple=True,
+            metavar="'A=1,B=2'",
+            type=AssignmentType(many=True),
+            help="Export several variables.",
+        ),
+    ),
     (_JOB, click.option("--pre", metavar="CMD", help="Shell command to run before the command.")),
-    (_JOB, click.option("--post", metavar="CMD",
-                        help="Shell command to run after it, whatever its exit code.")),
-    (_JOB, click.option("--template", type=click.Path(dir_okay=False),
-                        help="Job script template with {{ directives }} and {{ body }}.")),
-    (_JOB, click.option("--platform", metavar="NAME",
-                        help="Platform definition to use (default: detected).")),
-    (_JOB, click.option("--scheduler", type=click.Choice(SCHEDULER_NAMES),
-                        help="Scheduler to submit to (default: detected).")),
-    (_BEHAVIOUR, click.option("--dry", is_flag=True,
-                              help="Print the job script and submit command; submit nothing.")),
-    (_BEHAVIOUR, click.option("--terse", is_flag=True,
-                              help="Print only the job id and return at once.")),
-    (_BEHAVIOUR, click.option("--detach", is_flag=True,
-                              help="Submit, say how to follow the job later, return at once.")),
-    (_BEHAVIOUR, click.option("--quiet", is_flag=True,
-                              help="No status lines (the job's output still streams).")),
+    (
+        _JOB,
+        click.option(
+            "--post", metavar="CMD", help="Shell command to run after it, whatever its exit code."
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--template",
+            type=click.Path(dir_okay=False),
+            help="Job script template with {{ directives }} and {{ body }}.",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--platform", metavar="NAME", help="Platform definition to use (default: detected)."
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--scheduler",
+            type=click.Choice(SCHEDULER_NAMES),
+            help="Scheduler to submit to (default: detected).",
+        ),
+    ),
+    (
+        _BEHAVIOUR,
+        click.option(
+            "--dry", is_flag=True, help="Print the job script and submit command; submit nothing."
+        ),
+    ),
+    (
+        _BEHAVIOUR,
+        click.option("--terse", is_flag=True, help="Print only the job id and return at once."),
+    ),
+    (
+        _BEHAVIOUR,
+        click.option(
+            "--detach",
+            is_flag=True,
+            help="Submit, say how to follow the job later, return at once.",
+        ),
+    ),
+    (
+        _BEHAVIOUR,
+        click.option(
+            "--quiet", is_flag=True, help="No status lines (the job's output still streams)."
+        ),
+    ),
     (_BEHAVIOUR, click.option("-v", "--verbose", count=True, help="Say more (repeatable).")),
-    (_BEHAVIOUR, click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                              help="Extra config file, above the project's.")),
-    (_REMOTE, click.option("--remote", metavar="NAME",
-                           help="Run on this remote (see `qxub remote list`); `local` is built in.")),
-    (_REMOTE, click.option("--sync/--no-sync", "sync", default=None,
-                           help="Push the project to the remote first (default: its sync.auto).")),
-    (_REMOTE, click.option("--pull", "pull", multiple=True, metavar="PATH",
-                           help="Pull PATH back after the job ends, whatever its exit code.")),
+    (
+        _BEHAVIOUR,
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False),
+            help="Extra config file, above the project's.",
+        ),
+    ),
+    (
+        _REMOTE,
+        click.option(
+            "--remote",
+            metavar="NAME",
+            help="Run on this remote (see `qxub remote list`); `local` is built in.",
+        ),
+    ),
+    (
+        _REMOTE,
+        click.option(
+            "--sync/--no-sync",
+            "sync",
+            default=None,
+            help="Push the project to the remote first (default: its sync.auto).",
+        ),
+    ),
+    (
+        _REMOTE,
+        click.option(
+            "--pull",
+            "pull",
+            multiple=True,
+            metavar="PATH",
+            help="Pull PATH back after the job ends, whatever its exit code.",
+        ),
+    ),
 ]
 
 

@@ -23,7 +23,9 @@ def machine_info() -> dict[str, object]:
         platform_error = None
     except QxubError as exc:
         platform_name, platform_error = None, exc.message
-    scheduler = detect_scheduler_name(None, platform.scheduler if platform_name and platform else None)
+    scheduler = detect_scheduler_name(
+        None, platform.scheduler if platform_name and platform else None
+    )
     return {
         "version": __version__,
         "protocol": protocol.PROTOCOL,

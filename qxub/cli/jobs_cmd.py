@@ -13,16 +13,14 @@ from qxub.monitor import describe_outcome, follow
 from qxub.schedulers.registry import get_scheduler
 from qxub.state import list_records, load_record
 
-
 REMOTE_OPTION = click.option(
     "--remote", metavar="NAME", help="The job runs on this remote (see `qxub remote list`)."
 )
 
 
 def _on_remote(name: str, words: list[str], quiet: bool = False) -> None:
-    from qxub.cli.exec_cmd import config_schema
+    from qxub.cli.exec_cmd import config_schema, exec_command
     from qxub.cli.exec_options import defaults_validator
-    from qxub.cli.exec_cmd import exec_command
     from qxub.config import load_config
     from qxub.remote.config import find_remote
     from qxub.remote.run import run_remote_qxub

@@ -13,8 +13,8 @@ import click
 from qxub import __version__
 from qxub.cli.config_cmd import config_group
 from qxub.cli.exec_cmd import exec_command
-from qxub.cli.jobs_cmd import cancel_command, status_command, wait_command
 from qxub.cli.info_cmd import info_command
+from qxub.cli.jobs_cmd import cancel_command, status_command, wait_command
 from qxub.cli.platform_cmd import platform_group
 from qxub.cli.remote_cmd import remote_group
 from qxub.errors import QxubError

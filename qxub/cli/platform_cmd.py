@@ -33,7 +33,9 @@ def platform_list() -> None:
     """The platforms qxub knows, built-in and your own."""
     for platform in list_platforms():
         hosts = ", ".join(platform.hosts) or "-"
-        click.echo(f"{platform.name:<12} {platform.scheduler:<6} hosts: {hosts:<32} {platform.source}")
+        click.echo(
+            f"{platform.name:<12} {platform.scheduler:<6} hosts: {hosts:<32} {platform.source}"
+        )
 
 
 @platform_group.command("show")

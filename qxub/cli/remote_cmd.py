@@ -14,9 +14,9 @@ from qxub.errors import UsageError
 from qxub.project import find_project_root
 from qxub.remote.check import FAIL, run_checks
 from qxub.remote.commands import subdir
-from qxub.remote.run import remote_exec_script
 from qxub.remote.config import Remote, configured_remotes, find_remote
 from qxub.remote.mirror import mirror_place
+from qxub.remote.run import remote_exec_script
 from qxub.remote.transport import display_command, transport_for
 
 
@@ -50,7 +50,7 @@ def remote_list() -> None:
         rows.append((remote.name + mark, remote.url, remote.working_dir, remote.source))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[3])
 
 
 @remote_group.command("show")
@@ -96,12 +96,14 @@ def remote_test(name: str | None) -> None:
 @exec_options
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def remote_explain(ctx: click.Context, remote_name: str, **params: Any) -> None:
+def remote_explain(ctx: click.Context, /, remote_name: str, **params: Any) -> None:
     """What `qxub exec --remote NAME [OPTIONS] -- COMMAND` would do, without doing it.
 
     Put the command after `--`."""
     if params["remote"]:
-        raise UsageError("give the remote as NAME, not --remote", hint="qxub remote explain gadi -- cmd")
+        raise UsageError(
+            "give the remote as NAME, not --remote", hint="qxub remote explain gadi -- cmd"
+        )
     command = params["command"]
     if not command:
         raise UsageError("no command given", hint="e.g. qxub remote explain gadi -- python3 run.py")
@@ -119,7 +121,9 @@ def remote_explain(ctx: click.Context, remote_name: str, **params: Any) -> None:
     click.echo(f"project root:   {root}")
     click.echo(f"you are in:     {cwd}")
     click.echo(f"runs in:        {runs_in}  (on {remote.name})")
-    click.echo(f"remote qxub:    {' '.join(remote.qxub_command)} exec {' '.join(_q(w) for w in words)}")
+    click.echo(
+        f"remote qxub:    {' '.join(remote.qxub_command)} exec {' '.join(_q(w) for w in words)}"
+    )
     click.echo("remote script:")
     for line in script:
         click.echo(f"    {line}")
@@ -145,8 +149,9 @@ def _say(quiet: bool) -> Any:
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be sent and deleted.")
 @click.option("-v", "--verbose", count=True, help="Name each file sent or deleted.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
-@click.option("--full", is_flag=True,
-              help="Compare every file with the mirror, not only those changed here.")
+@click.option(
+    "--full", is_flag=True, help="Compare every file with the mirror, not only those changed here."
+)
 def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full: bool) -> None:
     """Mirror the project to the remote (default: default_remote).
 
@@ -159,8 +164,14 @@ def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full
     config = _config()
     remote = _remote(name)
     push(
-        remote, Path.cwd(), _remote_path(config), _say(quiet),
-        dry_run=dry_run, verbose=verbose, progress=sys.stderr.isatty() and not quiet, full=full,
+        remote,
+        Path.cwd(),
+        _remote_path(config),
+        _say(quiet),
+        dry_run=dry_run,
+        verbose=verbose,
+        progress=sys.stderr.isatty() and not quiet,
+        full=full,
     )
 
 
@@ -187,8 +198,15 @@ def remote_pull(
     name, paths = (args[0], args[1:]) if args and args[0] in remotes else (None, args)
     remote = _remote(name)
     result = pull(
-        remote, Path.cwd(), _remote_path(config), paths, _say(quiet),
-        dry_run=dry_run, force=force, keep_local=keep_local, verbose=verbose,
+        remote,
+        Path.cwd(),
+        _remote_path(config),
+        paths,
+        _say(quiet),
+        dry_run=dry_run,
+        force=force,
+        keep_local=keep_local,
+        verbose=verbose,
     )
     if result.conflicts and not dry_run:
         raise SystemExit(1)

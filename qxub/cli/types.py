@@ -17,7 +17,7 @@ from qxub.job.resources import parse_duration, parse_size
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class _Validated(click.ParamType):
+class _Validated(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     def check(self, value: str) -> None:
         raise NotImplementedError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qxub.errors import UsageError
 from qxub.job.resources import parse_duration, parse_size
-from qxub.job.spec import Context, JobSpec, Resources
+from qxub.job.spec import Context, Resources
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -41,7 +41,9 @@ def build_context(
     return Context(env=env or None, modules=tuple(modules), sif=sif or None, binds=tuple(binds))
 
 
-def build_variables(var_each: Sequence[str], vars_list: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def build_variables(
+    var_each: Sequence[str], vars_list: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     for text in var_each:
         key, _, value = text.partition("=")
@@ -52,7 +54,9 @@ def build_variables(var_each: Sequence[str], vars_list: Sequence[str]) -> tuple[
             pairs.append((key.strip(), value))
     for key, _ in pairs:
         if not _NAME.match(key):
-            raise UsageError(f"{key!r} is not a valid variable name", hint="e.g. --var OMP_NUM_THREADS=4")
+            raise UsageError(
+                f"{key!r} is not a valid variable name", hint="e.g. --var OMP_NUM_THREADS=4"
+            )
     return tuple(pairs)
 
 

@@ -48,16 +48,24 @@ def _network_checks(transport: OpenSshTransport) -> Iterator[Check]:
     try:
         address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0]
     except socket.gaierror as exc:
-        yield Check(FAIL, "resolve", f"{host} does not resolve ({exc.strerror})",
-                    "check the host name in the remote's url, or your network/VPN")
+        yield Check(
+            FAIL,
+            "resolve",
+            f"{host} does not resolve ({exc.strerror})",
+            "check the host name in the remote's url, or your network/VPN",
+        )
         return
     yield Check(OK, "resolve", f"{host} -> {address}")
     try:
         with socket.create_connection((host, port), timeout=5):
             pass
     except OSError as exc:
-        yield Check(FAIL, "connect", f"cannot reach {host}:{port} ({exc.strerror or exc})",
-                    "check the port, your VPN, or whether the host is up")
+        yield Check(
+            FAIL,
+            "connect",
+            f"cannot reach {host}:{port} ({exc.strerror or exc})",
+            "check the port, your VPN, or whether the host is up",
+        )
         return
     yield Check(OK, "connect", f"{host}:{port} accepts connections")
 
@@ -71,12 +79,12 @@ def _probe_script(remote: Remote) -> list[str]:
         'echo "home=$HOME"',
         f"__qxub_wd={remote.working_dir_word()}",
         'echo "workdir=$__qxub_wd"',
-        'if [ -d "$__qxub_wd" ]; then',
-        '  if [ -w "$__qxub_wd" ]; then echo workdir_state=writable; else echo workdir_state=readonly; fi',
-        "else",
-        '  __qxub_p=$__qxub_wd; while [ ! -d "$__qxub_p" ]; do __qxub_p=$(dirname "$__qxub_p"); done',
-        '  if [ -w "$__qxub_p" ]; then echo workdir_state=creatable; else echo workdir_state=blocked; fi',
+        'if [ -d "$__qxub_wd" ]; then __qxub_p=$__qxub_wd; __qxub_ok=writable __qxub_no=readonly',
+        "else __qxub_p=$__qxub_wd; __qxub_ok=creatable __qxub_no=blocked",
+        '  while [ ! -d "$__qxub_p" ]; do __qxub_p=$(dirname "$__qxub_p"); done',
         "fi",
+        'if [ -w "$__qxub_p" ]; then echo "workdir_state=$__qxub_ok"; '
+        'else echo "workdir_state=$__qxub_no"; fi',
         'if command -v rsync >/dev/null 2>&1; then echo "rsync=$(rsync --version | head -1)"; '
         "else echo rsync=; fi",
         *lines,
@@ -114,8 +122,12 @@ def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[C
         yield Check(OK, "login", f"logged in as {_field(result.stdout, 'user')}; host key known")
     yield from _remote_checks(remote, result.stdout)
     local_rsync = shutil.which("rsync")
-    yield Check(OK if local_rsync else WARN, "rsync here", local_rsync or "not found",
-                None if local_rsync else "install rsync on this machine to sync projects")
+    yield Check(
+        OK if local_rsync else WARN,
+        "rsync here",
+        local_rsync or "not found",
+        None if local_rsync else "install rsync on this machine to sync projects",
+    )
 
 
 def _field(text: str, key: str) -> str:
@@ -128,14 +140,22 @@ def _field(text: str, key: str) -> str:
 def _remote_checks(remote: Remote, text: str) -> Iterator[Check]:
     info_text = _field(text, "info")
     if not info_text:
-        yield Check(FAIL, "qxub there", f"{' '.join(remote.qxub_command)} not found on {remote.name}",
-                    f"install qxub there (pip install qxub), or set conda_env / qxub_command")
+        yield Check(
+            FAIL,
+            "qxub there",
+            f"{' '.join(remote.qxub_command)} not found on {remote.name}",
+            "install qxub there (pip install qxub), or set conda_env / qxub_command",
+        )
     else:
         try:
             info = json.loads(info_text)
         except ValueError:
-            yield Check(FAIL, "qxub there", f"qxub info failed: {info_text}",
-                        "run `qxub info` there by hand to see why")
+            yield Check(
+                FAIL,
+                "qxub there",
+                f"qxub info failed: {info_text}",
+                "run `qxub info` there by hand to see why",
+            )
         else:
             theirs = str(info.get("version"))
             same_protocol = str(info.get("protocol")) == str(protocol.PROTOCOL)
@@ -149,12 +169,24 @@ def _remote_checks(remote: Remote, text: str) -> Iterator[Check]:
     verdicts = {
         "writable": Check(OK, "working dir", f"{where} exists and is writable"),
         "creatable": Check(OK, "working dir", f"{where} does not exist yet; it can be created"),
-        "readonly": Check(FAIL, "working dir", f"{where} is not writable",
-                          "choose another working_dir for this remote"),
-        "blocked": Check(FAIL, "working dir", f"{where} cannot be created",
-                         "choose another working_dir, or create it there"),
+        "readonly": Check(
+            FAIL,
+            "working dir",
+            f"{where} is not writable",
+            "choose another working_dir for this remote",
+        ),
+        "blocked": Check(
+            FAIL,
+            "working dir",
+            f"{where} cannot be created",
+            "choose another working_dir, or create it there",
+        ),
     }
     yield verdicts.get(state, Check(FAIL, "working dir", f"could not check {where}"))
     rsync = _field(text, "rsync")
-    yield Check(OK if rsync else WARN, "rsync there", rsync or "not found",
-                None if rsync else f"ask the admins of {remote.name} for rsync")
+    yield Check(
+        OK if rsync else WARN,
+        "rsync there",
+        rsync or "not found",
+        None if rsync else f"ask the admins of {remote.name} for rsync",
+    )

@@ -120,12 +120,14 @@ class _Checker:
             remote, local = match.group(1), match.group(2)
             if remote is not None:
                 if remote not in _REMOTE_VARS:
-                    valid = ", ".join("{{%s}}" % v for v in _REMOTE_VARS)
+                    valid = ", ".join("{{" + v + "}}" for v in _REMOTE_VARS)
                     raise self.fail(key, f"unknown placeholder {match.group(0)}", f"valid: {valid}")
                 return match.group(0)
             if local not in _LOCAL_VARS:
                 raise self.fail(
-                    key, f"unknown placeholder {match.group(0)}", "valid: {user}, {{user}}, {{home}}"
+                    key,
+                    f"unknown placeholder {match.group(0)}",
+                    "valid: {user}, {{user}}, {{home}}",
                 )
             return getpass.getuser()
 
@@ -146,7 +148,9 @@ def parse_remote(
         if key not in REMOTE_KEYS:
             close = difflib.get_close_matches(str(key), REMOTE_KEYS, n=1)
             maybe = f"did you mean {close[0]}? " if close else ""
-            raise check.fail(str(key), "unknown key", f"{maybe}valid keys: {', '.join(REMOTE_KEYS)}")
+            raise check.fail(
+                str(key), "unknown key", f"{maybe}valid keys: {', '.join(REMOTE_KEYS)}"
+            )
     if name == LOCAL:
         raise ConfigError(
             f"{path}: remotes.local: `local` is the built-in remote (this machine)",
@@ -163,7 +167,9 @@ def parse_remote(
     working_dir = check.expand("working_dir", check.string(data, "working_dir") or "{{home}}/qxub")
     if not working_dir.startswith(("/", "{{home}}")):
         raise check.fail(
-            "working_dir", f"{working_dir!r} is not an absolute path", "e.g. /scratch/a56/{{user}}/qxub"
+            "working_dir",
+            f"{working_dir!r} is not an absolute path",
+            "e.g. /scratch/a56/{{user}}/qxub",
         )
     command = check.string(data, "qxub_command") or "qxub"
     try:
@@ -209,16 +215,17 @@ def parse_remote(
     )
 
 
-def _sync_settings(
-    check: _Checker, value: Any
-) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+def _sync_settings(check: _Checker, value: Any) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
     if value is None:
         return False, (), ()
     if isinstance(value, bool):
         return value, (), ()
     if not isinstance(value, Mapping):
-        raise check.fail("sync", f"must be true, false or a mapping, not {value!r}",
-                         f"keys: {', '.join(SYNC_KEYS)}")
+        raise check.fail(
+            "sync",
+            f"must be true, false or a mapping, not {value!r}",
+            f"keys: {', '.join(SYNC_KEYS)}",
+        )
     for key in value:
         if key not in SYNC_KEYS:
             raise check.fail(f"sync.{key}", "unknown key", f"valid keys: {', '.join(SYNC_KEYS)}")
@@ -231,8 +238,9 @@ def _sync_settings(
         if isinstance(items, str):
             items = [items]
         if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-            raise check.fail(f"sync.{key}", "must be a list of paths or patterns",
-                             "e.g. [results/, logs/]")
+            raise check.fail(
+                f"sync.{key}", "must be a list of paths or patterns", "e.g. [results/, logs/]"
+            )
         lists.append(tuple(items))
     return auto, lists[0], lists[1]
 

@@ -10,8 +10,9 @@ import contextlib
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 from qxub import __version__, protocol
 from qxub.errors import QxubError
@@ -121,26 +122,33 @@ class RemoteRun:
             self.streams.status(
                 f"lost the connection to {self.remote.name}; job {events.job_id} goes on there"
             )
-            self.streams.status(f"reattach with: qxub wait --remote {self.remote.name} {events.job_id}")
+            self.streams.status(
+                f"reattach with: qxub wait --remote {self.remote.name} {events.job_id}"
+            )
             return EXIT_CONNECTION_LOST
         if ssh_error is not None:
             raise ssh_error
         return returncode
 
-    def _interrupted(self, process: subprocess.Popen[bytes], readers: list[threading.Thread]) -> int:
+    def _interrupted(
+        self, process: subprocess.Popen[bytes], readers: list[threading.Thread]
+    ) -> int:
         events = self.events
         try:
             if events.job_id is None and process.poll() is None:
-                self.streams.status("interrupted; waiting for the job id to cancel it (Ctrl-C again to leave)")
+                self.streams.status(
+                    "interrupted; waiting for the job id to cancel it (Ctrl-C again to leave)"
+                )
                 deadline = time.monotonic() + 15
-                while events.job_id is None and process.poll() is None and time.monotonic() < deadline:
+                while (
+                    events.job_id is None and process.poll() is None and time.monotonic() < deadline
+                ):
                     events.submitted.wait(0.1)
             if events.job_id is not None:
                 self._cancel(events.job_id)
             elif process.poll() is None:
-                self.streams.status(
-                    f"the job may have been submitted; check with: qxub status --remote {self.remote.name}"
-                )
+                check = f"qxub status --remote {self.remote.name}"
+                self.streams.status(f"the job may have been submitted; check with: {check}")
         except KeyboardInterrupt:
             self.streams.status(
                 f"left at once; check with: qxub status --remote {self.remote.name}"
@@ -200,9 +208,11 @@ class RemoteRun:
             )
 
 
-def _reader(pipe: object, filt: protocol.EventFilter) -> threading.Thread:
+def _reader(pipe: IO[bytes] | None, filt: protocol.EventFilter) -> threading.Thread:
+    assert pipe is not None
+
     def pump() -> None:
-        read = getattr(pipe, "read1", None) or getattr(pipe, "read")
+        read = getattr(pipe, "read1", pipe.read)
         while True:
             try:
                 data = read(65536)

@@ -86,8 +86,12 @@ def prepare_mirror(
     fields = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     path = fields["path"]
     if path in ("/", fields.get("home"), fields.get("wd")):
-        what = "/" if path == "/" else "a home directory" if path == fields.get("home") else (
-            "the working_dir itself"
+        what = (
+            "/"
+            if path == "/"
+            else "a home directory"
+            if path == fields.get("home")
+            else ("the working_dir itself")
         )
         raise QxubError(
             f"refusing to use {path} on {remote.name} as a mirror: it is {what}",
@@ -116,8 +120,8 @@ def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
         raise QxubError(
             f"{path} on {remote} is the mirror of another project: {theirs[0]} on {theirs[1]}",
             hint="set remote_path in this project's .qxub.yaml to another folder "
-            "(e.g. remote_path: {}-2); if that project is this one moved, delete {}/{} "
-            "there".format(project_root.name, path, MARKER),
+            f"(e.g. remote_path: {project_root.name}-2); if that project is this one moved, "
+            f"delete {path}/{MARKER} there",
         )
 
 

@@ -10,8 +10,8 @@ from qxub.execute import Streams
 from qxub.project import find_project_root
 from qxub.remote.commands import exec_script, qxub_script, subdir
 from qxub.remote.config import Remote
-from qxub.remote.mirror import mirror_place
 from qxub.remote.executor import RemoteRun
+from qxub.remote.mirror import mirror_place
 from qxub.remote.transport import transport_for
 
 

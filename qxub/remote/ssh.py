@@ -393,7 +393,7 @@ def classify_ssh_failure(stderr: str, target: SshTarget) -> SshError | None:
             "host": target.host,
             "plain": shlex.join(target.plain_ssh()),
             "remove": shlex.join(remove),
-            "said": found.group(0).strip().removeprefix("ssh: "),
+            "said": re.sub(r"^(ssh: )?connect to host \S+ port \d+: |^ssh: ", "", found[0].strip()),
         }
         return SshError(message.format(**values), hint.format(**values), kind)
     return None

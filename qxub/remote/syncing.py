@@ -100,9 +100,7 @@ def push(
         say(_push_summary(remote.name, path, len(plan.files), Transfer()))
         return Transfer()
     endpoint = rsync_endpoint(remote, ctx.transport)
-    transfer = run_push(
-        ctx.root, plan, endpoint, path, paths=paths, progress=_progress(progress)
-    )
+    transfer = run_push(ctx.root, plan, endpoint, path, paths=paths, progress=_progress(progress))
     if progress:
         sys.stderr.write("\r\x1b[K")
     remove_empty_dirs(ctx.transport, path, emptied_folders(plan.deleted, ctx.root))
@@ -187,8 +185,15 @@ def pull(
     ctx, path = open_sync(remote, cwd, remote_path)
     endpoint = rsync_endpoint(remote, ctx.transport)
     result = run_pull(
-        root, paths, endpoint, path, ctx.manifest, remote.name,
-        dry_run=dry_run, force=force, keep_local=keep_local,
+        root,
+        paths,
+        endpoint,
+        path,
+        ctx.manifest,
+        remote.name,
+        dry_run=dry_run,
+        force=force,
+        keep_local=keep_local,
     )
     if not dry_run:
         ctx.manifest.save()
@@ -201,8 +206,10 @@ def pull(
             say(f"kept your {rel}: it changed here since it was last synced (remote copy skipped)")
         else:
             mark = "would keep" if dry_run else "kept"
-            say(f"{mark} your {rel}: it changed here since it was last synced; "
-                f"the copy from {remote.name} is {kept}")
+            say(
+                f"{mark} your {rel}: it changed here since it was last synced; "
+                f"the copy from {remote.name} is {kept}"
+            )
     say(
         f"{verb} {len(result.pulled)} files ({format_size_human(result.pulled_bytes)}) "
         f"from {remote.name}:{path}"

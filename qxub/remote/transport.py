@@ -21,7 +21,11 @@ class Transport(Protocol):
     ) -> proc.Result: ...
 
     def popen(
-        self, script_lines: Sequence[str], *, tty: bool | None = None, own_process_group: bool = True
+        self,
+        script_lines: Sequence[str],
+        *,
+        tty: bool | None = None,
+        own_process_group: bool = True,
     ) -> subprocess.Popen[bytes]: ...
 
     def connection_error(self, returncode: int, stderr: str) -> SshError | None: ...
@@ -44,7 +48,11 @@ class LocalTransport:
         return result
 
     def popen(
-        self, script_lines: Sequence[str], *, tty: bool | None = None, own_process_group: bool = True
+        self,
+        script_lines: Sequence[str],
+        *,
+        tty: bool | None = None,
+        own_process_group: bool = True,
     ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             self.command_argv(script_lines),
@@ -61,7 +69,9 @@ class LocalTransport:
 def transport_for(remote: Remote) -> Transport:
     if remote.target is None:
         return LocalTransport()
-    return OpenSshTransport(remote.target, control_dir=default_control_dir(), force_tty=remote.force_tty)
+    return OpenSshTransport(
+        remote.target, control_dir=default_control_dir(), force_tty=remote.force_tty
+    )
 
 
 def display_command(transport: Transport, script_lines: Sequence[str]) -> str:

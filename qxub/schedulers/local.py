@@ -22,6 +22,7 @@ from qxub.state import jobs_dir
 PID_FILE = "pid"
 RUNNER_LOG = "runner.log"
 SUFFIX = ".local"
+CANCEL_GRACE = 1.5  # seconds; Ctrl-C must end a job within 2 s
 # Children we started in this process; polled so they never linger as zombies.
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -102,7 +103,8 @@ class LocalScheduler:
         if pid is None or not _alive(pid):
             return
         _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 3.0
+        # A job gets this long to run its TERM trap; then its whole session is killed.
+        deadline = time.monotonic() + CANCEL_GRACE
         while time.monotonic() < deadline:
             if not _alive(pid):
                 break

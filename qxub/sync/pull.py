@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qxub.errors import UsageError
 from qxub.sync.manifest import Manifest, stamp
-from qxub.sync.rsync import Endpoint, OUT_FORMAT, Transfer, run_rsync
+from qxub.sync.rsync import OUT_FORMAT, Endpoint, Transfer, run_rsync
 
 MARKER = ".qxub-mirror"
 
@@ -54,8 +54,14 @@ def project_paths(patterns: Sequence[str], root: Path, cwd: Path) -> list[str]:
     return result
 
 
-def _rsync(endpoint: Endpoint, remote_path: str, dest: str, *, recursive: bool, dry_run: bool,
-           ) -> list[str]:
+def _rsync(
+    endpoint: Endpoint,
+    remote_path: str,
+    dest: str,
+    *,
+    recursive: bool,
+    dry_run: bool,
+) -> list[str]:
     argv = ["rsync", "-ltE", "-s", "--files-from=-", "--from0", "--out-format", OUT_FORMAT]
     if recursive:
         argv.append("-r")
@@ -68,9 +74,7 @@ def _rsync(endpoint: Endpoint, remote_path: str, dest: str, *, recursive: bool, 
     return [*argv, f"{endpoint.prefix}{remote_path}/", dest]
 
 
-def plan_pull(
-    root: Path, paths: Sequence[str], endpoint: Endpoint, remote_path: str
-) -> Transfer:
+def plan_pull(root: Path, paths: Sequence[str], endpoint: Endpoint, remote_path: str) -> Transfer:
     """What differs between the mirror's `paths` and the local project (rsync's dry run)."""
     argv = _rsync(endpoint, remote_path, f"{root}/", recursive=True, dry_run=True)
     return run_rsync(argv, list(paths))
@@ -102,7 +106,9 @@ def run_pull(
             conflicts.append((rel, size))
     result = PullResult(pulled=safe)
     if dry_run:
-        result.conflicts = [(rel, None if keep_local else _beside(rel, remote_name)) for rel, _ in conflicts]
+        result.conflicts = [
+            (rel, None if keep_local else _beside(rel, remote_name)) for rel, _ in conflicts
+        ]
         return result
     if safe:
         argv = _rsync(endpoint, remote_path, f"{root}/", recursive=False, dry_run=False)
@@ -124,7 +130,10 @@ def _beside(rel: str, remote_name: str) -> str:
 
 
 def _fetch_beside(
-    root: Path, conflicts: list[tuple[str, int]], endpoint: Endpoint, remote_path: str,
+    root: Path,
+    conflicts: list[tuple[str, int]],
+    endpoint: Endpoint,
+    remote_path: str,
     remote_name: str,
 ) -> list[tuple[str, str | None]]:
     """Fetch the remote copies of conflicting files into a scratch folder, then move each
@@ -138,7 +147,7 @@ def _fetch_beside(
     try:
         argv = _rsync(endpoint, remote_path, f"{scratch}/", recursive=False, dry_run=False)
         run_rsync(argv, [rel for rel, _ in conflicts])
-        kept = []
+        kept: list[tuple[str, str | None]] = []
         for rel, _ in conflicts:
             target = root / _beside(rel, remote_name)
             os.replace(scratch / rel, target)
