@@ -100,7 +100,7 @@ def test_dry_run_lists_and_changes_nothing(project: Path, remote_home: Path) -> 
     (project / "new.py").write_text("n\n")
     second = qxub("remote", "push", "R", "-n")
     assert "delete  old.py" in second.stdout and "send    new.py" in second.stdout
-    assert "would send 1 files" in second.stderr and "delete 1" in second.stderr
+    assert "would send 1 file" in second.stderr and "delete 1" in second.stderr
     assert (mirror(remote_home) / "old.py").exists()
 
 
@@ -313,7 +313,7 @@ def test_incremental_push_and_full(project: Path, remote_home: Path) -> None:
     assert "up to date" in quick.stderr
     assert not (mirror(remote_home) / "old.py").exists()
     full = qxub("remote", "push", "R", "--full")
-    assert "pushed 1 files" in full.stderr
+    assert "pushed 1 file" in full.stderr
     assert (mirror(remote_home) / "old.py").exists()
     (project / "b.py").write_text("same size\n"[:2])
     os.utime(project / "b.py", ns=(1, 1))

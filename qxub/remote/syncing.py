@@ -13,7 +13,7 @@ from qxub.project import find_project_root
 from qxub.remote.config import Remote
 from qxub.remote.mirror import mirror_place, prepare_mirror, remove_empty_dirs, rsync_endpoint
 from qxub.remote.transport import Transport, transport_for
-from qxub.sync.manifest import Manifest, load_manifest
+from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
 from qxub.sync.pull import PullResult, project_paths, run_pull
 from qxub.sync.push import (
     changed_since_push,
@@ -71,6 +71,63 @@ def _progress(say_progress: bool) -> Callable[[Transfer], None] | None:
     return show
 
 
+class Pusher:
+    """Pushes one project to one remote, again and again (watch keeps one): the connection,
+    the mirror check and the ignore rules are set up once."""
+
+    def __init__(self, remote: Remote, cwd: Path, remote_path: str | None) -> None:
+        self.remote = remote
+        self.ctx, self.path = open_sync(remote, cwd, remote_path)
+        self.endpoint = rsync_endpoint(remote, self.ctx.transport)
+        self.warnings: list[str] = []  # of the last push: links outside, unreadable files
+
+    @property
+    def root(self) -> Path:
+        return self.ctx.root
+
+    def push(
+        self,
+        *,
+        full: bool = False,
+        force_times: bool = False,
+        progress: Callable[[Transfer], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> tuple[Transfer, int]:
+        """One push, under the project's sync lock (a watch and an exec --sync never race);
+        returns what rsync did and how many files are selected."""
+        ctx = self.ctx
+        with manifest_lock(ctx.manifest.path):
+            manifest = load_manifest(self.remote.name, ctx.root)
+            if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
+                manifest.remote_path, manifest.location_key = (
+                    ctx.manifest.remote_path,
+                    ctx.manifest.location_key,
+                )
+            plan = plan_push(ctx.root, manifest, self.remote.sync_ignore)
+            self.warnings = [*plan.selection.warnings]
+            self.warnings += [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
+            started = clock()
+            full = full or started - manifest.verified_at > FULL_EVERY
+            paths = None if full else changed_since_push(ctx.root, plan, manifest)
+            if paths == [] and not plan.deleted:
+                return Transfer(), len(plan.files)
+            transfer = run_push(
+                ctx.root,
+                plan,
+                self.endpoint,
+                self.path,
+                paths=paths,
+                force_times=force_times,
+                progress=progress,
+            )
+            remove_empty_dirs(ctx.transport, self.path, emptied_folders(plan.deleted, ctx.root))
+            record_push(manifest, ctx.root, plan, paths)
+            if full:
+                manifest.verified_at = started
+            manifest.save()
+            return transfer, len(plan.files)
+
+
 def push(
     remote: Remote,
     cwd: Path,
@@ -81,49 +138,36 @@ def push(
     verbose: int = 0,
     progress: bool = False,
     full: bool = False,
-    clock: Callable[[], float] = time.time,
 ) -> Transfer:
     """Push the project to its mirror on `remote`; say what was done in one line."""
     if dry_run:
         return _dry_push(remote, cwd, remote_path, say)
-    ctx, path = open_sync(remote, cwd, remote_path)
-    plan = plan_push(ctx.root, ctx.manifest, remote.sync_ignore)
-    for warning in plan.selection.warnings:
-        say(f"warning: {warning}")
-    for entry in plan.selection.unreadable:
-        say(f"warning: cannot read {entry}; not sent")
-    started = clock()
-    full = full or started - ctx.manifest.verified_at > FULL_EVERY
-    paths = None if full else changed_since_push(ctx.root, plan, ctx.manifest)
-    if paths == [] and not plan.deleted:
-        ctx.manifest.save()
-        say(_push_summary(remote.name, path, len(plan.files), Transfer()))
-        return Transfer()
-    endpoint = rsync_endpoint(remote, ctx.transport)
-    transfer = run_push(ctx.root, plan, endpoint, path, paths=paths, progress=_progress(progress))
+    pusher = Pusher(remote, cwd, remote_path)
+    transfer, selected = pusher.push(full=full, progress=_progress(progress))
     if progress:
         sys.stderr.write("\r\x1b[K")
-    remove_empty_dirs(ctx.transport, path, emptied_folders(plan.deleted, ctx.root))
-    record_push(ctx.manifest, ctx.root, plan, paths)
-    if full:
-        ctx.manifest.verified_at = started
-    ctx.manifest.save()
+    for warning in pusher.warnings:
+        say(f"warning: {warning}")
     if verbose:
         for rel, _ in transfer.sent:
             say(f"sent {rel}")
         for rel in transfer.deleted:
             say(f"deleted {rel}")
-    say(_push_summary(remote.name, path, len(plan.files), transfer))
+    say(_push_summary(remote.name, pusher.path, selected, transfer))
     return transfer
+
+
+def files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def _push_summary(name: str, path: str, selected: int, transfer: Transfer) -> str:
     took = format_duration(transfer.elapsed)
     if not transfer.sent and not transfer.deleted:
-        return f"{name}:{path} is up to date ({selected} files) [{took}]"
+        return f"{name}:{path} is up to date ({files(selected)}) [{took}]"
     size = format_size_human(transfer.sent_bytes)
     deleted = f", deleted {len(transfer.deleted)}" if transfer.deleted else ""
-    return f"pushed {len(transfer.sent)} files ({size}){deleted} to {name}:{path} [{took}]"
+    return f"pushed {files(len(transfer.sent))} ({size}){deleted} to {name}:{path} [{took}]"
 
 
 def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> Transfer:
@@ -146,7 +190,7 @@ def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> T
     for rel in transfer.deleted:
         print(f"delete  {rel}")
     say(
-        f"dry run: would send {len(transfer.sent)} files ({format_size_human(transfer.sent_bytes)})"
+        f"dry run: would send {files(len(transfer.sent))} ({format_size_human(transfer.sent_bytes)})"
         f" and delete {len(transfer.deleted)} on {remote.name}:{where}"
     )
     return transfer
@@ -211,7 +255,7 @@ def pull(
                 f"the copy from {remote.name} is {kept}"
             )
     say(
-        f"{verb} {len(result.pulled)} files ({format_size_human(result.pulled_bytes)}) "
+        f"{verb} {files(len(result.pulled))} ({format_size_human(result.pulled_bytes)}) "
         f"from {remote.name}:{path}"
         + (f"; {len(result.conflicts)} conflicts" if result.conflicts else "")
     )

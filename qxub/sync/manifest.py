@@ -4,10 +4,12 @@ a local file only if it is still as qxub last left it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,3 +85,20 @@ def stamp(path: Path) -> Stamp | None:
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns
+
+
+@contextlib.contextmanager
+def manifest_lock(path: Path) -> Iterator[None]:
+    """Hold the sync lock of one (remote, project): one push at a time, across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here; pushes are not concurrent there
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
