@@ -189,8 +189,9 @@ def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> T
         print(f"send    {rel}  ({format_size_human(size)})")
     for rel in transfer.deleted:
         print(f"delete  {rel}")
+    size = format_size_human(transfer.sent_bytes)
     say(
-        f"dry run: would send {files(len(transfer.sent))} ({format_size_human(transfer.sent_bytes)})"
+        f"dry run: would send {files(len(transfer.sent))} ({size})"
         f" and delete {len(transfer.deleted)} on {remote.name}:{where}"
     )
     return transfer
