@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,11 +90,13 @@ class Pusher:
         *,
         full: bool = False,
         force_times: bool = False,
+        also: Collection[str] = (),
         progress: Callable[[Transfer], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> tuple[Transfer, int]:
         """One push, under the project's sync lock (a watch and an exec --sync never race);
-        returns what rsync did and how many files are selected."""
+        returns what rsync did and how many files are selected. `also`: paths known to have
+        changed (a watcher's events), sent if selected even when size and mtime look the same."""
         ctx = self.ctx
         with manifest_lock(ctx.manifest.path):
             manifest = load_manifest(self.remote.name, ctx.root)
@@ -109,6 +111,10 @@ class Pusher:
             started = clock()
             full = full or started - manifest.verified_at > FULL_EVERY
             paths = None if full else changed_since_push(ctx.root, plan, manifest)
+            if paths is not None and also:
+                known = set(paths)
+                selected = set(plan.files)
+                paths += sorted(p for p in set(also) - known if p in selected)
             if paths == [] and not plan.deleted:
                 return Transfer(), len(plan.files)
             transfer = run_push(
