@@ -191,13 +191,13 @@ def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> T
     else:
         transfer = run_push(root, plan, rsync_endpoint(remote, transport), path, dry_run=True)
         where = path
-    for rel, size in transfer.sent:
-        print(f"send    {rel}  ({format_size_human(size)})")
+    for rel, nbytes in transfer.sent:
+        print(f"send    {rel}  ({format_size_human(nbytes)})")
     for rel in transfer.deleted:
         print(f"delete  {rel}")
-    size = format_size_human(transfer.sent_bytes)
+    total = format_size_human(transfer.sent_bytes)
     say(
-        f"dry run: would send {files(len(transfer.sent))} ({size})"
+        f"dry run: would send {files(len(transfer.sent))} ({total})"
         f" and delete {len(transfer.deleted)} on {remote.name}:{where}"
     )
     return transfer
