@@ -210,3 +210,36 @@ def remote_pull(
     )
     if result.conflicts and not dry_run:
         raise SystemExit(1)
+
+
+@remote_group.command("watch")
+@click.argument("name", required=False)
+@click.option("-v", "--verbose", count=True, help="Name each file sent or deleted.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--quiet-period",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="MS",
+    help="Push once saves pause this long (ms); at least once a second anyway.",
+)
+def remote_watch(name: str | None, verbose: int, quiet: bool, quiet_period: int) -> None:
+    """Push the project, then push every change as it is saved, until Ctrl-C.
+
+    Uses the same ignore rules and the same never-delete-what-qxub-did-not-push rule as
+    `qxub remote push`."""
+    from qxub.remote.watching import watch
+
+    config = _config()
+    remote = _remote(name)
+    raise SystemExit(
+        watch(
+            remote,
+            Path.cwd(),
+            _remote_path(config),
+            _say(quiet),
+            quiet_period=quiet_period / 1000,
+            verbose=verbose,
+        )
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.sync.ignore import Selection, select_files
-from qxub.sync.manifest import Manifest, stamp
+from qxub.sync.manifest import Manifest, Stamp, stamp
 from qxub.sync.rsync import Endpoint, Transfer, rsync_argv, run_rsync
 
 
@@ -18,6 +18,10 @@ from qxub.sync.rsync import Endpoint, Transfer, rsync_argv, run_rsync
 class PushPlan:
     selection: Selection
     deleted: list[str]  # pushed earlier, gone here now: to delete there
+    # Size and mtime of each selected file when the push was planned. What is recorded as
+    # pushed is this, not a look afterwards: a file edited or renamed while it was being sent
+    # is then seen as changed (or as pushed and gone) by the next push.
+    stamps: dict[str, Stamp]
 
     @property
     def files(self) -> list[str]:
@@ -35,12 +39,13 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
         and not os.path.lexists(root / rel)
         and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
     ]
-    return PushPlan(selection, sorted(deleted))
+    stamps = {rel: found for rel in selection.files if (found := stamp(root / rel)) is not None}
+    return PushPlan(selection, sorted(deleted), stamps)
 
 
 def changed_since_push(root: Path, plan: PushPlan, manifest: Manifest) -> list[str]:
     """Selected files that are new, or not as qxub last pushed them (size or mtime)."""
-    return [rel for rel in plan.files if stamp(root / rel) != manifest.pushed.get(rel)]
+    return [rel for rel in plan.files if plan.stamps.get(rel) != manifest.pushed.get(rel)]
 
 
 def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
@@ -90,7 +95,7 @@ def record_push(
     selected = set(plan.files)
     manifest.pushed = {rel: s for rel, s in manifest.pushed.items() if rel in selected}
     for rel in plan.files if paths is None else paths:
-        found = stamp(root / rel)
+        found = plan.stamps.get(rel)
         if found is not None:
             manifest.pushed[rel] = found
             manifest.pulled.pop(rel, None)

@@ -1,0 +1,224 @@
+"""`qxub remote watch` over the real sshd: every save reaches the mirror within a second."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from helpers import QXUB
+from sshd_server import SshServer
+
+pytestmark = pytest.mark.sshd
+
+
+class Watch:
+    """A running `qxub remote watch` whose stderr lines are collected as they come."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*QXUB, "remote", "watch", "R", *args],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_for("watching for changes", timeout=30)
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.05)
+            except queue.Empty:
+                assert self.proc.poll() is None, f"watch ended: {self.seen}"
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} within {timeout}s; saw {self.seen}")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def watcher(remote: str) -> Iterator[Callable[..., Watch]]:
+    started: list[Watch] = []
+
+    def start(*args: str) -> Watch:
+        started.append(Watch(*args))
+        return started[-1]
+
+    yield start
+    for w in started:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()
+
+
+def mirror(remote_home: Path) -> Path:
+    return remote_home / "scratch" / "proj"
+
+
+def eventually(check: Callable[[], bool], within: float = 1.0) -> float:
+    """Poll `check` until true; return how long it took (fails after `within` seconds)."""
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.01)
+    raise AssertionError(f"not true within {within}s")
+
+
+def reads(path: Path, text: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return path.read_text() == text
+        except OSError:
+            return False
+
+    return check
+
+
+def gone(path: Path) -> Callable[[], bool]:
+    return lambda: not os.path.lexists(path)
+
+
+def test_edits_arrive_within_a_second_even_same_size_same_second(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    root = Path.cwd()
+    (root / "x.py").write_text("v0")
+    w = watcher()
+    eventually(reads(mirror(remote_home) / "x.py", "v0"))
+    for i in range(1, 6):
+        (root / "x.py").write_text(f"v{i}")  # same size, several within one second
+        eventually(reads(mirror(remote_home) / "x.py", f"v{i}"))
+    (root / "x.py").write_text("aa")
+    (root / "x.py").write_text("bb")
+    eventually(reads(mirror(remote_home) / "x.py", "bb"))
+    assert w.stop() == 0
+
+
+def test_create_delete_rename_and_folder_move(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    root = Path.cwd()
+    (root / "pkg").mkdir()
+    (root / "pkg" / "a.py").write_text("a")
+    watcher("-v")
+    there = mirror(remote_home)
+    eventually(reads(there / "pkg" / "a.py", "a"))
+    (there / "results").mkdir()
+    (there / "results" / "out.txt").write_text("job output")
+    (root / "new.py").write_text("n")
+    eventually(reads(there / "new.py", "n"))
+    (root / "new.py").rename(root / "renamed.py")
+    eventually(lambda: reads(there / "renamed.py", "n")() and gone(there / "new.py")())
+    (root / "pkg").rename(root / "lib")
+    eventually(lambda: reads(there / "lib" / "a.py", "a")() and gone(there / "pkg")())
+    (root / "renamed.py").unlink()
+    eventually(gone(there / "renamed.py"))
+    assert (there / "results" / "out.txt").read_text() == "job output"
+
+
+def test_ignored_files_never_go_until_reincluded(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    root = Path.cwd()
+    (root / ".qxubignore").write_text("secret.txt\n")
+    watcher()
+    (root / "secret.txt").write_text("s")
+    (root / "public.txt").write_text("p")
+    eventually(reads(mirror(remote_home) / "public.txt", "p"))
+    time.sleep(0.3)
+    assert not (mirror(remote_home) / "secret.txt").exists()
+    (root / ".qxubignore").write_text("secret.txt\n!secret.txt\n")
+    eventually(reads(mirror(remote_home) / "secret.txt", "s"))
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_git_checkout_of_2000_files(watcher: Callable[..., Watch], remote_home: Path) -> None:
+    root = Path.cwd()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / ".gitignore").write_text("*.log\n")
+    for i in range(2000):
+        (root / f"m{i % 10}").mkdir(exist_ok=True)
+        (root / f"m{i % 10}" / f"f{i}.py").write_text(f"main {i}\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "main")
+    git(root, "checkout", "-q", "-b", "other")
+    for i in range(2000):
+        (root / f"m{i % 10}" / f"f{i}.py").write_text(f"other branch {i}\n")
+    (root / "only-on-other.py").write_text("o")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "other")
+    git(root, "checkout", "-q", "main")
+    w = watcher()
+    there = mirror(remote_home)
+    (there / "results").mkdir()
+    (there / "results" / "a.txt").write_text("job output")
+    (root / "run.log").write_text("ignored")
+    before = len(w.seen)
+    git(root, "checkout", "-q", "other")
+
+    def equal() -> bool:
+        return (
+            all(
+                reads(there / f"m{i % 10}" / f"f{i}.py", f"other branch {i}\n")()
+                for i in range(2000)
+            )
+            and (there / "only-on-other.py").exists()
+        )
+
+    eventually(equal, within=20)
+    git(root, "checkout", "-q", "main")
+    eventually(
+        lambda: reads(there / "m3" / "f3.py", "main 3\n")() and gone(there / "only-on-other.py")(),
+        within=20,
+    )
+    assert (there / "results" / "a.txt").read_text() == "job output"
+    assert not (there / "run.log").exists()
+    rounds = [line for line in w.seen[before:] if " sent " in line or "deleted" in line]
+    assert len(rounds) <= 10, rounds
+
+
+def test_connection_drop_and_return(
+    watcher: Callable[..., Watch], remote_home: Path, sshd: SshServer
+) -> None:
+    root = Path.cwd()
+    w = watcher()
+    try:
+        sshd.stop()
+        (root / "during.py").write_text("written while the server was down")
+        w.wait_for("retrying", timeout=10)
+        time.sleep(5)
+    finally:
+        if not sshd.running:
+            sshd.start()
+    w.wait_for("is back", timeout=20)
+    eventually(reads(mirror(remote_home) / "during.py", "written while the server was down"))
+    assert w.stop() == 0
