@@ -222,3 +222,34 @@ def test_connection_drop_and_return(
     w.wait_for("is back", timeout=20)
     eventually(reads(mirror(remote_home) / "during.py", "written while the server was down"))
     assert w.stop() == 0
+
+
+def test_ctrl_c_mid_round_leaves_no_partial_file(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    root = Path.cwd()
+    w = watcher()
+    with open(root / "big.bin", "wb") as handle:
+        for _ in range(64):
+            handle.write(os.urandom(4 * 1024 * 1024))
+    time.sleep(0.6)  # the round has started sending
+    assert w.stop() == 0
+    leftovers = [p.name for p in mirror(remote_home).iterdir() if "big.bin" in p.name]
+    # Either the whole file arrived before the stop, or nothing of it did.
+    if leftovers:
+        assert leftovers == ["big.bin"]
+        assert (mirror(remote_home) / "big.bin").stat().st_size == 256 * 1024 * 1024
+
+
+def test_exec_sync_during_a_watch_does_not_race(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    from helpers import qxub
+
+    root = Path.cwd()
+    watcher()
+    for i in range(5):
+        (root / "data.txt").write_text(f"version {i}\n")
+        result = qxub("exec", "--remote", "R", "--sync", "--", "cat", "data.txt")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"version {i}\n"

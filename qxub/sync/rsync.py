@@ -131,13 +131,20 @@ def run_rsync(
     reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
     last_report = 0.0
-    for raw in process.stdout:
-        parse_itemized(raw.decode(errors="surrogateescape").rstrip("\n"), transfer)
-        now = time.monotonic()
-        if progress is not None and now - last_report > 0.2:
-            transfer.elapsed = now - started
-            progress(transfer)
-            last_report = now
+    try:
+        for raw in process.stdout:
+            parse_itemized(raw.decode(errors="surrogateescape").rstrip("\n"), transfer)
+            now = time.monotonic()
+            if progress is not None and now - last_report > 0.2:
+                transfer.elapsed = now - started
+                progress(transfer)
+                last_report = now
+    except BaseException:
+        # Ctrl-C: stop rsync too; on SIGTERM it removes the file it was writing, so nothing
+        # half-sent is left under a real name.
+        process.terminate()
+        process.wait()
+        raise
     code = process.wait()
     writer.join()
     reader.join()
