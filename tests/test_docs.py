@@ -37,7 +37,10 @@ def shown_commands() -> list[tuple[str, str]]:
 
 def all_commands(group: click.Group = cli, prefix: str = "qxub") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
         path = f"{prefix} {name}"
         found.append((path, command))
         if isinstance(command, click.Group):
@@ -52,8 +55,12 @@ def test_every_command_in_the_docs_parses(doc: str, line: str) -> None:
         words = words[: words.index("&&")]
     command: click.Command = cli
     ctx = click.Context(cli)
-    while isinstance(command, click.Group) and words and words[0] in command.commands:
-        command = command.commands[words.pop(0)]
+    while isinstance(command, click.Group) and words:
+        sub = command.get_command(ctx, words[0])
+        if sub is None:
+            break
+        words.pop(0)
+        command = sub
     if words and words[0] in ("--help", "--version"):
         return
     # Parses (unknown options and bad values fail) without running anything.
@@ -65,3 +72,24 @@ def test_every_command_has_help_and_is_documented(path: str, command: click.Comm
     assert command.help, f"{path} has no help"
     text = "\n".join(doc.read_text() for doc in DOCS)
     assert path in text, f"{path} is not in README.md or docs/"
+
+
+def test_listed_short_help_is_each_commands_own() -> None:
+    from qxub.cli.main import COMMANDS, SHORT_HELP_LIMIT, load_command
+
+    for name, (_, short) in COMMANDS.items():
+        assert load_command(name).get_short_help_str(SHORT_HELP_LIMIT) == short, name
+
+
+def test_help_imports_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from qxub.cli.main import cli\n"
+        "try: cli.main(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('qxub.cli.', 'paramiko', "
+        "'watchdog', 'qxub.remote', 'qxub.platforms'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['qxub.cli.main']"

@@ -20,13 +20,8 @@ from qxub.cli.exec_options import (
 )
 from qxub.config import Config, Schema, load_config
 from qxub.errors import UsageError
-from qxub.execute import Mode, Streams, execute
 from qxub.job.build import absolute, build_context, build_resources, build_variables
 from qxub.job.spec import JobSpec
-from qxub.placement import place
-from qxub.remote.config import find_remote, remotes_validator
-from qxub.remote.run import run_remote_job
-from qxub.schedulers.registry import get_scheduler
 
 EXEC_CONTEXT = {
     # Everything after the command's first word belongs to the command, dashes included.
@@ -49,6 +44,8 @@ def exec_command(ctx: click.Context, /, **params: Any) -> None:
 
 
 def config_schema() -> Schema:
+    from qxub.remote.config import remotes_validator
+
     check = defaults_validator(exec_command)
     return Schema(defaults=check, remotes=remotes_validator(check))
 
@@ -64,6 +61,9 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
             "no command given", hint="put the command after `--`, e.g. qxub exec -- python3 run.py"
         )
     if params["remote"]:
+        from qxub.remote.config import find_remote
+        from qxub.remote.run import run_remote_job
+
         remote = find_remote(config, params["remote"], defaults_validator(exec_command))
         words = [*forwarded_words(ctx, remote.defaults), "--", *command]
         found = config.lookup("remote_path")
@@ -84,6 +84,10 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
     apply_config_defaults(ctx, params, config)
     if params["template"] and not Path(params["template"]).is_file():
         raise UsageError(f"--template {params['template']}: no such file")
+    from qxub.execute import Mode, Streams, execute
+    from qxub.placement import place
+    from qxub.schedulers.registry import get_scheduler
+
     spec = spec_from_params(
         command, params, cwd, tuple(typed_options(ctx, skip=frozenset({"config_file"})))
     )

@@ -8,15 +8,11 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+import importlib
+
 import click
 
 from qxub import __version__
-from qxub.cli.config_cmd import config_group
-from qxub.cli.exec_cmd import exec_command
-from qxub.cli.info_cmd import info_command
-from qxub.cli.jobs_cmd import cancel_command, status_command, wait_command
-from qxub.cli.platform_cmd import platform_group
-from qxub.cli.remote_cmd import remote_group
 from qxub.errors import QxubError
 from qxub.state import state_home
 
@@ -26,26 +22,77 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module is imported only when that command runs, so `qxub --help` and every
+# command stay quick. The short help is kept here; a test checks it against the command's own.
+SHORT_HELP_LIMIT = 70
+COMMANDS: dict[str, tuple[str, str]] = {
+    "exec": (
+        "qxub.cli.exec_cmd:exec_command",
+        "Run COMMAND as a batch job, stream its output and exit with its...",
+    ),
+    "wait": (
+        "qxub.cli.jobs_cmd:wait_command",
+        "Follow a job submitted earlier and exit with its exit code.",
+    ),
+    "status": (
+        "qxub.cli.jobs_cmd:status_command",
+        "Show the state of jobs (default: the most recent ones).",
+    ),
+    "cancel": (
+        "qxub.cli.jobs_cmd:cancel_command",
+        "Cancel jobs by id.",
+    ),
+    "remote": (
+        "qxub.cli.remote_cmd:remote_group",
+        "Remotes: the machines `qxub exec --remote NAME` runs jobs on.",
+    ),
+    "platform": (
+        "qxub.cli.platform_cmd:platform_group",
+        "Cluster definitions: queues, limits and what jobs cost.",
+    ),
+    "config": (
+        "qxub.cli.config_cmd:config_group",
+        "Read and change qxub's configuration files.",
+    ),
+    "info": (
+        "qxub.cli.info_cmd:info_command",
+        "What qxub finds on this machine: version, platform, scheduler.",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command:
+    module, _, attr = COMMANDS[name][0].partition(":")
+    command = getattr(importlib.import_module(module), attr)
+    assert isinstance(command, click.Command)
+    return command
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="qxub")
 def cli() -> None:
     """Run HPC batch jobs as if they were local.
 
     \b
-    qxub exec -- python3 train.py         run it as a job, stream its output
-    qxub exec --mem 16GB --cpus 4 -- ...  ask for resources
-    qxub status                           recent jobs
+    qxub exec -- python3 train.py                  run it as a job here, stream its output
+    qxub exec --mem 16GB --cpus 4 -- ...           ask for resources
+    qxub exec --remote gadi --sync --pull out/ -- ...  on a cluster, from your laptop
+    qxub status                                    recent jobs
     """
-
-
-cli.add_command(exec_command)
-cli.add_command(wait_command)
-cli.add_command(status_command)
-cli.add_command(cancel_command)
-cli.add_command(config_group)
-cli.add_command(platform_group)
-cli.add_command(remote_group)
-cli.add_command(info_command)
 
 
 def _say_error(message: str, hint: str | None) -> None:
@@ -106,4 +153,4 @@ def main() -> NoReturn:
 
 def qx_main() -> NoReturn:
     """`qx` is `qxub exec`."""
-    run(exec_command, prog="qx")
+    run(load_command("exec"), prog="qx")
