@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
-
-import importlib
 
 import click
 
