@@ -19,7 +19,7 @@ from typing import Any
 from qxub.config import Config
 from qxub.errors import ConfigError, QxubError
 from qxub.remote.ssh import SshTarget
-from qxub.state import state_home
+from qxub.state import config_home, state_home
 
 LOCAL = "local"
 
@@ -286,9 +286,13 @@ def find_remote(
         return remotes[name]
     same_but_case = [n for n in remotes if n.lower() == name.lower()]
     close = same_but_case or difflib.get_close_matches(name, remotes, n=3, cutoff=0.5)
-    maybe = f"did you mean {' or '.join(close)}? " if close else ""
-    raise QxubError(
-        f"unknown remote {name!r}",
-        hint=f"{maybe}known remotes: {', '.join(remotes)} (`qxub remote list` shows where each "
-        "is configured)",
-    )
+    if close:
+        hint = f"did you mean {' or '.join(close)}? known remotes: {', '.join(remotes)}"
+    else:
+        hint = (
+            f"known remotes: {', '.join(remotes)}. Add one under `remotes:` in "
+            f"{config_home() / 'config.yaml'}, e.g.\n"
+            f"remotes:\n  {name}:\n    url: ssh://user@host\n"
+            "    working_dir: /scratch/{{user}}/qxub"
+        )
+    raise QxubError(f"unknown remote {name!r}", hint=hint)
