@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from remotes import control_dir, fresh_masters, remote, remote_home  # noqa: F401
 
 # Fixtures that start real services live in their own modules; import them here.

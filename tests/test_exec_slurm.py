@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from helpers import qxub, qxub_popen
 from slurm_cluster import SlurmCluster
 

@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from slurm_cluster import SlurmCluster
 
 from qxub.errors import QxubError, SchedulerError
 from qxub.job.spec import JobSpec, Resources
 from qxub.proc import Result, run
 from qxub.schedulers.base import JobState, State
 from qxub.schedulers.slurm import SlurmScheduler, job_state, slurm_size, slurm_time
+
+from slurm_cluster import SlurmCluster
 
 GB = 1024**3
 
