@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from helpers import assert_one_line_error, qxub, qxub_popen
 
 

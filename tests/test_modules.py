@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from helpers import qxub
 
 MODULES_INIT = Path("/usr/share/modules/init/bash")
