@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from qxub import protocol
 from qxub.errors import QxubError
 from qxub.job.spec import JobSpec
-from qxub.jobs import dry_run, submit
+from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import Outcome, describe_outcome, follow
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
@@ -75,6 +76,11 @@ def execute(
         for note in notes:
             streams.status(note)
         streams.status(f"log directory: {record.logdir}")
+        if mode.verbose >= 2:
+            script = Path(record.logdir) / SCRIPT_NAME
+            streams.status(f"job script {script}:")
+            streams.err.write(script.read_bytes())
+            streams.err.flush()
         if record.unhonoured:
             streams.status(_unhonoured_text(scheduler.name, record.unhonoured))
     if mode.detach:
