@@ -6,10 +6,9 @@ import time
 from dataclasses import dataclass
 
 from qxub.errors import QxubError
-from qxub.monitor import _read_code
 from qxub.schedulers.base import State
 from qxub.schedulers.registry import get_scheduler
-from qxub.state import JobRecord
+from qxub.state import JobRecord, read_exit_code
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class JobView:
 
 
 def view(record: JobRecord) -> JobView:
-    code = _read_code(record.path)
+    code = read_exit_code(record.path)
     if code is not None:
         state = "finished"
     else:

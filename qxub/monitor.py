@@ -16,9 +16,9 @@ from typing import BinaryIO
 
 from qxub.errors import JobLost, QxubError
 from qxub.job.resources import format_duration
-from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE, stderr_path, stdout_path
+from qxub.job.script import STARTED_FILE, stderr_path, stdout_path
 from qxub.schedulers.base import JobState, Scheduler, State
-from qxub.state import JobRecord
+from qxub.state import JobRecord, read_exit_code
 
 # How often to ask each scheduler, at first and at most (seconds): qstat and squeue cost the
 # cluster something, the local runner's state is a file read.
@@ -92,7 +92,7 @@ def follow(
     try:
         while True:
             moved = any([t.pump() for t in tails])
-            code = _read_code(logdir)
+            code = read_exit_code(logdir)
             if code is not None:
                 for tail in tails:
                     tail.pump()
@@ -135,13 +135,6 @@ def follow(
     finally:
         for tail in tails:
             tail.close()
-
-
-def _read_code(logdir: Path) -> int | None:
-    try:
-        return int((logdir / EXIT_CODE_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def _elapsed(logdir: Path, record: JobRecord, wall_clock: Callable[[], float]) -> float:

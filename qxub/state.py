@@ -138,6 +138,16 @@ def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def read_exit_code(logdir: Path) -> int | None:
+    """The exit code the job script's EXIT trap wrote, or None while there is none."""
+    from qxub.job.script import EXIT_CODE_FILE
+
+    try:
+        return int((logdir / EXIT_CODE_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def list_records(limit: int | None = None) -> list[JobRecord]:
     """Known jobs, newest first."""
     index = jobs_dir() / "by-id"

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from qxub.errors import SchedulerError
-from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE
+from qxub.job.script import STARTED_FILE
 from qxub.job.spec import JobSpec
 from qxub.schedulers.base import JobState, State
-from qxub.state import jobs_dir
+from qxub.state import jobs_dir, read_exit_code
 
 PID_FILE = "pid"
 RUNNER_LOG = "runner.log"
@@ -111,13 +111,6 @@ class LocalScheduler:
             time.sleep(0.02)
         # Whatever ignored SIGTERM in the job's session goes now.
         _signal_group(pid, signal.SIGKILL)
-
-
-def read_exit_code(logdir: Path) -> int | None:
-    try:
-        return int((logdir / EXIT_CODE_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def _next_id() -> str:
