@@ -1,6 +1,8 @@
 """The file-selection engine against the real thing: `git ls-files --cached --others
 --exclude-standard` on real repositories in temp dirs, hand-written cases for each of git's
-rules and hypothesis-generated trees; then qxub's own layers, links, hostile names, speed."""
+rules and hypothesis-generated trees (some files tracked though ignored); then qxub's own
+layers, links, hostile names, speed. Tracked files have their own cases in
+test_ignore_tracked.py."""
 
 from __future__ import annotations
 
@@ -52,6 +54,16 @@ def git_init(root: Path, exclude: str = "") -> None:
 
 def git_config(root: Path, key: str, value: str) -> None:
     subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
+
+
+def track(root: Path, paths: Sequence[str], commit: bool = False) -> None:
+    """`git add -f` these paths (literally, whatever their bytes), then maybe commit."""
+    argv = ["git", "--literal-pathspecs", "add", "-f", "--pathspec-from-file=-"]
+    names = b"".join(os.fsencode(path) + b"\0" for path in paths)
+    subprocess.run([*argv, "--pathspec-file-nul"], cwd=root, input=names, check=True)
+    if commit:
+        who = ["-c", "user.name=qxub", "-c", "user.email=qxub@example.org"]
+        subprocess.run(["git", *who, "commit", "-qm", "tracked"], cwd=root, check=True)
 
 
 def git_files(cwd: Path) -> list[bytes]:
@@ -245,16 +257,6 @@ def test_a_missing_root_is_an_error(tmp_path: Path) -> None:
         select_files(tmp_path / "nope")
 
 
-def test_tracked_but_ignored_files_are_a_known_divergence(tmp_path: Path) -> None:
-    """git lists tracked files even when ignored; qxub follows the rules alone."""
-    git_init(tmp_path)
-    write_tree(tmp_path, {"a.log": "", "b": ""})
-    subprocess.run(["git", "-C", str(tmp_path), "add", "a.log"], check=True)
-    (tmp_path / ".gitignore").write_text("*.log\n")
-    assert git_files(tmp_path) == [b".gitignore", b"a.log", b"b"]
-    assert ours(tmp_path) == [b".gitignore", b"b"]
-
-
 # --- hypothesis: random trees and random .gitignore files --------------------------------------
 
 NAMES = ["a", "b", "ab", "a b", "#x", "!y", "x.pyc", "build", ".hidden", "c.txt", "é", "a ", "[a]"]
@@ -303,8 +305,10 @@ def walk(tree: Tree, prefix: str = "") -> Iterator[tuple[str, bool]]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(tree=trees(), exclude=ignore_files, global_lines=ignore_files)
-def test_random_trees_match_git(tree: Tree, exclude: str, global_lines: str) -> None:
+@given(tree=trees(), exclude=ignore_files, global_lines=ignore_files, data=st.data())
+def test_random_trees_match_git(
+    tree: Tree, exclude: str, global_lines: str, data: st.DataObject
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         excludes = Path(tmp) / "global-ignore"
         # The defaults go in the global excludes file, the lowest git layer, so git agrees.
@@ -314,12 +318,20 @@ def test_random_trees_match_git(tree: Tree, exclude: str, global_lines: str) -> 
         with (root / ".git" / "config").open("a") as config:
             config.write(f"[core]\n\texcludesFile = {excludes}\n")
         write_tree(root, tree)
-        expected = git_files(root)
+        files = [path for path, is_dir in walk(tree) if not is_dir]
+        if files and data.draw(st.integers(0, 2), "track some files") == 0:
+            # Tracked files are listed by git whatever the rules say; deleted ones too, but
+            # a push cannot send those.
+            tracked = data.draw(st.lists(st.sampled_from(files), min_size=1, unique=True))
+            track(root, tracked, commit=data.draw(st.integers(0, 3), "commit") == 0)
+            for path in data.draw(st.lists(st.sampled_from(tracked), unique=True, max_size=2)):
+                (root / path).unlink()
+        listed = git_files(root)
         rules = IgnoreRules(root)
-        assert [os.fsencode(f) for f in rules.select().files] == expected
-        for path, is_dir in walk(tree):
-            if not is_dir:
-                assert rules.is_ignored(path, False) == (os.fsencode(path) not in expected), path
+        here = [path for path in listed if os.path.lexists(root / os.fsdecode(path))]
+        assert [os.fsencode(f) for f in rules.select().files] == here
+        for path in files:
+            assert rules.is_ignored(path, False) == (os.fsencode(path) not in listed), path
 
 
 # --- qxub's own layers -------------------------------------------------------------------------
@@ -482,6 +494,7 @@ PYTHON_GITIGNORE = (
 
 
 def test_ten_thousand_files_well_under_a_second(tmp_path: Path) -> None:
+    """With an index, as in most projects: git's list of tracked files is read too."""
     git_init(tmp_path)
     (tmp_path / ".gitignore").write_text(PYTHON_GITIGNORE)
     for d in range(100):
@@ -492,6 +505,8 @@ def test_ten_thousand_files_well_under_a_second(tmp_path: Path) -> None:
         for f in range(100):
             name = folder / f"file{f}.{('py', 'pyc', 'log', 'txt', 'tmp')[f % 5]}"
             os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644))
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    track(tmp_path, [f"pkg0/mod{d}/file{f}.log" for d in range(10) for f in range(2, 100, 5)])
     start = time.perf_counter()
     files = ours(tmp_path)
     elapsed = time.perf_counter() - start

@@ -26,14 +26,20 @@ def find_project_root(start: Path) -> Path:
 
 @dataclass(frozen=True)
 class GitRepo:
-    """A git worktree: its top folder and the git dir that holds `info/exclude`."""
+    """A git worktree: its top folder, its own git dir (which holds its index) and the common
+    git dir (which holds `info/exclude`; the same folder except in linked worktrees)."""
 
     worktree: Path
     common_dir: Path
+    git_dir: Path
 
     @property
     def info_exclude(self) -> Path:
         return self.common_dir / "info" / "exclude"
+
+    @property
+    def index(self) -> Path:
+        return self.git_dir / "index"
 
 
 def _git_dir(dot_git: Path) -> Path | None:
@@ -67,7 +73,7 @@ def find_git_repo(start: Path) -> GitRepo | None:
             # A linked worktree shares info/exclude with the main repository.
             named = Path(commondir_file.read_text(encoding="utf-8").strip())
             common = named if named.is_absolute() else git_dir / named
-        return GitRepo(worktree=folder, common_dir=common)
+        return GitRepo(worktree=folder, common_dir=common, git_dir=git_dir)
     return None
 
 
@@ -95,3 +101,46 @@ def git_excludes_file(repo: GitRepo) -> Path | None:
         return Path(xdg) / "git" / "ignore"
     home = os.environ.get("HOME")
     return Path(home) / ".config" / "git" / "ignore" if home else None
+
+
+_C_ESCAPES = dict(zip(b'abtnvfr"\\', b'\a\b\t\n\v\f\r"\\', strict=True))
+
+
+def _unquote(raw: bytes) -> bytes:
+    """A path git printed in double quotes (as it does with core.quotePath on when a name has
+    a byte that is not printable ASCII, a '"' or a '\\') -> its bytes: C escapes, octal for
+    the rest."""
+    out = bytearray()
+    i, end = 1, len(raw) - 1
+    while i < end:
+        c = raw[i]
+        if c == ord("\\"):
+            code = raw[i + 1]
+            if ord("0") <= code <= ord("7"):
+                out.append(int(raw[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_C_ESCAPES.get(code, code))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def git_tracked_files(folder: Path) -> set[bytes] | None:
+    """The paths below `folder` that git's index holds, relative to it, as bytes (a submodule
+    is one path, its folder's). None when git cannot say (no git, not a repository, a failure).
+
+    Not `-z`: qxub.proc.run decodes output as text, strictly and with universal newlines, so
+    raw names would fail on bytes that are not UTF-8 and lose a '\\r'. With core.quotePath
+    forced on, git prints every such name quoted and in ASCII, and _unquote gives the bytes."""
+    argv = ["git", "-c", "core.quotePath=true", "ls-files", "--cached"]
+    try:
+        result = run(argv, check=False, cwd=str(folder), timeout=60)
+    except (CommandFailed, OSError, UnicodeDecodeError):
+        return None
+    if result.returncode != 0:
+        return None
+    names = os.fsencode(result.stdout).split(b"\n")  # a newline in a name is escaped
+    return {_unquote(name) if name.startswith(b'"') else name for name in names if name}
