@@ -5,7 +5,10 @@ Times (median of --runs), side by side in one run:
   first push, no-op push, one-file-changed push:
       qxub remote push   vs   bare `rsync -a --files-from` of the same files over the same
       ssh master   vs   the same bare rsync over a fresh connection;
-  file selection: qxub's ignore engine vs `git ls-files --cached --others --exclude-standard`.
+  file selection: qxub's ignore engine vs `git ls-files --cached --others --exclude-standard`;
+  the sync engines: qxub's push with OpenSSH+rsync, with paramiko+SFTP and with OpenSSH+SFTP
+  (each to its own mirror), and SFTP's times as ratios to rsync's. "no-op push --full"
+  compares every file with the mirror; a plain no-op push costs no connection with any engine.
 Run: python bench/sync.py [--files 10000] [--runs 5]
 """
 
@@ -24,9 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from sshd_server import SshServer
-
 from qxub.sync.ignore import select_files
+
+from sshd_server import SshServer
 
 
 def make_project(root: Path, files: int) -> None:
@@ -58,6 +61,39 @@ def once(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+ENGINES = [("R", "openssh", "rsync"), ("S", "paramiko", "sftp"), ("T", "openssh", "sftp")]
+Make = Callable[..., Callable[[], None]]
+
+
+def engine_rows(
+    push_to: Make,
+    touch_then: Callable[[Callable[[], None]], Callable[[], None]],
+    runs: int,
+    first_rsync: float,
+) -> list[tuple[str, list[float]]]:
+    """qxub push times per engine: (row name, [R, S, T]); R's first push was timed already."""
+    names = [name for name, _, _ in ENGINES]
+    return [
+        ("first push", [first_rsync, *(once(push_to(n)) for n in names[1:])]),
+        ("no-op push --full", [median(push_to(n, "--full"), runs) for n in names]),
+        ("no-op push", [median(push_to(n), runs) for n in names]),
+        ("one file changed", [median(touch_then(push_to(n)), runs) for n in names]),
+    ]
+
+
+def print_engines(rows: list[tuple[str, list[float]]]) -> None:
+    print("qxub remote push by engine (each to its own mirror):")
+    print(
+        f"{'':18} {'rsync':>9} {'sftp':>9} {'sftp/rsync':>11} {'sftp over ssh':>14} {'/rsync':>7}"
+    )
+    for name, (r, s, t) in rows:
+        print(
+            f"{name:18} {r * 1000:7.0f}ms {s * 1000:7.0f}ms {s / r:10.2f}x "
+            f"{t * 1000:12.0f}ms {t / r:6.2f}x"
+        )
+    print("  rsync: OpenSSH and rsync; sftp: paramiko and SFTP; sftp over ssh: OpenSSH and SFTP")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=10_000)
@@ -74,8 +110,13 @@ def main() -> None:
         config_home = base / "config"
         (config_home / "qxub").mkdir(parents=True)
         (config_home / "qxub" / "config.yaml").write_text(
-            f"remotes:\n  R:\n    url: {server.url}\n    config: {server.ssh_config}\n"
-            f"    working_dir: {scratch}\n"
+            "remotes:\n"
+            + "".join(
+                f"  {name}:\n    url: {server.url}\n    config: {server.ssh_config}\n"
+                f"    working_dir: {scratch}-{name}\n"
+                f"    transport: {transport}\n    sync_engine: {engine}\n"
+                for name, transport, engine in ENGINES
+            )
         )
         env = {
             **os.environ,
@@ -83,10 +124,16 @@ def main() -> None:
             "XDG_RUNTIME_DIR": runtime,
             "XDG_STATE_HOME": str(base / "state"),
         }
-        qxub = [sys.executable, "-m", "qxub", "remote", "push", "R", "-q"]
 
-        def push() -> None:
-            subprocess.run(qxub, cwd=project, env=env, check=True)
+        def push_to(name: str, *extra: str) -> Callable[[], None]:
+            argv = [sys.executable, "-m", "qxub", "remote", "push", name, "-q", *extra]
+
+            def run() -> None:
+                subprocess.run(argv, cwd=project, env=env, check=True)
+
+            return run
+
+        push = push_to("R")
 
         listing = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -159,6 +206,7 @@ def main() -> None:
                 f"{name:18} {q * 1000:7.0f}ms {b * 1000:11.0f}ms {f * 1000:10.0f}ms "
                 f"{q / b:11.2f}x {q / f:10.2f}x"
             )
+        print_engines(engine_rows(push_to, touch_then, args.runs, t_q))
         t_sel = median(lambda: select_files(project), args.runs)
         t_git = median(
             lambda: subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from remotes import control_dir, fresh_masters, remote, remote_home  # noqa: F401
+from remotes import VIAS, control_dir, fresh_masters, remote, remote_home, via  # noqa: F401
 
 # Fixtures that start real services live in their own modules; import them here.
 from slurm_cluster import slurm_cluster, slurm_env  # noqa: F401
@@ -28,3 +28,17 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.startswith("QXUB_"):
             monkeypatch.delenv(name)
     return home
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_transports: run with OpenSSH+rsync and with paramiko+SFTP (remotes.py)"
+    )
+    config.addinivalue_line("markers", "openssh_only(reason): not run with paramiko+SFTP")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    both = metafunc.definition.get_closest_marker("both_transports")
+    if "via" in metafunc.fixturenames and both is not None:
+        only = metafunc.definition.get_closest_marker("openssh_only")
+        metafunc.parametrize("via", ["openssh"] if only else list(VIAS), indirect=True)

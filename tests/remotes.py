@@ -1,5 +1,9 @@
 """Fixtures for remotes over the real sshd: a remote `R` whose qxub is this installed qxub
-with its own state dirs, a project to stand in, and private ssh control sockets."""
+with its own state dirs, a project to stand in, and private ssh control sockets.
+
+`via` is the (transport, sync engine) pair a remote uses: "openssh" (OpenSSH and rsync), or
+"paramiko" (paramiko and SFTP) in modules marked `both_transports`, which run every test
+once with each (conftest.py parametrizes them); `openssh_only` keeps a test to the first."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from sshd_server import SshServer
 
 
@@ -22,6 +27,18 @@ def control_dir() -> Iterator[str]:
     yield path
     for sock in Path(path, "qxub").glob("*"):
         os.system(f"ssh -o ControlPath={shlex.quote(str(sock))} -O exit x >/dev/null 2>&1")
+
+
+VIAS = {"openssh": ("openssh", "rsync"), "paramiko": ("paramiko", "sftp")}
+_via = {"now": "openssh"}
+
+
+@pytest.fixture
+def via(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The pair this test runs with; `remote_settings` writes it into each remote."""
+    _via["now"] = getattr(request, "param", "openssh")
+    yield _via["now"]
+    _via["now"] = "openssh"
 
 
 @pytest.fixture
@@ -43,11 +60,14 @@ def remote_settings(sshd: SshServer, remote_home: Path, **extra: object) -> dict
             "qxub",
         ]
     )
+    transport, engine = VIAS[_via["now"]]
     return {
         "url": sshd.url,
         "config": str(sshd.ssh_config),
         "working_dir": str(remote_home / "scratch"),
         "qxub_command": command,
+        "transport": transport,
+        "sync_engine": engine,
         **extra,
     }
 
@@ -61,6 +81,7 @@ def write_config(remotes: dict[str, object], **top: object) -> Path:
 
 @pytest.fixture
 def remote(
+    via: str,
     sshd: SshServer,
     remote_home: Path,
     control_dir: str,

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sshd_server import SshServer, free_port
 
 from qxub.errors import CommandFailed, ConfigError, QxubError
 from qxub.remote.ssh import (
@@ -30,6 +29,8 @@ from qxub.remote.ssh import (
     ensure_private_dir,
     remote_command,
 )
+
+from sshd_server import SshServer, free_port
 
 MakeTransport = Callable[[SshTarget], OpenSshTransport]
 

@@ -1,5 +1,6 @@
 """Push and pull over the real sshd (and the built-in `local` remote): gitignore-exact
-selection, deletion of only what qxub pushed, pulls that never lose a local edit."""
+selection, deletion of only what qxub pushed, pulls that never lose a local edit. Every test
+with a remote runs with OpenSSH and rsync, and again with paramiko and SFTP (remotes.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from helpers import assert_one_line_error, qxub
 from remotes import remote_settings, write_config
 from sshd_server import SshServer
 
-pytestmark = pytest.mark.sshd
+pytestmark = [pytest.mark.sshd, pytest.mark.both_transports]
 
 
 def mirror(remote_home: Path, name: str = "proj") -> Path:

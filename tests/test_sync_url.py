@@ -11,7 +11,7 @@ from helpers import qxub
 from remotes import remote_settings, write_config
 from sshd_server import ALIAS, SshServer
 
-pytestmark = pytest.mark.sshd
+pytestmark = [pytest.mark.sshd, pytest.mark.both_transports]
 
 
 def test_push_and_pull_go_through_sync_url(remote: str, sshd: SshServer, remote_home: Path) -> None:
@@ -30,7 +30,7 @@ def test_push_and_pull_go_through_sync_url(remote: str, sshd: SshServer, remote_
 
 
 def test_an_unreachable_data_mover_fails_the_push_not_the_job_host(
-    remote: str, sshd: SshServer, remote_home: Path, fresh_masters: None
+    remote: str, sshd: SshServer, remote_home: Path, fresh_masters: None, via: str
 ) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,5 +39,6 @@ def test_an_unreachable_data_mover_fails_the_push_not_the_job_host(
     (Path.cwd() / "a.py").write_text("a")
     result = qxub("remote", "push", "R")
     assert result.returncode == 1
-    assert "rsync failed" in result.stderr and "Traceback" not in result.stderr
+    said = "rsync failed" if via == "openssh" else f"cannot connect to {sshd.user}@127.0.0.1:{port}"
+    assert said in result.stderr and "Traceback" not in result.stderr
     assert not (remote_home / "scratch" / "proj" / "a.py").exists()

@@ -16,7 +16,7 @@ import pytest
 from helpers import QXUB
 from sshd_server import SshServer
 
-pytestmark = pytest.mark.sshd
+pytestmark = [pytest.mark.sshd, pytest.mark.both_transports]
 
 
 class Watch:

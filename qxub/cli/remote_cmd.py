@@ -57,6 +57,9 @@ def remote_list() -> None:
 @click.argument("name", required=False)
 def remote_show(name: str | None) -> None:
     """All settings of one remote (default: default_remote)."""
+    from qxub.remote.engines import engine_choice
+    from qxub.remote.transport import transport_kind
+
     remote = _remote(name)
     target = remote.target
     fields: list[tuple[str, Any]] = [
@@ -68,6 +71,8 @@ def remote_show(name: str | None) -> None:
         ("qxub_command", " ".join(remote.qxub_command)),
         ("config", target.config_file if target else None),
         ("force_tty", remote.force_tty),
+        ("transport", "{} ({})".format(*transport_kind(remote))),
+        ("sync_engine", "{} ({})".format(*engine_choice(remote, None))),
         ("defaults", " ".join(f"{k}={v}" for k, v in remote.defaults) or None),
         ("configured in", remote.source),
     ]

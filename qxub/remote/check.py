@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import socket
@@ -12,8 +13,11 @@ from qxub import __version__, proc, protocol
 from qxub.errors import QxubError
 from qxub.remote.commands import preamble
 from qxub.remote.config import Remote
+from qxub.remote.engines import engine_choice, sftp_files
+from qxub.remote.paramiko_connect import NOT_INSTALLED_HINT
+from qxub.remote.paramiko_transport import ParamikoTransport
 from qxub.remote.ssh import OpenSshTransport, SshError
-from qxub.remote.transport import Transport, transport_for
+from qxub.remote.transport import Transport, transport_for, transport_kind
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -37,12 +41,21 @@ def ssh_settings(transport: OpenSshTransport) -> dict[str, str]:
     return settings
 
 
-def _network_checks(transport: OpenSshTransport) -> Iterator[Check]:
-    settings = ssh_settings(transport)
-    host = settings.get("hostname", transport.target.host)
-    port = int(settings.get("port", "22"))
-    proxy = settings.get("proxyjump") or settings.get("proxycommand")
-    if proxy and proxy != "none":
+def _route(transport: Transport) -> tuple[str, int, str | None] | None:
+    """Where the transport connects: host name, port and proxy, from the ssh config."""
+    if isinstance(transport, OpenSshTransport):
+        settings = ssh_settings(transport)
+        proxy = settings.get("proxyjump") or settings.get("proxycommand")
+        host = settings.get("hostname", transport.target.host)
+        return host, int(settings.get("port", "22")), proxy if proxy != "none" else None
+    if isinstance(transport, ParamikoTransport):
+        found = transport.settings()
+        return found.hostname, found.port, found.proxy_jump or found.proxy_command
+    return None
+
+
+def _network_checks(host: str, port: int, proxy: str | None) -> Iterator[Check]:
+    if proxy:
         yield Check(OK, "route", f"{host}:{port} through proxy {proxy} (from your ssh config)")
         return
     try:
@@ -102,14 +115,18 @@ def _quoted(words: tuple[str, ...]) -> list[str]:
 
 def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[Check]:
     """Every check in order; later ones are skipped when an earlier link is broken."""
-    transport = transport or transport_for(remote)
     yield Check(OK, "config", f"{remote.name}: {remote.url} (from {remote.source})")
-    if isinstance(transport, OpenSshTransport):
-        network = list(_network_checks(transport))
+    transport_check = _transport_check(remote)
+    yield transport_check
+    if transport_check.verdict == FAIL:
+        return
+    transport = transport or transport_for(remote)
+    try:
+        route = _route(transport)
+        network = list(_network_checks(*route)) if route else []
         yield from network
         if any(c.verdict == FAIL for c in network):
             return
-    try:
         result = transport.run(_probe_script(remote), timeout=60, check=False)
     except SshError as exc:
         what = {"auth": "login", "unknown_host_key": "host key", "changed_host_key": "host key"}
@@ -118,16 +135,22 @@ def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[C
     except QxubError as exc:
         yield Check(FAIL, "ssh", exc.message, exc.hint)
         return
-    if isinstance(transport, OpenSshTransport):
+    if remote.target is not None:
         yield Check(OK, "login", f"logged in as {_field(result.stdout, 'user')}; host key known")
     yield from _remote_checks(remote, result.stdout)
-    local_rsync = shutil.which("rsync")
-    yield Check(
-        OK if local_rsync else WARN,
-        "rsync here",
-        local_rsync or "not found",
-        None if local_rsync else "install rsync on this machine to sync projects",
-    )
+    yield from sync_checks(remote, transport, bool(_field(result.stdout, "rsync")))
+
+
+def _transport_check(remote: Remote) -> Check:
+    kind, why = transport_kind(remote)
+    if kind == "local":
+        return Check(OK, "transport", f"none ({why})")
+    if kind == "openssh" and shutil.which("ssh") is None:
+        fix = "install the OpenSSH client, or set transport: paramiko (or auto)"
+        return Check(FAIL, "transport", f"openssh ({why}), but ssh is not on PATH", fix)
+    if kind == "paramiko" and importlib.util.find_spec("paramiko") is None:
+        return Check(FAIL, "transport", f"paramiko ({why}), not installed", NOT_INSTALLED_HINT)
+    return Check(OK, "transport", f"{kind} ({why})")
 
 
 def _field(text: str, key: str) -> str:
@@ -183,10 +206,31 @@ def _remote_checks(remote: Remote, text: str) -> Iterator[Check]:
         ),
     }
     yield verdicts.get(state, Check(FAIL, "working dir", f"could not check {where}"))
-    rsync = _field(text, "rsync")
-    yield Check(
-        OK if rsync else WARN,
-        "rsync there",
-        rsync or "not found",
-        None if rsync else f"ask the admins of {remote.name} for rsync",
-    )
+    yield Check(OK, "rsync there", _field(text, "rsync") or "not found")
+
+
+def sync_checks(remote: Remote, transport: Transport, rsync_there: bool) -> Iterator[Check]:
+    """rsync at this end, and the sync engine that will carry pushes and pulls (an SFTP
+    session is opened to see that it works)."""
+    local_rsync = shutil.which("rsync")
+    yield Check(OK, "rsync here", local_rsync or "not found")
+    engine, why = engine_choice(remote, rsync_there)
+    if engine == "rsync" and not (local_rsync and rsync_there):
+        where = "here" if not local_rsync else f"on {remote.name}"
+        yield Check(
+            FAIL,
+            "sync engine",
+            f"rsync ({why}), but rsync is not installed {where}",
+            "install rsync there, or set sync_engine: sftp (or auto)",
+        )
+        return
+    if engine == "sftp":
+        files = sftp_files(remote, transport)
+        try:
+            files.stat(".")
+        except (QxubError, OSError) as exc:
+            yield Check(FAIL, "sync engine", f"sftp ({why}): {exc}", getattr(exc, "hint", None))
+            return
+        finally:
+            files.close()
+    yield Check(OK, "sync engine", f"{engine} ({why})")

@@ -34,7 +34,11 @@ REMOTE_KEYS = {
     "defaults": "exec options applied on the remote unless typed",
     "sync_url": "ssh://[user@]host[:port] of a data-mover host for transfers only",
     "sync": "true to push before every exec, or a mapping with auto, ignore and pull",
+    "transport": "openssh or paramiko; default auto: openssh when `ssh` is on PATH",
+    "sync_engine": "rsync or sftp; default auto: rsync when both ends have it",
 }
+TRANSPORTS = ("openssh", "paramiko")
+SYNC_ENGINES = ("rsync", "sftp")
 SYNC_KEYS = {
     "auto": "true: `qxub exec --remote` pushes first unless --no-sync",
     "ignore": "extra ignore lines (gitignore syntax) for this remote",
@@ -62,6 +66,8 @@ class Remote:
     sync_auto: bool = False
     sync_ignore: tuple[str, ...] = ()
     sync_pull: tuple[str, ...] = ()
+    transport: str | None = None  # "openssh" or "paramiko"; None: chosen by what is installed
+    sync_engine: str | None = None  # "rsync" or "sftp"; None: chosen by what is installed
 
     @property
     def url(self) -> str:
@@ -132,6 +138,17 @@ class _Checker:
             return getpass.getuser()
 
         return _PLACEHOLDER.sub(sub, value)
+
+    def choice(self, data: Mapping[str, Any], key: str, values: tuple[str, ...]) -> str | None:
+        """One of `values`, or None for `auto` (or the key left out)."""
+        value = data.get(key)
+        if value is None or value == "auto":
+            return None
+        if value not in values:
+            raise self.fail(
+                key, f"must be {', '.join(values)} or auto, not {value!r}", REMOTE_KEYS[key]
+            )
+        return str(value)
 
 
 def parse_remote(
@@ -212,6 +229,8 @@ def parse_remote(
         force_tty=force_tty,
         defaults=tuple(checked_defaults),
         source=str(path),
+        transport=check.choice(data, "transport", TRANSPORTS),
+        sync_engine=check.choice(data, "sync_engine", SYNC_ENGINES),
     )
 
 

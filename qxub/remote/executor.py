@@ -12,14 +12,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO
 
 from qxub import __version__, protocol
 from qxub.errors import QxubError
 from qxub.execute import EXIT_INTERRUPTED, Streams
 from qxub.remote.commands import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
 from qxub.remote.config import Remote
-from qxub.remote.transport import Transport
+from qxub.remote.transport import Pipe, RemoteProcess, Transport
 
 EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the job goes on; try again (qxub wait --remote)
 CANCEL_TIMEOUT = 60.0
@@ -130,9 +129,7 @@ class RemoteRun:
             raise ssh_error
         return returncode
 
-    def _interrupted(
-        self, process: subprocess.Popen[bytes], readers: list[threading.Thread]
-    ) -> int:
+    def _interrupted(self, process: RemoteProcess, readers: list[threading.Thread]) -> int:
         events = self.events
         try:
             if events.job_id is None and process.poll() is None:
@@ -208,7 +205,7 @@ class RemoteRun:
             )
 
 
-def _reader(pipe: IO[bytes] | None, filt: protocol.EventFilter) -> threading.Thread:
+def _reader(pipe: Pipe | None, filt: protocol.EventFilter) -> threading.Thread:
     assert pipe is not None
 
     def pump() -> None:
@@ -228,7 +225,7 @@ def _reader(pipe: IO[bytes] | None, filt: protocol.EventFilter) -> threading.Thr
     return thread
 
 
-def _wait(process: subprocess.Popen[bytes]) -> int:
+def _wait(process: RemoteProcess) -> int:
     # A bare wait() would not let Ctrl-C in until the remote command ends.
     while True:
         try:
@@ -237,7 +234,7 @@ def _wait(process: subprocess.Popen[bytes]) -> int:
             continue
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: RemoteProcess) -> None:
     if process.poll() is None:
         process.terminate()
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,12 @@ def marker_text(project_root: Path) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Mirror:
+    path: str  # the mirror's real path there
+    rsync: bool  # whether rsync is on the remote's PATH (for the choice of sync engine)
+
+
 def prepare_mirror(
     remote: Remote,
     transport: Transport,
@@ -52,6 +59,19 @@ def prepare_mirror(
     """Check the mirror on the remote, claim it with a marker if it is new; return its real
     path there. Raises QxubError saying what is wrong and what to do. With `look_only`
     nothing is written, and a mirror that does not exist yet gives None."""
+    found = check_mirror(remote, transport, place, project_root, look_only=look_only)
+    return found.path if found else None
+
+
+def check_mirror(
+    remote: Remote,
+    transport: Transport,
+    place: MirrorPlace,
+    project_root: Path,
+    *,
+    look_only: bool = False,
+) -> Mirror | None:
+    """prepare_mirror, also saying whether the remote has rsync."""
     marker = marker_text(project_root)
     claim = "true" if look_only else f"printf '%s\\n' {shlex.quote(marker)} > {MARKER}"
     enter = (
@@ -63,6 +83,7 @@ def prepare_mirror(
         f"__qxub_d={place.word}",
         f"__qxub_wd={remote.working_dir_word()}",
         enter,
+        "command -v rsync >/dev/null 2>&1 && echo rsync=1",
         'printf "path=%s\\n" "$(pwd -P)"',
         'printf "home=%s\\n" "$(cd ~ && pwd -P)"',
         'printf "wd=%s\\n" "$(cd -- "$__qxub_wd" 2>/dev/null && pwd -P)"',
@@ -106,7 +127,13 @@ def prepare_mirror(
             hint="qxub will not write into a folder it did not create: set remote_path in the "
             "project's .qxub.yaml to a new folder, or empty that one",
         )
-    return path
+    return Mirror(path, "rsync" in fields)
+
+
+def rsync_there(transport: Transport) -> bool:
+    """Is rsync on the remote's PATH?"""
+    result = transport.run(["command -v rsync >/dev/null 2>&1 && echo rsync=1"], timeout=60)
+    return "rsync=1" in result.stdout
 
 
 def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
@@ -127,13 +154,22 @@ def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
 
 def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
     """How rsync reaches the mirror: the data mover (sync_url) when set, else the remote's own
-    ssh master; nothing at all for the built-in `local`."""
-    if remote.sync_target is not None:
-        mover = OpenSshTransport(remote.sync_target, control_dir=default_control_dir())
-        return Endpoint(prefix=f"{remote.sync_target.host}:", rsh=mover.rsync_rsh())
-    if isinstance(transport, OpenSshTransport):
+    ssh master; nothing at all for the built-in `local`. rsync travels over OpenSSH only: with
+    the paramiko transport it needs an `ssh` of its own."""
+    target = remote.sync_target
+    if target is None and isinstance(transport, OpenSshTransport):
         return Endpoint(prefix=f"{transport.target.host}:", rsh=transport.rsync_rsh())
-    return Endpoint()
+    target = target or remote.target
+    if target is None:
+        return Endpoint()
+    if shutil.which("ssh") is None:
+        raise QxubError(
+            f"sync_engine: rsync for {remote.name} needs an ssh client to carry rsync, and"
+            " there is none on PATH",
+            hint=f"set sync_engine: sftp (or auto) for {remote.name}, or install OpenSSH",
+        )
+    mover = OpenSshTransport(target, control_dir=default_control_dir())
+    return Endpoint(prefix=f"{target.host}:", rsh=mover.rsync_rsh())
 
 
 def remove_empty_dirs(transport: Transport, path: str, folders: list[str]) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 from qxub.job.resources import format_duration, format_size_human
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
-from qxub.remote.mirror import mirror_place, prepare_mirror, remove_empty_dirs, rsync_endpoint
+from qxub.remote.engines import needs_rsync_check, sync_engine_for
+from qxub.remote.mirror import check_mirror, mirror_place, remove_empty_dirs, rsync_there
 from qxub.remote.transport import Transport, transport_for
+from qxub.sync.engine import SyncEngine, Transfer
 from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
 from qxub.sync.pull import PullResult, project_paths, run_pull
 from qxub.sync.push import (
@@ -22,7 +24,6 @@ from qxub.sync.push import (
     record_push,
     run_push,
 )
-from qxub.sync.rsync import Transfer
 
 Say = Callable[[str], None]
 # A push compares every file with the mirror (a full rsync) at least this often; in between it
@@ -45,15 +46,25 @@ def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncC
     manifest = load_manifest(remote.name, root)
     place = mirror_place(remote, root, remote_path)
     if manifest.remote_path is None or manifest.location_key != place.key:
-        found = prepare_mirror(remote, transport, place, root)
+        found = check_mirror(remote, transport, place, root)
         assert found is not None
         if manifest.location_key not in (None, place.key):
             # Another place: what was pushed to the old one says nothing about this one.
             manifest.pushed.clear()
             manifest.pulled.clear()
-        manifest.remote_path, manifest.location_key = found, place.key
+        manifest.remote_path, manifest.location_key = found.path, place.key
+        manifest.rsync_there = found.rsync
         manifest.save()
     return SyncContext(remote, root, transport, manifest), manifest.remote_path
+
+
+def engine_for(ctx: SyncContext, manifest: Manifest) -> SyncEngine:
+    """The remote's sync engine; asks the remote whether it has rsync when that decides it
+    and `manifest` (saved by the caller) does not know yet."""
+    if manifest.rsync_there is None and needs_rsync_check(ctx.remote):
+        manifest.rsync_there = rsync_there(ctx.transport)
+    ctx.manifest.rsync_there = manifest.rsync_there
+    return sync_engine_for(ctx.remote, ctx.transport, manifest.rsync_there)
 
 
 def _progress(say_progress: bool) -> Callable[[Transfer], None] | None:
@@ -78,7 +89,7 @@ class Pusher:
     def __init__(self, remote: Remote, cwd: Path, remote_path: str | None) -> None:
         self.remote = remote
         self.ctx, self.path = open_sync(remote, cwd, remote_path)
-        self.endpoint = rsync_endpoint(remote, self.ctx.transport)
+        self.engine: SyncEngine | None = None  # chosen at the first push that sends anything
         self.warnings: list[str] = []  # of the last push: links outside, unreadable files
 
     @property
@@ -95,7 +106,7 @@ class Pusher:
         clock: Callable[[], float] = time.time,
     ) -> tuple[Transfer, int]:
         """One push, under the project's sync lock (a watch and an exec --sync never race);
-        returns what rsync did and how many files are selected. `also`: paths known to have
+        returns what the engine did and how many files are selected. `also`: paths known to have
         changed (a watcher's events), sent if selected even when size and mtime look the same."""
         ctx = self.ctx
         with manifest_lock(ctx.manifest.path):
@@ -117,10 +128,12 @@ class Pusher:
                 paths += sorted(p for p in set(also) - known if p in selected)
             if paths == [] and not plan.deleted:
                 return Transfer(), len(plan.files)
+            if self.engine is None:
+                self.engine = engine_for(ctx, manifest)
             transfer = run_push(
                 ctx.root,
                 plan,
-                self.endpoint,
+                self.engine,
                 self.path,
                 paths=paths,
                 force_times=force_times,
@@ -181,16 +194,17 @@ def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> T
     transport = transport_for(remote)
     manifest = load_manifest(remote.name, root)
     place = mirror_place(remote, root, remote_path)
-    path = prepare_mirror(remote, transport, place, root, look_only=True)
+    found = check_mirror(remote, transport, place, root, look_only=True)
     if manifest.location_key != place.key:
         manifest.pushed.clear()
     plan = plan_push(root, manifest, remote.sync_ignore)
-    if path is None:
+    if found is None:
         transfer = Transfer(sent=[(rel, _size(root / rel)) for rel in plan.files])
         where = f"{place.display} (not created yet)"
     else:
-        transfer = run_push(root, plan, rsync_endpoint(remote, transport), path, dry_run=True)
-        where = path
+        engine = sync_engine_for(remote, transport, found.rsync)
+        transfer = run_push(root, plan, engine, found.path, dry_run=True)
+        where = found.path
     for rel, nbytes in transfer.sent:
         print(f"send    {rel}  ({format_size_human(nbytes)})")
     for rel in transfer.deleted:
@@ -234,11 +248,11 @@ def pull(
     root = find_project_root(cwd)
     paths = project_paths(patterns, root, cwd)
     ctx, path = open_sync(remote, cwd, remote_path)
-    endpoint = rsync_endpoint(remote, ctx.transport)
+    engine = engine_for(ctx, ctx.manifest)
     result = run_pull(
         root,
         paths,
-        endpoint,
+        engine,
         path,
         ctx.manifest,
         remote.name,

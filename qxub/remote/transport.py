@@ -1,16 +1,46 @@
-"""How qxub reaches a remote: the OpenSSH transport, or none at all for the built-in `local`."""
+"""How qxub reaches a remote: the OpenSSH transport, the paramiko one where there is no `ssh`
+client, or none at all for the built-in `local`."""
 
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from qxub import proc
 from qxub.errors import CommandFailed
 from qxub.remote.config import Remote
+from qxub.remote.paramiko_transport import ParamikoTransport, describe
 from qxub.remote.ssh import OpenSshTransport, SshError, default_control_dir, remote_command
+
+
+class Pipe(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class RemoteProcess(Protocol):
+    """A started remote script: a `subprocess.Popen[bytes]` of ssh or bash, or the same shape
+    over a paramiko channel."""
+
+    @property
+    def stdout(self) -> Pipe | None: ...
+
+    @property
+    def stderr(self) -> Pipe | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
 
 
 class Transport(Protocol):
@@ -26,7 +56,7 @@ class Transport(Protocol):
         *,
         tty: bool | None = None,
         own_process_group: bool = True,
-    ) -> subprocess.Popen[bytes]: ...
+    ) -> RemoteProcess: ...
 
     def connection_error(self, returncode: int, stderr: str) -> SshError | None: ...
 
@@ -66,9 +96,37 @@ class LocalTransport:
         return None
 
 
-def transport_for(remote: Remote) -> Transport:
+def transport_kind(remote: Remote) -> tuple[str, str]:
+    """("local" | "openssh" | "paramiko", why) for `remote`."""
+    if remote.target is None:
+        return "local", "the built-in remote runs on this machine"
+    if remote.transport is not None:
+        return remote.transport, "set by transport: in the config"
+    ssh = shutil.which("ssh")
+    if ssh:
+        return "openssh", f"auto: ssh found at {ssh}"
+    return "paramiko", "auto: no ssh client on PATH"
+
+
+_NOTIFIED: set[str] = set()
+
+
+def _notice(message: str) -> None:
+    print(f"qxub: {message}", file=sys.stderr, flush=True)
+
+
+def transport_for(remote: Remote, *, notice: Callable[[str], None] = _notice) -> Transport:
     if remote.target is None:
         return LocalTransport()
+    kind, _ = transport_kind(remote)
+    if kind == "paramiko":
+        if remote.transport is None and remote.name not in _NOTIFIED:
+            _NOTIFIED.add(remote.name)
+            notice(
+                f"no ssh client on PATH: reaching {remote.name} with paramiko "
+                "(set `transport: paramiko` for it to silence this)"
+            )
+        return ParamikoTransport(remote.target, force_tty=remote.force_tty)
     return OpenSshTransport(
         remote.target, control_dir=default_control_dir(), force_tty=remote.force_tty
     )
@@ -76,7 +134,17 @@ def transport_for(remote: Remote) -> Transport:
 
 def display_command(transport: Transport, script_lines: Sequence[str]) -> str:
     """The exact local command line that runs the script, for `qxub remote explain`."""
+    if isinstance(transport, ParamikoTransport):
+        return describe(transport, script_lines)
     return shlex.join(transport.command_argv(script_lines))
 
 
-__all__ = ["LocalTransport", "Transport", "display_command", "remote_command", "transport_for"]
+__all__ = [
+    "LocalTransport",
+    "RemoteProcess",
+    "Transport",
+    "display_command",
+    "remote_command",
+    "transport_for",
+    "transport_kind",
+]

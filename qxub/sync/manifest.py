@@ -30,6 +30,7 @@ class Manifest:
     pulled: dict[str, Stamp] = field(default_factory=dict)
     updated_at: float = 0.0
     verified_at: float = 0.0  # when a full push last compared every file with the mirror
+    rsync_there: bool | None = None  # whether the remote has rsync (None: not checked yet)
 
     def synced_stamp(self, rel: str) -> Stamp | None:
         return self.pulled.get(rel) or self.pushed.get(rel)
@@ -45,6 +46,7 @@ class Manifest:
             "pulled": {k: list(v) for k, v in self.pulled.items()},
             "updated_at": self.updated_at,
             "verified_at": self.verified_at,
+            "rsync_there": self.rsync_there,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -75,6 +77,7 @@ def load_manifest(remote: str, project_root: Path) -> Manifest:
         pulled={k: (int(v[0]), int(v[1])) for k, v in data.get("pulled", {}).items()},
         updated_at=float(data.get("updated_at", 0.0)),
         verified_at=float(data.get("verified_at", 0.0)),
+        rsync_there=data.get("rsync_there") if isinstance(data.get("rsync_there"), bool) else None,
     )
 
 

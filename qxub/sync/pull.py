@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qxub.errors import UsageError
+from qxub.sync.engine import SyncEngine
 from qxub.sync.manifest import Manifest, stamp
-from qxub.sync.rsync import OUT_FORMAT, Endpoint, Transfer, run_rsync
 
 MARKER = ".qxub-mirror"
 
@@ -54,36 +54,10 @@ def project_paths(patterns: Sequence[str], root: Path, cwd: Path) -> list[str]:
     return result
 
 
-def _rsync(
-    endpoint: Endpoint,
-    remote_path: str,
-    dest: str,
-    *,
-    recursive: bool,
-    dry_run: bool,
-) -> list[str]:
-    argv = ["rsync", "-ltE", "-s", "--files-from=-", "--from0", "--out-format", OUT_FORMAT]
-    if recursive:
-        argv.append("-r")
-    if dry_run:
-        argv.append("--dry-run")
-    if endpoint.remote:
-        argv.append("-z")
-    if endpoint.rsh:
-        argv += ["-e", endpoint.rsh]
-    return [*argv, f"{endpoint.prefix}{remote_path}/", dest]
-
-
-def plan_pull(root: Path, paths: Sequence[str], endpoint: Endpoint, remote_path: str) -> Transfer:
-    """What differs between the mirror's `paths` and the local project (rsync's dry run)."""
-    argv = _rsync(endpoint, remote_path, f"{root}/", recursive=True, dry_run=True)
-    return run_rsync(argv, list(paths))
-
-
 def run_pull(
     root: Path,
     paths: Sequence[str],
-    endpoint: Endpoint,
+    engine: SyncEngine,
     remote_path: str,
     manifest: Manifest,
     remote_name: str,
@@ -92,7 +66,7 @@ def run_pull(
     force: bool = False,
     keep_local: bool = False,
 ) -> PullResult:
-    candidates = plan_pull(root, paths, endpoint, remote_path)
+    candidates = engine.plan_pull(root, paths, remote_path)
     safe: list[tuple[str, int]] = []
     conflicts: list[tuple[str, int]] = []
     for rel, size in candidates.sent:
@@ -111,15 +85,14 @@ def run_pull(
         ]
         return result
     if safe:
-        argv = _rsync(endpoint, remote_path, f"{root}/", recursive=False, dry_run=False)
-        transfer = run_rsync(argv, [rel for rel, _ in safe])
+        transfer = engine.fetch(remote_path, [rel for rel, _ in safe], root)
         result.elapsed += transfer.elapsed
     for rel, _ in safe:
         found = stamp(root / rel)
         if found is not None:
             manifest.pulled[rel] = found
     if conflicts and not keep_local:
-        result.conflicts = _fetch_beside(root, conflicts, endpoint, remote_path, remote_name)
+        result.conflicts = _fetch_beside(root, conflicts, engine, remote_path, remote_name)
     else:
         result.conflicts = [(rel, None) for rel, _ in conflicts]
     return result
@@ -132,7 +105,7 @@ def _beside(rel: str, remote_name: str) -> str:
 def _fetch_beside(
     root: Path,
     conflicts: list[tuple[str, int]],
-    endpoint: Endpoint,
+    engine: SyncEngine,
     remote_path: str,
     remote_name: str,
 ) -> list[tuple[str, str | None]]:
@@ -145,8 +118,7 @@ def _fetch_beside(
     own.mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="pull-", dir=own))
     try:
-        argv = _rsync(endpoint, remote_path, f"{scratch}/", recursive=False, dry_run=False)
-        run_rsync(argv, [rel for rel, _ in conflicts])
+        engine.fetch(remote_path, [rel for rel, _ in conflicts], scratch)
         kept: list[tuple[str, str | None]] = []
         for rel, _ in conflicts:
             target = root / _beside(rel, remote_name)

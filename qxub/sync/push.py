@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qxub.sync.engine import Progress, SyncEngine, Transfer
 from qxub.sync.ignore import Selection, select_files
 from qxub.sync.manifest import Manifest, Stamp, stamp
-from qxub.sync.rsync import Endpoint, Transfer, rsync_argv, run_rsync
 
 
 @dataclass(frozen=True)
@@ -62,25 +62,25 @@ def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
 def run_push(
     root: Path,
     plan: PushPlan,
-    endpoint: Endpoint,
+    engine: SyncEngine,
     remote_path: str,
     *,
     dry_run: bool = False,
     force_times: bool = False,
     paths: Sequence[str] | None = None,
-    progress: Callable[[Transfer], None] | None = None,
+    progress: Progress | None = None,
 ) -> Transfer:
-    """One rsync: the selected files (or just `paths`) plus deletions as missing args."""
+    """One engine run: the selected files (or just `paths`) plus the deletions."""
     files = list(plan.files if paths is None else paths)
-    argv = rsync_argv(
-        source=f"{root}/",
-        dest=f"{endpoint.prefix}{remote_path}/",
-        endpoint=endpoint,
-        delete_missing=bool(plan.deleted),
+    return engine.push(
+        root,
+        files,
+        plan.deleted,
+        remote_path,
         dry_run=dry_run,
         force_times=force_times,
+        progress=progress,
     )
-    return run_rsync(argv, [*files, *plan.deleted], progress=progress)
 
 
 def record_push(

@@ -8,10 +8,12 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from qxub.errors import QxubError
+from qxub.sync.engine import Progress, Transfer
 
 OUT_FORMAT = "%i %l %n"
 _OCTAL = re.compile(r"\\#([0-7]{3})")
@@ -28,19 +30,6 @@ class Endpoint:
     @property
     def remote(self) -> bool:
         return bool(self.prefix)
-
-
-@dataclass
-class Transfer:
-    """What one rsync run did (or, with dry_run, would do)."""
-
-    sent: list[tuple[str, int]] = field(default_factory=list)  # (path, size) of files sent
-    deleted: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
-
-    @property
-    def sent_bytes(self) -> int:
-        return sum(size for _, size in self.sent)
 
 
 def unescape(name: str) -> str:
@@ -92,11 +81,66 @@ def rsync_argv(
     return [*argv, source, dest]
 
 
+def pull_argv(
+    endpoint: Endpoint, remote_path: str, dest: str, *, recursive: bool, dry_run: bool
+) -> list[str]:
+    """rsync from the mirror into `dest`, with the same rules as a push."""
+    argv = ["rsync", "-ltE", "-s", "--files-from=-", "--from0", "--out-format", OUT_FORMAT]
+    if recursive:
+        argv.append("-r")
+    if dry_run:
+        argv.append("--dry-run")
+    if endpoint.remote:
+        argv.append("-z")
+    if endpoint.rsh:
+        argv += ["-e", endpoint.rsh]
+    return [*argv, f"{endpoint.prefix}{remote_path}/", dest]
+
+
+class RsyncEngine:
+    """The sync engine on rsync: one rsync run per call, with an explicit file list."""
+
+    name = "rsync"
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    def push(
+        self,
+        root: Path,
+        files: Sequence[str],
+        deleted: Sequence[str],
+        remote_path: str,
+        *,
+        dry_run: bool = False,
+        force_times: bool = False,
+        progress: Progress | None = None,
+    ) -> Transfer:
+        """The files plus the deletions, as missing args."""
+        argv = rsync_argv(
+            source=f"{root}/",
+            dest=f"{self.endpoint.prefix}{remote_path}/",
+            endpoint=self.endpoint,
+            delete_missing=bool(deleted),
+            dry_run=dry_run,
+            force_times=force_times,
+        )
+        return run_rsync(argv, [*files, *deleted], progress=progress)
+
+    def plan_pull(self, root: Path, paths: Sequence[str], remote_path: str) -> Transfer:
+        argv = pull_argv(self.endpoint, remote_path, f"{root}/", recursive=True, dry_run=True)
+        return run_rsync(argv, list(paths))
+
+    def fetch(self, remote_path: str, files: Sequence[str], dest: Path) -> Transfer:
+        argv = pull_argv(self.endpoint, remote_path, f"{dest}/", recursive=False, dry_run=False)
+        return run_rsync(argv, list(files))
+
+
 def run_rsync(
     argv: Sequence[str],
     paths: Sequence[str],
     *,
-    progress: Callable[[Transfer], None] | None = None,
+    progress: Progress | None = None,
     cwd: str | None = None,
 ) -> Transfer:
     """Run rsync with `paths` as its NUL-separated file list; collect what it did."""
@@ -113,7 +157,7 @@ def run_rsync(
     except FileNotFoundError:
         raise QxubError(
             "rsync: command not found",
-            hint="install rsync on this machine (apt/brew install rsync)",
+            hint="install rsync on this machine (apt/brew install rsync), or set sync_engine: sftp",
         ) from None
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
     payload = b"".join(os.fsencode(p) + b"\0" for p in paths)
@@ -164,9 +208,12 @@ def _tail(text: str, lines: int = 8) -> str:
 
 def _hint(code: int, said: str) -> str:
     if code == 127 or "command not found" in said or "rsync: not found" in said:
-        return "install rsync on the remote (or ask its admins)"
+        return "install rsync on the remote (or ask its admins), or set sync_engine: sftp"
     if code == 255 or code == 12:
         return "the connection broke; check it with `qxub remote test` and try again"
     if code == 23:
         return "some files could not be transferred (permissions?); see rsync's words above"
     return "see rsync's words above"
+
+
+__all__ = ["Endpoint", "RsyncEngine", "Transfer", "pull_argv", "rsync_argv", "run_rsync"]

@@ -1,0 +1,56 @@
+"""Which sync engine carries a remote's pushes and pulls: rsync where both ends have it and
+OpenSSH carries it, SFTP otherwise (or as the remote's `sync_engine:` says)."""
+
+from __future__ import annotations
+
+import shutil
+
+from qxub.remote.config import Remote
+from qxub.remote.mirror import rsync_endpoint
+from qxub.remote.paramiko_transport import ParamikoTransport
+from qxub.remote.sftp_files import SftpFiles, openssh_files, paramiko_files
+from qxub.remote.ssh import OpenSshTransport, default_control_dir
+from qxub.remote.transport import Transport, transport_kind
+from qxub.sync.engine import SyncEngine
+from qxub.sync.rsync import RsyncEngine
+from qxub.sync.sftp import SftpEngine
+
+
+def engine_choice(remote: Remote, rsync_there: bool | None) -> tuple[str, str]:
+    """("rsync" | "sftp", why). `rsync_there` None: not known yet, so rsync when this end
+    has it (the first push checks the remote)."""
+    if remote.target is None:
+        return "rsync", "the built-in remote copies on this machine"
+    if remote.sync_engine is not None:
+        return remote.sync_engine, "set by sync_engine: in the config"
+    if transport_kind(remote)[0] == "paramiko":
+        return "sftp", "auto: rsync would need an ssh client; SFTP shares the paramiko connection"
+    if shutil.which("rsync") is None:
+        return "sftp", "auto: no rsync on this machine"
+    if rsync_there is False:
+        return "sftp", f"auto: no rsync on {remote.name}"
+    return "rsync", "auto: rsync at both ends" if rsync_there else "auto: rsync found here"
+
+
+def needs_rsync_check(remote: Remote) -> bool:
+    """Does the choice depend on whether the remote has rsync?"""
+    return engine_choice(remote, None) != engine_choice(remote, False)
+
+
+def sftp_files(remote: Remote, transport: Transport) -> SftpFiles:
+    """An SFTP session to where transfers go (the data mover, when set) over the transport's
+    kind of connection."""
+    target = remote.sync_target or remote.target
+    assert target is not None
+    if isinstance(transport, ParamikoTransport):
+        return paramiko_files(target)
+    if isinstance(transport, OpenSshTransport) and target == transport.target:
+        return openssh_files(transport)
+    return openssh_files(OpenSshTransport(target, control_dir=default_control_dir()))
+
+
+def sync_engine_for(remote: Remote, transport: Transport, rsync_there: bool | None) -> SyncEngine:
+    if engine_choice(remote, rsync_there)[0] == "rsync":
+        return RsyncEngine(rsync_endpoint(remote, transport))
+    files = sftp_files(remote, transport)
+    return SftpEngine(files, files.where)
