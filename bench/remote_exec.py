@@ -7,105 +7,45 @@ warms the master connection, then times both commands in turn. Run: python bench
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from sshd_server import SshServer
-
-
-def timed(argv: list[str], env: dict[str, str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(
-            argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from harness import QXUB, bench_remotes, command, median
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="qxub-bench-"))
-    runtime = tempfile.mkdtemp(prefix="qb", dir="/tmp")
-    server = SshServer(root / "sshd")
-    server.start()
-    try:
-        state = root / "remote-state"
-        qxub_remote = [
-            "env",
-            f"XDG_STATE_HOME={state}",
-            sys.executable,
-            "-m",
-            "qxub",
-        ]
-        config_home = root / "config"
-        (config_home / "qxub").mkdir(parents=True)
-        (config_home / "qxub" / "config.yaml").write_text(
-            "remotes:\n  R:\n"
-            f"    url: {server.url}\n"
-            f"    config: {server.ssh_config}\n"
-            f"    working_dir: {root / 'scratch'}\n"
-            f"    qxub_command: {shlex.join(qxub_remote)!r}\n"
-        )
-        env = {
-            **os.environ,
-            "XDG_CONFIG_HOME": str(config_home),
-            "XDG_RUNTIME_DIR": runtime,
-            "XDG_STATE_HOME": str(root / "laptop-state"),
-        }
-        project = root / "project"
+
+    def remote_qxub(base: Path) -> list[str]:
+        return ["env", f"XDG_STATE_HOME={base / 'remote-state'}", *QXUB]
+
+    def remotes(base: Path) -> dict[str, dict[str, str]]:
+        settings = {"working_dir": str(base / "scratch")}
+        return {"R": {**settings, "qxub_command": shlex.join(remote_qxub(base))}}
+
+    with bench_remotes(remotes, "exec") as bench:
+        project = bench.base / "project"
         project.mkdir()
-        qxub = [sys.executable, "-m", "qxub", "exec", "--remote", "R", "--quiet", "--", "true"]
-        subprocess.run(qxub, env=env, cwd=project, check=True, capture_output=True)  # warm master
-        control = f"ControlPath={runtime}/qxub/%C"
-        ssh = [
-            "ssh",
-            "-F",
-            str(server.ssh_config),
-            "-o",
-            control,
-            "-p",
-            str(server.port),
-            f"{server.user}@{server.host}",
-        ]
-        bare = [*ssh, shlex.join([*qxub_remote, "exec", "--quiet", "--", "true"])]
-        floor = [*ssh, "true"]
-        os.chdir(project)
-        t_floor = timed(floor, env, args.runs)
-        t_bare = timed(bare, env, args.runs)
-        t_qxub = timed(qxub, env, args.runs)
+
+        def run(argv: list[str]) -> Callable[[], None]:
+            return command(argv, cwd=project, env=bench.env)
+
+        qxub = run([*QXUB, "exec", "--remote", "R", "--quiet", "--", "true"])
+        qxub()  # opens the master connection
+        host = bench.server.host
+        remote = shlex.join([*remote_qxub(bench.base), "exec", "--quiet", "--", "true"])
+        t_floor = median(run([*bench.ssh(), host, "true"]), args.runs)
+        t_bare = median(run([*bench.ssh(), host, remote]), args.runs)
+        t_qxub = median(qxub, args.runs)
         print(f"ssh R true (same master)                {t_floor * 1000:7.1f} ms")
         print(f"ssh R qxub exec -- true (same master)   {t_bare * 1000:7.1f} ms")
         print(
             f"qxub exec --remote R -- true            {t_qxub * 1000:7.1f} ms  "
             f"ratio to bare {t_qxub / t_bare:.2f}x"
         )
-    finally:
-        subprocess.run(
-            [
-                "ssh",
-                "-o",
-                f"ControlPath={runtime}/qxub/%C",
-                "-O",
-                "exit",
-                "-p",
-                str(server.port),
-                server.host,
-            ],
-            capture_output=True,
-            check=False,
-        )
-        server.stop()
 
 
 if __name__ == "__main__":

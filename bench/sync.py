@@ -5,10 +5,10 @@ Times (median of --runs), side by side in one run:
   first push, no-op push, one-file-changed push:
       qxub remote push   vs   bare `rsync -a --files-from` of the same files over the same
       ssh master   vs   the same bare rsync over a fresh connection;
-  file selection: qxub's ignore engine vs `git ls-files --cached --others --exclude-standard`;
   the sync engines: qxub's push with OpenSSH+rsync, with paramiko+SFTP and with OpenSSH+SFTP
   (each to its own mirror), and SFTP's times as ratios to rsync's. "no-op push --full"
-  compares every file with the mirror; a plain no-op push costs no connection with any engine.
+  compares every file with the mirror; a plain no-op push costs no connection with any engine;
+  file selection: qxub's ignore engine vs `git ls-files --cached --others --exclude-standard`.
 Run: python bench/sync.py [--files 10000] [--runs 5]
 """
 
@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import shutil
-import statistics
 import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from harness import QXUB, Bench, bench_remotes, command, median, once
+
 from qxub.sync.ignore import select_files
 
-from sshd_server import SshServer
+ENGINES = [("R", "openssh", "rsync"), ("S", "paramiko", "sftp"), ("T", "openssh", "sftp")]
+GIT_LS = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+Run = Callable[[], None]
 
 
 def make_project(root: Path, files: int) -> None:
@@ -46,52 +43,25 @@ def make_project(root: Path, files: int) -> None:
         (root / f"model{i}.bin").write_bytes(os.urandom(8 * 1024 * 1024))
 
 
-def median(fn: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def pusher(bench: Bench, project: Path, name: str, *extra: str) -> Run:
+    return command([*QXUB, "remote", "push", name, "-q", *extra], cwd=project, env=bench.env)
 
 
-def once(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def bare_rsync(bench: Bench, project: Path, listing: bytes, dest: str, shared: bool) -> Run:
+    argv = ["rsync", "-a", "-z", "--files-from=-", "--from0", "-e", bench.rsh(shared=shared)]
+    argv += [f"{project}/", f"{bench.server.host}:{bench.base / dest}/"]
+    return command(argv, input=listing)
 
 
-ENGINES = [("R", "openssh", "rsync"), ("S", "paramiko", "sftp"), ("T", "openssh", "sftp")]
-Make = Callable[..., Callable[[], None]]
+def touching(target: Path) -> Callable[[Run], Run]:
+    def wrap(fn: Run) -> Run:
+        def run() -> None:
+            target.write_text(target.read_text() + "# edit\n")
+            fn()
 
+        return run
 
-def engine_rows(
-    push_to: Make,
-    touch_then: Callable[[Callable[[], None]], Callable[[], None]],
-    runs: int,
-    first_rsync: float,
-) -> list[tuple[str, list[float]]]:
-    """qxub push times per engine: (row name, [R, S, T]); R's first push was timed already."""
-    names = [name for name, _, _ in ENGINES]
-    return [
-        ("first push", [first_rsync, *(once(push_to(n)) for n in names[1:])]),
-        ("no-op push --full", [median(push_to(n, "--full"), runs) for n in names]),
-        ("no-op push", [median(push_to(n), runs) for n in names]),
-        ("one file changed", [median(touch_then(push_to(n)), runs) for n in names]),
-    ]
-
-
-def print_engines(rows: list[tuple[str, list[float]]]) -> None:
-    print("qxub remote push by engine (each to its own mirror):")
-    print(
-        f"{'':18} {'rsync':>9} {'sftp':>9} {'sftp/rsync':>11} {'sftp over ssh':>14} {'/rsync':>7}"
-    )
-    for name, (r, s, t) in rows:
-        print(
-            f"{name:18} {r * 1000:7.0f}ms {s * 1000:7.0f}ms {s / r:10.2f}x "
-            f"{t * 1000:12.0f}ms {t / r:6.2f}x"
-        )
-    print("  rsync: OpenSSH and rsync; sftp: paramiko and SFTP; sftp over ssh: OpenSSH and SFTP")
+    return wrap
 
 
 def main() -> None:
@@ -99,103 +69,31 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="qxub-bench-sync-"))
-    runtime = tempfile.mkdtemp(prefix="qb", dir="/tmp")
-    server = SshServer(base / "sshd")
-    server.start()
-    try:
-        project = base / "project"
-        make_project(project, args.files)
-        scratch = base / "scratch"
-        config_home = base / "config"
-        (config_home / "qxub").mkdir(parents=True)
-        (config_home / "qxub" / "config.yaml").write_text(
-            "remotes:\n"
-            + "".join(
-                f"  {name}:\n    url: {server.url}\n    config: {server.ssh_config}\n"
-                f"    working_dir: {scratch}-{name}\n"
-                f"    transport: {transport}\n    sync_engine: {engine}\n"
-                for name, transport, engine in ENGINES
-            )
-        )
-        env = {
-            **os.environ,
-            "XDG_CONFIG_HOME": str(config_home),
-            "XDG_RUNTIME_DIR": runtime,
-            "XDG_STATE_HOME": str(base / "state"),
+
+    def remotes(base: Path) -> dict[str, dict[str, str]]:
+        return {
+            name: {
+                "working_dir": f"{base}/scratch-{name}",
+                "transport": transport,
+                "sync_engine": engine,
+            }
+            for name, transport, engine in ENGINES
         }
 
-        def push_to(name: str, *extra: str) -> Callable[[], None]:
-            argv = [sys.executable, "-m", "qxub", "remote", "push", name, "-q", *extra]
-
-            def run() -> None:
-                subprocess.run(argv, cwd=project, env=env, check=True)
-
-            return run
-
-        push = push_to("R")
-
-        listing = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=project,
-            capture_output=True,
-            check=True,
-        ).stdout
-        ssh = ["ssh", "-F", str(server.ssh_config), "-p", str(server.port), "-l", server.user]
-        shared = shlex.join([*ssh, "-o", f"ControlPath={runtime}/qxub/%C"])
-        fresh = shlex.join([*ssh, "-o", "ControlMaster=no", "-o", "ControlPath=none"])
-
-        def bare(rsh: str, dest: str) -> Callable[[], None]:
-            def run() -> None:
-                subprocess.run(
-                    [
-                        "rsync",
-                        "-a",
-                        "-z",
-                        "--files-from=-",
-                        "--from0",
-                        "-e",
-                        rsh,
-                        f"{project}/",
-                        f"{server.host}:{base / dest}/",
-                    ],
-                    input=listing,
-                    check=True,
-                    capture_output=True,
-                )
-
-            return run
-
-        rows = []
-        t_q = once(push)  # also opens the master that the shared bare rsync rides on
-        t_b = once(bare(shared, "bare"))
-        t_f = once(bare(fresh, "fresh"))
-        rows.append(("first push", t_q, t_b, t_f))
-        rows.append(
-            (
-                "no-op push",
-                median(push, args.runs),
-                median(bare(shared, "bare"), args.runs),
-                median(bare(fresh, "fresh"), args.runs),
-            )
-        )
-        target = project / "pkg3" / "sub3" / "f3.py"
-
-        def touch_then(fn: Callable[[], None]) -> Callable[[], None]:
-            def run() -> None:
-                target.write_text(target.read_text() + "# edit\n")
-                fn()
-
-            return run
-
-        rows.append(
-            (
-                "one file changed",
-                median(touch_then(push), args.runs),
-                median(touch_then(bare(shared, "bare")), args.runs),
-                median(touch_then(bare(fresh, "fresh")), args.runs),
-            )
-        )
+    with bench_remotes(remotes, "sync") as bench:
+        project = bench.base / "project"
+        make_project(project, args.files)
+        listing = subprocess.run(GIT_LS, cwd=project, capture_output=True, check=True).stdout
+        push = pusher(bench, project, "R")
+        shared = bare_rsync(bench, project, listing, "bare", shared=True)
+        fresh = bare_rsync(bench, project, listing, "fresh", shared=False)
+        touch = touching(project / "pkg3" / "sub3" / "f3.py")
+        first = once(push)  # also opens the master that the shared bare rsync rides on
+        rows = [
+            ("first push", first, once(shared), once(fresh)),
+            ("no-op push", *(median(f, args.runs) for f in (push, shared, fresh))),
+            ("one file changed", *(median(touch(f), args.runs) for f in (push, shared, fresh))),
+        ]
         print(f"{args.files} small files + 3 x 8MB over ssh to 127.0.0.1")
         print(
             f"{'':18} {'qxub':>9} {'rsync/master':>13} {'rsync/fresh':>12} "
@@ -206,38 +104,38 @@ def main() -> None:
                 f"{name:18} {q * 1000:7.0f}ms {b * 1000:11.0f}ms {f * 1000:10.0f}ms "
                 f"{q / b:11.2f}x {q / f:10.2f}x"
             )
-        print_engines(engine_rows(push_to, touch_then, args.runs, t_q))
-        t_sel = median(lambda: select_files(project), args.runs)
-        t_git = median(
-            lambda: subprocess.run(
-                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                cwd=project,
-                capture_output=True,
-                check=True,
+        names = [name for name, _, _ in ENGINES]
+        engine_rows = [
+            ("first push", [first, *(once(pusher(bench, project, n)) for n in names[1:])]),
+            (
+                "no-op push --full",
+                [median(pusher(bench, project, n, "--full"), args.runs) for n in names],
             ),
-            args.runs,
+            ("no-op push", [median(pusher(bench, project, n), args.runs) for n in names]),
+            (
+                "one file changed",
+                [median(touch(pusher(bench, project, n)), args.runs) for n in names],
+            ),
+        ]
+        print("qxub remote push by engine (each to its own mirror):")
+        print(
+            f"{'':18} {'rsync':>9} {'sftp':>9} {'sftp/rsync':>11} {'sftp over ssh':>14} "
+            f"{'/rsync':>7}"
         )
+        for name, (r, s, t) in engine_rows:
+            print(
+                f"{name:18} {r * 1000:7.0f}ms {s * 1000:7.0f}ms {s / r:10.2f}x "
+                f"{t * 1000:12.0f}ms {t / r:6.2f}x"
+            )
+        print(
+            "  rsync: OpenSSH and rsync; sftp: paramiko and SFTP; sftp over ssh: OpenSSH and SFTP"
+        )
+        t_sel = median(lambda: select_files(project), args.runs)
+        t_git = median(command(GIT_LS, cwd=project), args.runs)
         print(
             f"file selection: qxub {t_sel * 1000:.0f}ms, git ls-files {t_git * 1000:.0f}ms, "
             f"ratio {t_sel / t_git:.2f}x"
         )
-    finally:
-        subprocess.run(
-            [
-                "ssh",
-                "-o",
-                f"ControlPath={runtime}/qxub/%C",
-                "-O",
-                "exit",
-                "-p",
-                str(server.port),
-                server.host,
-            ],
-            capture_output=True,
-            check=False,
-        )
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

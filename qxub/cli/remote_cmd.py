@@ -12,7 +12,6 @@ from qxub.cli.exec_options import defaults_validator, exec_options, forwarded_wo
 from qxub.config import Config, load_config
 from qxub.errors import UsageError
 from qxub.project import find_project_root
-from qxub.remote.check import FAIL, run_checks
 from qxub.remote.commands import subdir
 from qxub.remote.config import Remote, configured_remotes, find_remote
 from qxub.remote.mirror import mirror_place
@@ -87,6 +86,8 @@ def remote_test(name: str | None) -> None:
     """Check every link to a remote: name, network, login, host key, qxub, working dir, rsync."""
     remote = _remote(name)
     failed = False
+    from qxub.remote.check import FAIL, run_checks
+
     for check in run_checks(remote):
         click.echo(f"{check.verdict:<5} {check.what:<12} {check.detail}")
         if check.fix:

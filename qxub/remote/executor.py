@@ -226,7 +226,11 @@ def _reader(pipe: Pipe | None, filt: protocol.EventFilter) -> threading.Thread:
 
 
 def _wait(process: RemoteProcess) -> int:
-    # A bare wait() would not let Ctrl-C in until the remote command ends.
+    if isinstance(process, subprocess.Popen):
+        # waitpid returns the moment ssh ends, and Ctrl-C still interrupts it (PEP 475 runs
+        # the handler, which raises). A wait with a timeout would poll, adding up to 50 ms.
+        return process.wait()
+    # Other processes (a paramiko channel) wait on a lock: poll so that Ctrl-C gets in.
     while True:
         try:
             return process.wait(timeout=0.2)

@@ -58,16 +58,20 @@ def run_remote_job(
 ) -> int:
     """Push (with `sync`), run, then pull `pulls` whatever the job's exit code."""
     from qxub.remote.executor import EXIT_CONNECTION_LOST
-    from qxub.remote.syncing import pull, push
-    from qxub.sync.pull import project_paths
 
     streams = Streams.standard(quiet)
     if pulls:  # refuse a bad path before the job runs, not after
+        from qxub.sync.pull import project_paths
+
         project_paths(pulls, find_project_root(cwd), cwd)
     if sync:
+        from qxub.remote.syncing import push
+
         push(remote, cwd, remote_path, streams.status, verbose=max(0, verbose - 1))
     code = run_remote_exec(remote, words, cwd, remote_path, quiet=quiet, verbose=verbose)
     if pulls and code not in (EXIT_CONNECTION_LOST, 130):
+        from qxub.remote.syncing import pull
+
         result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))
         if result.conflicts:
             streams.status("some files were not overwritten; see above")

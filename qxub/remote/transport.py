@@ -13,7 +13,6 @@ from typing import Protocol
 from qxub import proc
 from qxub.errors import CommandFailed
 from qxub.remote.config import Remote
-from qxub.remote.paramiko_transport import ParamikoTransport, describe
 from qxub.remote.ssh import OpenSshTransport, SshError, default_control_dir, remote_command
 
 
@@ -126,6 +125,8 @@ def transport_for(remote: Remote, *, notice: Callable[[str], None] = _notice) ->
                 f"no ssh client on PATH: reaching {remote.name} with paramiko "
                 "(set `transport: paramiko` for it to silence this)"
             )
+        from qxub.remote.paramiko_transport import ParamikoTransport
+
         return ParamikoTransport(remote.target, force_tty=remote.force_tty)
     return OpenSshTransport(
         remote.target, control_dir=default_control_dir(), force_tty=remote.force_tty
@@ -134,7 +135,10 @@ def transport_for(remote: Remote, *, notice: Callable[[str], None] = _notice) ->
 
 def display_command(transport: Transport, script_lines: Sequence[str]) -> str:
     """The exact local command line that runs the script, for `qxub remote explain`."""
-    if isinstance(transport, ParamikoTransport):
+    if not isinstance(transport, (OpenSshTransport, LocalTransport)):
+        from qxub.remote.paramiko_transport import ParamikoTransport, describe
+
+        assert isinstance(transport, ParamikoTransport)
         return describe(transport, script_lines)
     return shlex.join(transport.command_argv(script_lines))
 

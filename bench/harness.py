@@ -1,0 +1,98 @@
+"""What the benchmarks share: a throwaway sshd on 127.0.0.1 with qxub remotes configured for
+it, the environment qxub runs in, and ssh command lines over the same master or a fresh one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from sshd_server import SshServer
+
+QXUB = [sys.executable, "-m", "qxub"]
+
+
+@dataclass(frozen=True)
+class Bench:
+    server: SshServer
+    base: Path  # scratch space, removed at the end
+    runtime: str  # XDG_RUNTIME_DIR: where qxub's ssh control sockets live
+    env: dict[str, str]  # the environment qxub runs in (config, state and runtime dirs)
+
+    def ssh(self, *, shared: bool = True) -> list[str]:
+        """ssh to the server, through qxub's master connection or over a fresh one."""
+        argv = ["ssh", "-F", str(self.server.ssh_config), "-p", str(self.server.port)]
+        argv += ["-l", self.server.user]
+        if shared:
+            return [*argv, "-o", f"ControlPath={self.runtime}/qxub/%C"]
+        return [*argv, "-o", "ControlMaster=no", "-o", "ControlPath=none"]
+
+    def rsh(self, *, shared: bool = True) -> str:
+        return shlex.join(self.ssh(shared=shared))
+
+
+Remotes = Callable[[Path], dict[str, dict[str, str]]]
+
+
+@contextlib.contextmanager
+def bench_remotes(remotes: Remotes, prefix: str) -> Iterator[Bench]:
+    """Start an sshd and configure the remotes that `remotes(base)` names (name -> settings
+    besides url and ssh config) to reach it; `base` is the bench's scratch folder."""
+    base = Path(tempfile.mkdtemp(prefix=f"qxub-bench-{prefix}-"))
+    runtime = tempfile.mkdtemp(prefix="qb", dir="/tmp")  # short: a socket path has a limit
+    server = SshServer(base / "sshd")
+    server.start()
+    try:
+        config = base / "config" / "qxub" / "config.yaml"
+        config.parent.mkdir(parents=True)
+        lines = ["remotes:"]
+        for name, settings in remotes(base).items():
+            lines += [f"  {name}:", f"    url: {server.url}", f"    config: {server.ssh_config}"]
+            lines += [f"    {key}: {value!r}" for key, value in settings.items()]
+        config.write_text("\n".join(lines) + "\n")
+        env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(base / "config"),
+            "XDG_RUNTIME_DIR": runtime,
+            "XDG_STATE_HOME": str(base / "state"),
+        }
+        yield Bench(server, base, runtime, env)
+    finally:
+        argv = ["ssh", "-o", f"ControlPath={runtime}/qxub/%C", "-O", "exit"]
+        subprocess.run([*argv, "-p", str(server.port), server.host], capture_output=True)
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def command(argv: list[str], **options: object) -> Callable[[], None]:
+    """A call that runs `argv` to success, its output captured."""
+
+    def run() -> None:
+        subprocess.run(argv, check=True, capture_output=True, **options)  # type: ignore[call-overload]
+
+    return run
+
+
+def median(fn: Callable[[], object], runs: int) -> float:
+    """Median wall time of `runs` calls."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def once(fn: Callable[[], object]) -> float:
+    return median(fn, 1)
