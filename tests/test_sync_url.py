@@ -42,3 +42,11 @@ def test_an_unreachable_data_mover_fails_the_push_not_the_job_host(
     said = "rsync failed" if via == "openssh" else f"cannot connect to {sshd.user}@127.0.0.1:{port}"
     assert said in result.stderr and "Traceback" not in result.stderr
     assert not (remote_home / "scratch" / "proj" / "a.py").exists()
+
+
+@pytest.mark.openssh_only("the data mover is reached with OpenSSH")
+def test_remote_test_checks_the_data_mover(remote: str, sshd: SshServer, remote_home: Path) -> None:
+    write_config({"R": remote_settings(sshd, remote_home, sync_url=f"ssh://{ALIAS}")})
+    result = qxub("remote", "test", "R")
+    assert result.returncode == 0, result.stdout
+    assert "data mover" in result.stdout and "rsync found" in result.stdout

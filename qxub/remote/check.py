@@ -16,7 +16,7 @@ from qxub.remote.config import Remote
 from qxub.remote.engines import engine_choice, sftp_files
 from qxub.remote.paramiko_connect import NOT_INSTALLED_HINT
 from qxub.remote.paramiko_transport import ParamikoTransport
-from qxub.remote.ssh import OpenSshTransport, SshError
+from qxub.remote.ssh import OpenSshTransport, SshError, default_control_dir
 from qxub.remote.transport import Transport, transport_for, transport_kind
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -139,6 +139,8 @@ def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[C
         yield Check(OK, "login", f"logged in as {_field(result.stdout, 'user')}; host key known")
     yield from _remote_checks(remote, result.stdout)
     yield from sync_checks(remote, transport, bool(_field(result.stdout, "rsync")))
+    if isinstance(transport, OpenSshTransport):
+        yield from data_mover_check(remote)
 
 
 def _transport_check(remote: Remote) -> Check:
@@ -234,3 +236,25 @@ def sync_checks(remote: Remote, transport: Transport, rsync_there: bool) -> Iter
         finally:
             files.close()
     yield Check(OK, "sync engine", f"{engine} ({why})")
+
+
+def data_mover_check(remote: Remote) -> Iterator[Check]:
+    """With `sync_url`, pushes and pulls go to another host: log in there too."""
+    if remote.sync_target is None or remote.target is None:
+        return
+    mover = OpenSshTransport(remote.sync_target, control_dir=default_control_dir())
+    what = f"data mover {remote.sync_target.display()}"
+    try:
+        result = mover.run(['command -v rsync || echo "no rsync"'], timeout=60, check=False)
+    except QxubError as exc:
+        yield Check(FAIL, "data mover", f"{what}: {exc.message}", exc.hint)
+        return
+    if "no rsync" in result.stdout:
+        yield Check(
+            WARN,
+            "data mover",
+            f"{what}: logged in; rsync not found there",
+            "ask its admins for rsync, or set sync_engine: sftp",
+        )
+        return
+    yield Check(OK, "data mover", f"{what}: logged in; rsync found")
