@@ -1,82 +1,38 @@
 """The file-selection engine against the real thing: `git ls-files --cached --others
 --exclude-standard` on real repositories in temp dirs, hand-written cases for each of git's
-rules and hypothesis-generated trees (some files tracked though ignored); then qxub's own
-layers, links, hostile names, speed. Tracked files have their own cases in
-test_ignore_tracked.py."""
+rules (links, hostile names and long paths among them) and hypothesis-generated trees (some
+files tracked though ignored). qxub's own layers, links' warnings, unreadable files and speed
+are in test_ignore_layers.py; tracked files have their own cases in test_ignore_tracked.py."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Union
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qxub.errors import QxubError
 from qxub.sync.ignore import DEFAULT_IGNORES, IgnoreRules, select_files
 from qxub.sync.project import find_project_root
 
-Tree = dict[str, Union[str, "Tree"]]
-"""A folder: name -> file content (str) or sub-folder. Names are str with surrogate escapes."""
-
-
-@pytest.fixture(autouse=True)
-def git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No system or user git config: neither git nor the engine may see the real excludes."""
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-
-
-def write_tree(folder: Path, tree: Tree) -> None:
-    """Write `tree` below `folder`; names may be paths ("a/b") whose folders are made."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in tree.items():
-        path = folder / name
-        if isinstance(content, dict):
-            write_tree(path, content)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(os.fsencode(content))
-
-
-def git_init(root: Path, exclude: str = "") -> None:
-    subprocess.run(["git", "init", "-q", "--template=", str(root)], check=True)
-    (root / ".git" / "info").mkdir(exist_ok=True)
-    if exclude:
-        (root / ".git" / "info" / "exclude").write_bytes(os.fsencode(exclude))
+from ignore_trees import (
+    Tree,
+    empty,
+    git_env,  # noqa: F401  (autouse: the user's git config stays away)
+    git_files,
+    git_init,
+    ours,
+    track,
+    write_tree,
+)
 
 
 def git_config(root: Path, key: str, value: str) -> None:
     subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
-
-
-def track(root: Path, paths: Sequence[str], commit: bool = False) -> None:
-    """`git add -f` these paths (literally, whatever their bytes), then maybe commit."""
-    argv = ["git", "--literal-pathspecs", "add", "-f", "--pathspec-from-file=-"]
-    names = b"".join(os.fsencode(path) + b"\0" for path in paths)
-    subprocess.run([*argv, "--pathspec-file-nul"], cwd=root, input=names, check=True)
-    if commit:
-        who = ["-c", "user.name=qxub", "-c", "user.email=qxub@example.org"]
-        subprocess.run(["git", *who, "commit", "-qm", "tracked"], cwd=root, check=True)
-
-
-def git_files(cwd: Path) -> list[bytes]:
-    """The oracle: what git lists (tracked, plus untracked and not ignored)."""
-    argv = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
-    out = subprocess.run(argv, cwd=cwd, capture_output=True, check=True).stdout
-    return sorted(out.split(b"\0")[:-1])
-
-
-def ours(root: Path, defaults: Sequence[str] = DEFAULT_IGNORES) -> list[bytes]:
-    selection = select_files(root, defaults=defaults)
-    assert selection.files == sorted(selection.files, key=os.fsencode)
-    return [os.fsencode(f) for f in selection.files]
 
 
 def same_as_git(root: Path, tree: Tree, exclude: str = "") -> list[str]:
@@ -90,12 +46,6 @@ def same_as_git(root: Path, tree: Tree, exclude: str = "") -> list[str]:
 
 
 # --- git's rules, one by one -------------------------------------------------------------------
-
-
-def empty(paths: str) -> Tree:
-    """Empty files at these whitespace-separated paths."""
-    return dict.fromkeys(paths.split(), "")
-
 
 CASES: dict[str, tuple[Tree, list[str]]] = {
     "nested .gitignore is relative to its folder": (
@@ -252,11 +202,6 @@ def test_long_paths(tmp_path: Path) -> None:
     assert len(files) == 2 and len(os.fsencode(files[-1])) > 2400
 
 
-def test_a_missing_root_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(QxubError, match="cannot read the project folder"):
-        select_files(tmp_path / "nope")
-
-
 # --- hypothesis: random trees and random .gitignore files --------------------------------------
 
 NAMES = ["a", "b", "ab", "a b", "#x", "!y", "x.pyc", "build", ".hidden", "c.txt", "é", "a ", "[a]"]
@@ -332,184 +277,3 @@ def test_random_trees_match_git(
         assert [os.fsencode(f) for f in rules.select().files] == here
         for path in files:
             assert rules.is_ignored(path, False) == (os.fsencode(path) not in listed), path
-
-
-# --- qxub's own layers -------------------------------------------------------------------------
-
-
-def test_qxubignore_adds_ignores_relative_to_its_folder(tmp_path: Path) -> None:
-    write_tree(tmp_path, {".qxubignore": "*.h5\n", "a.h5": "", "d": {".qxubignore": "/x", "x": ""}})
-    write_tree(tmp_path, {"x": "", "d": {"e": {"x": ""}}})
-    assert select_files(tmp_path).files == [".qxubignore", "d/.qxubignore", "d/e/x", "x"]
-
-
-def test_qxubignore_reincludes_what_git_ignores(tmp_path: Path) -> None:
-    git_init(tmp_path)
-    tree: Tree = {
-        ".gitignore": "*.csv\nbuild/\nout/\n",
-        ".qxubignore": "!small.csv\n!build/\n",
-        "build/.gitignore": "*.o\n",
-        "sub/.qxubignore": "!out/\n",
-        **empty("small.csv big.csv build/lib.so build/x.o out/keep sub/out/f"),
-    }
-    write_tree(tmp_path, tree)
-    expected = "small.csv build/lib.so sub/out/f " + " ".join(n for n in tree if "ignore" in n)
-    assert select_files(tmp_path).files == sorted(expected.split())
-
-
-def test_extra_lines_beat_every_file(tmp_path: Path) -> None:
-    tree: Tree = {".gitignore": "*.log\n", ".qxubignore": "!*.log\n!data/\n"}
-    write_tree(tmp_path, {**tree, **empty("a.log data/raw/x data/y d/data/raw/z")})
-    files = select_files(tmp_path, ["data/raw/", "!a.log", "*.log"]).files
-    assert files == [".gitignore", ".qxubignore", "d/data/raw/z", "data/y"]
-    assert "a.log" in select_files(tmp_path, ["*.log", "!a.log"]).files
-
-
-def test_builtin_defaults(tmp_path: Path) -> None:
-    tree: Tree = {
-        ".venv": {"bin": {"python": ""}},
-        "venv": {"x": ""},
-        "__pycache__": {"m.cpython-311.pyc": ""},
-        "pkg": {"m.py": "", "m.pyc": "", "__pycache__": {"m.pyc": ""}, ".DS_Store": ""},
-        ".qxub": {"state": ""},
-        ".tox": {"py311": {"x": ""}},
-        ".git": "gitdir: elsewhere\n",
-        "sub": {".git": {"HEAD": ""}, "f": ""},
-    }
-    write_tree(tmp_path, tree)
-    assert select_files(tmp_path).files == ["pkg/m.py", "sub/f"]
-    # Defaults are the lowest layer: any ignore file may take one back. `.git` never comes back.
-    (tmp_path / ".gitignore").write_text("!venv/\n")
-    extra = ["!.git", "!.git/"]
-    assert select_files(tmp_path, extra).files == [".gitignore", "pkg/m.py", "sub/f", "venv/x"]
-
-
-# --- single paths, as a watcher asks -----------------------------------------------------------
-
-
-def test_is_ignored_checks_the_folders_above(tmp_path: Path) -> None:
-    write_tree(tmp_path, {".gitignore": "build/\n*.o\n!keep.o\n"})
-    rules = IgnoreRules(tmp_path)
-    assert rules.is_ignored("build", True)
-    assert not rules.is_ignored("build", False)  # a file named build
-    assert rules.is_ignored("build/keep.o", False)
-    assert rules.is_ignored("src/x.o", False)
-    assert not rules.is_ignored("src/keep.o", False)
-    assert not rules.is_ignored("src/deep/er/file.py", False)
-    assert rules.is_ignored(".git/HEAD", False)
-    assert not rules.is_ignored("", True)
-    with pytest.raises(ValueError):
-        rules.is_ignored("../outside", False)
-
-
-def test_reload_after_an_ignore_file_changes(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"src": {".gitignore": "*.tmp\n"}})
-    rules = IgnoreRules(tmp_path)
-    assert rules.is_ignored("src/a.tmp", False)
-    assert not rules.is_ignored("src/deep/a.dat", False)
-    (tmp_path / "src" / ".gitignore").write_text("*.dat\n")
-    rules.reload("src/.gitignore")
-    assert not rules.is_ignored("src/a.tmp", False)
-    assert rules.is_ignored("src/deep/a.dat", False)
-    (tmp_path / ".gitignore").write_text("deep/\n")
-    rules.reload(".gitignore")
-    assert rules.is_ignored("src/deep/x", False)
-
-
-# --- links, unreadable files, special files ----------------------------------------------------
-
-
-def test_symlinks_are_listed_and_outside_targets_warned(tmp_path: Path) -> None:
-    root = tmp_path / "proj"
-    write_tree(root, {"data": {"f": ""}})
-    write_tree(tmp_path, {"outside": {"g": ""}})
-    (root / "in").symlink_to("data/f")
-    (root / "up").symlink_to("../outside")
-    (root / "abs").symlink_to(root / "data" / "f")
-    (root / "dangling").symlink_to("nowhere")
-    selection = select_files(root)
-    assert selection.files == ["abs", "dangling", "data/f", "in", "up"]
-    assert len(selection.warnings) == 2
-    assert any("symlink up points outside the project" in w for w in selection.warnings)
-    assert any("symlink abs has an absolute target" in w for w in selection.warnings)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: permission bits do not stop it")
-def test_unreadable_files_are_warned_not_fatal(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"secret": "", "closed": {"x": ""}, "ok": ""})
-    (tmp_path / "secret").chmod(0)
-    (tmp_path / "closed").chmod(0)
-    try:
-        selection = select_files(tmp_path)
-    finally:
-        (tmp_path / "closed").chmod(0o755)
-    assert selection.files == ["ok"]
-    assert selection.unreadable == ["closed/", "secret"]
-
-
-def test_unreadable_reporting_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As root nothing is unreadable, so the denials are simulated where the engine asks."""
-    write_tree(tmp_path, {"secret": "", "closed": {"x": ""}, "ok": "", "d": {"secret": ""}})
-    os.mkfifo(tmp_path / "fifo")
-    real_access, real_scandir = os.access, os.scandir
-
-    def access(path: object, mode: int) -> bool:
-        return not os.fsencode(path).endswith(b"/secret") and real_access(path, mode)  # type: ignore[arg-type]
-
-    def scandir(path: bytes) -> object:
-        if path.endswith(b"/closed"):
-            raise PermissionError(13, "Permission denied")
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "access", access)
-    monkeypatch.setattr(os, "scandir", scandir)
-    selection = select_files(tmp_path)
-    assert selection.files == ["ok"]
-    assert selection.unreadable == ["closed/", "d/secret", "secret"]
-    assert len(selection.warnings) == 4
-    assert any("fifo is not a regular file" in w for w in selection.warnings)
-
-
-# --- project root ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("marker", [".qxub.yaml", ".qxubignore", ".git"])
-def test_find_project_root(tmp_path: Path, marker: str) -> None:
-    deep = tmp_path / "p" / "a" / "b"
-    deep.mkdir(parents=True)
-    assert find_project_root(deep) == deep
-    (tmp_path / "p" / marker).write_text("")
-    assert find_project_root(deep) == tmp_path / "p"
-    assert find_project_root(tmp_path / "p") == tmp_path / "p"
-
-
-# --- speed -------------------------------------------------------------------------------------
-
-PYTHON_GITIGNORE = (
-    "__pycache__/ *.py[cod] *$py.class *.so .Python build/ dist/ *.egg-info/ .eggs/ *.egg "
-    ".installed.cfg pip-log.txt htmlcov/ .coverage .coverage.* .cache nosetests.xml coverage.xml "
-    "*.cover .hypothesis/ .pytest_cache/ *.mo *.pot *.log instance/ docs/_build/ target/ "
-    ".ipynb_checkpoints .env .venv env/ venv/ ENV/ .mypy_cache/"
-).replace(" ", "\n")
-
-
-def test_ten_thousand_files_well_under_a_second(tmp_path: Path) -> None:
-    """With an index, as in most projects: git's list of tracked files is read too."""
-    git_init(tmp_path)
-    (tmp_path / ".gitignore").write_text(PYTHON_GITIGNORE)
-    for d in range(100):
-        folder = tmp_path / f"pkg{d // 10}" / f"mod{d}"
-        folder.mkdir(parents=True)
-        if d % 10 == 0:
-            (folder / ".gitignore").write_text("*.tmp\n!keep.tmp\n")
-        for f in range(100):
-            name = folder / f"file{f}.{('py', 'pyc', 'log', 'txt', 'tmp')[f % 5]}"
-            os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644))
-    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
-    track(tmp_path, [f"pkg0/mod{d}/file{f}.log" for d in range(10) for f in range(2, 100, 5)])
-    start = time.perf_counter()
-    files = ours(tmp_path)
-    elapsed = time.perf_counter() - start
-    assert files == git_files(tmp_path)
-    assert len(files) > 4000
-    assert elapsed < 1.0, f"selecting 10,000 files took {elapsed:.2f}s"

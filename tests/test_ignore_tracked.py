@@ -9,8 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_ignore import (
-    HOSTILE,
+from test_ignore import HOSTILE
+
+from qxub.sync.ignore import IgnoreRules, select_files
+from qxub.sync.project import git_tracked_files
+
+from ignore_trees import (
     Tree,
     empty,
     git_env,  # noqa: F401  (autouse: the user's git config stays away)
@@ -19,9 +23,6 @@ from test_ignore import (
     track,
     write_tree,
 )
-
-from qxub.sync.ignore import IgnoreRules, select_files
-from qxub.sync.project import git_tracked_files
 
 
 def repo(root: Path, tree: Tree, tracked: str, ignore: str = "") -> None:

@@ -19,6 +19,9 @@ it or a folder above it, unless qxub's own layers (extra lines, and .qxubignore 
 ignored folders too) leave it or a folder above it out. That costs one `git ls-files` per
 selection (some 5 ms for 10,000 tracked files); without git, or if it fails, the rules alone
 decide. A submodule (a gitlink in the index) is a folder like any other: walked unless ignored.
+
+This module holds the layers and the walk; ignore_source.py compiles the lines of one ignore
+file, and tracked.py reads git's index and adds the tracked files the walk left out.
 """
 
 from __future__ import annotations
@@ -26,15 +29,15 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
-import re
-import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import QxubError
-from qxub.sync.project import GitRepo, find_git_repo, git_excludes_file, git_tracked_files
-from qxub.sync.wildmatch import Pattern, compile_pattern, parse_lines
+from qxub.sync.entries import check_link, show
+from qxub.sync.ignore_source import Source
+from qxub.sync.project import find_git_repo, git_excludes_file
+from qxub.sync.tracked import TrackedFiles, add_tracked
 
 DEFAULT_IGNORES: tuple[str, ...] = (
     ".qxub/",
@@ -53,8 +56,6 @@ IGNORE_FILE_NAMES = (".gitignore", ".qxubignore")
 """Per-folder ignore files: a watcher calls IgnoreRules.reload(path) when one of them changes."""
 
 _GIT = b".git"
-_Regex = re.Pattern[bytes]
-_Alternation = tuple[_Regex | None, tuple[tuple[int, bool], ...]]
 
 
 @dataclass(frozen=True)
@@ -69,60 +70,7 @@ class Selection:
     unreadable: list[str]
 
 
-def _show(rel: bytes) -> str:
-    """A path for a human: printable as it is, else quoted with escapes."""
-    text = rel.decode("utf-8", "backslashreplace") or "."
-    return text if text.isprintable() else repr(text)
-
-
-def _alternation(items: list[tuple[int, Pattern]]) -> _Alternation:
-    """One regex for many lines, later lines first: re takes the first alternative that
-    matches, and in git the last matching line wins. Each alternative is one group."""
-    if not items:
-        return None, ()
-    ordered = sorted(items, key=lambda item: -item[0])
-    regex = re.compile(b"|".join(b"(" + p.regex + b")" for _, p in ordered), re.DOTALL)
-    return regex, ((-1, False), *((index, p.negative) for index, p in ordered))
-
-
-class _Source:
-    """The compiled lines of one ignore file (or one list of lines) and the folder, relative
-    to the git worktree top and ending in '/', that they are relative to."""
-
-    __slots__ = ("base_len", "name_dir", "name_file", "path_dir", "path_file")
-
-    def __init__(self, patterns: list[tuple[int, Pattern]], base: bytes) -> None:
-        self.base_len = len(base)
-        names = [item for item in patterns if item[1].basename_only]
-        paths = [item for item in patterns if not item[1].basename_only]
-        self.name_dir = _alternation(names)
-        self.name_file = _alternation([item for item in names if not item[1].dir_only])
-        self.path_dir = _alternation(paths)
-        self.path_file = _alternation([item for item in paths if not item[1].dir_only])
-
-    @classmethod
-    def parse(cls, data: bytes, base: bytes) -> _Source | None:
-        patterns = [
-            (i, p) for i, line in enumerate(parse_lines(data)) if (p := compile_pattern(line))
-        ]
-        return cls(patterns, base) if patterns else None
-
-    def decide(self, path: bytes, name_start: int, is_dir: bool) -> bool | None:
-        """True if the last matching line ignores `path`, False if it re-includes it, None if
-        no line matches. `path` lies below this source's folder; its name starts at name_start."""
-        best, negative = -1, False
-        regex, info = self.name_dir if is_dir else self.name_file
-        if regex is not None and (m := regex.fullmatch(path, name_start)) is not None:
-            best, negative = info[m.lastindex or 0]
-        regex, info = self.path_dir if is_dir else self.path_file
-        if regex is not None and (m := regex.fullmatch(path, self.base_len)) is not None:
-            index, neg = info[m.lastindex or 0]
-            if index > best:
-                best, negative = index, neg
-        return None if best < 0 else not negative
-
-
-_Stack = Callable[[bytes], tuple[_Source, ...]]
+_Stack = Callable[[bytes], tuple[Source, ...]]
 
 
 class IgnoreRules:
@@ -138,20 +86,17 @@ class IgnoreRules:
         self.root = Path(os.path.abspath(root))
         self.extra = tuple(extra)
         self.defaults = tuple(defaults)
-        self._qxub_chains: dict[bytes, tuple[_Source, ...]] = {}
-        self._git_chains: dict[bytes, tuple[_Source, ...]] = {}
-        self._stacks: dict[bytes, tuple[_Source, ...]] = {}
+        self._qxub_chains: dict[bytes, tuple[Source, ...]] = {}
+        self._git_chains: dict[bytes, tuple[Source, ...]] = {}
+        self._stacks: dict[bytes, tuple[Source, ...]] = {}
         self._dir_ignored: dict[bytes, bool] = {}
         self._qxub_dir_ignored: dict[bytes, bool] = {}
-        self._repo: GitRepo | None = None
-        self._tracked: frozenset[bytes] | None = None  # relative to the root; None: not read
-        self._tracked_folders: frozenset[bytes] | None = None
-        self._index_stamp: tuple[int, int, int] | None = None
+        self._tracked = TrackedFiles(self.root, None)
         self._warnings: list[str] = []
         self._global_warnings: list[str] = []
         self._top = self._prefix = b""
-        self._head: tuple[_Source, ...] = ()
-        self._tail: tuple[_Source, ...] = ()
+        self._head: tuple[Source, ...] = ()
+        self._tail: tuple[Source, ...] = ()
         self.reload()
 
     def reload(self, changed: str | None = None) -> None:
@@ -166,8 +111,8 @@ class IgnoreRules:
                     del cache[key]
             return
         self._forget_folders()
-        self._repo = repo = find_git_repo(self.root)
-        self._tracked = self._tracked_folders = None
+        repo = find_git_repo(self.root)
+        self._tracked = TrackedFiles(self.root, repo)
         top = os.fsencode(repo.worktree if repo else self.root)
         inside = os.path.relpath(os.fsencode(self.root), top)
         self._top = top.rstrip(b"/") + b"/"
@@ -182,7 +127,7 @@ class IgnoreRules:
         self._tail = self._sources(tail)
         self._global_warnings, self._warnings = self._warnings, []
 
-    def _caches(self) -> tuple[dict[bytes, tuple[_Source, ...]] | dict[bytes, bool], ...]:
+    def _caches(self) -> tuple[dict[bytes, tuple[Source, ...]] | dict[bytes, bool], ...]:
         """The per-folder caches, keyed by folder paths relative to the worktree top."""
         return (
             self._qxub_chains,
@@ -202,8 +147,8 @@ class IgnoreRules:
         return b"\n".join(os.fsencode(line) for line in lines)
 
     @staticmethod
-    def _sources(items: Iterable[tuple[bytes | None, bytes]]) -> tuple[_Source, ...]:
-        parsed = (_Source.parse(data, base) for data, base in items if data)
+    def _sources(items: Iterable[tuple[bytes | None, bytes]]) -> tuple[Source, ...]:
+        parsed = (Source.parse(data, base) for data, base in items if data)
         return tuple(source for source in parsed if source is not None)
 
     def _read(self, path: bytes, in_tree: bool) -> bytes | None:
@@ -217,7 +162,7 @@ class IgnoreRules:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         except OSError as exc:
-            shown = _show(path[len(self._top) :] if in_tree else path)
+            shown = show(path[len(self._top) :] if in_tree else path)
             if exc.errno == errno.ELOOP and in_tree:
                 self._warnings.append(f"{shown} is a symlink: not read (git does not follow it)")
             else:
@@ -225,8 +170,8 @@ class IgnoreRules:
             return None
 
     def _chain(
-        self, key: bytes, name: bytes, top: bytes, cache: dict[bytes, tuple[_Source, ...]]
-    ) -> tuple[_Source, ...]:
+        self, key: bytes, name: bytes, top: bytes, cache: dict[bytes, tuple[Source, ...]]
+    ) -> tuple[Source, ...]:
         """The sources of the ignore files called `name` in folder `key` (relative to the
         worktree top, '' or ending in '/') and in those above it up to `top`, deepest first."""
         chain = cache.get(key)
@@ -237,7 +182,7 @@ class IgnoreRules:
             chain = cache[key] = (source, *chain) if source else chain
         return chain
 
-    def _qxub_stack(self, key: bytes) -> tuple[_Source, ...]:
+    def _qxub_stack(self, key: bytes) -> tuple[Source, ...]:
         """qxub's own layers for the entries of folder `key`: extra lines, then .qxubignore
         files (only those in the project: none above its root)."""
         if not key.startswith(self._prefix):
@@ -245,10 +190,10 @@ class IgnoreRules:
         return (*self._head, *self._chain(key, b".qxubignore", self._prefix, self._qxub_chains))
 
     @staticmethod
-    def _source(data: bytes | None, base: bytes) -> _Source | None:
-        return _Source.parse(data, base) if data else None
+    def _source(data: bytes | None, base: bytes) -> Source | None:
+        return Source.parse(data, base) if data else None
 
-    def _stack(self, key: bytes) -> tuple[_Source, ...]:
+    def _stack(self, key: bytes) -> tuple[Source, ...]:
         """Every source that applies to the entries of folder `key`, highest layer first."""
         stack = self._stacks.get(key)
         if stack is None:
@@ -257,7 +202,7 @@ class IgnoreRules:
         return stack
 
     @staticmethod
-    def _excluded(stack: tuple[_Source, ...], key: bytes, name: bytes, is_dir: bool) -> bool:
+    def _excluded(stack: tuple[Source, ...], key: bytes, name: bytes, is_dir: bool) -> bool:
         path, start = key + name, len(key)
         for source in stack:
             decided = source.decide(path, start, is_dir)
@@ -297,46 +242,15 @@ class IgnoreRules:
             return False
         if _GIT in parts:
             return True
-        rel = b"/".join(parts)
-        tracked = self._tracked_files(fresh=False)
-        if rel in (self._folders_of(tracked) if is_dir else tracked):
+        if self._tracked.holds(b"/".join(parts), is_dir):
             return self._qxub_leaves_out(parts, is_dir)
         return self._left_out(parts, is_dir, self._stack, self._dir_ignored)
-
-    def _tracked_files(self, fresh: bool) -> frozenset[bytes]:
-        """The files in git's index, relative to the root (empty without a repository, or if
-        git fails). Read again if `fresh`, or if the index changed since it was read."""
-        if self._repo is None:
-            return frozenset()
-        try:
-            info = os.stat(self._repo.index)
-            stamp: tuple[int, int, int] | None = (info.st_ino, info.st_size, info.st_mtime_ns)
-        except OSError:
-            stamp = None  # no index yet: nothing is tracked
-        if fresh or self._tracked is None or stamp != self._index_stamp:
-            self._index_stamp = stamp
-            found = git_tracked_files(self.root) if stamp is not None else None
-            self._tracked = frozenset(found or ())
-            self._tracked_folders = None
-        return self._tracked
-
-    def _folders_of(self, tracked: frozenset[bytes]) -> frozenset[bytes]:
-        """Every folder that holds a tracked file, at any depth (computed once per read)."""
-        if self._tracked_folders is None:
-            folders: set[bytes] = set()
-            for path in tracked:
-                end = path.rfind(b"/")
-                while end > 0 and path[:end] not in folders:
-                    folders.add(path[:end])
-                    end = path.rfind(b"/", 0, end)
-            self._tracked_folders = frozenset(folders)
-        return self._tracked_folders
 
     def select(self) -> Selection:
         """Walk the project (never entering ignored folders) and list what is pushed, tracked
         files included. Ignore files and git's index are read afresh."""
         self._forget_folders()
-        tracked = self._tracked_files(fresh=True)
+        tracked = self._tracked.files(fresh=True)
         files: list[bytes] = []
         unreadable: list[bytes] = []
         special: list[bytes] = []  # neither file, link nor folder: fifos, sockets, devices
@@ -357,7 +271,7 @@ class IgnoreRules:
                         hint="check that the folder exists and that you may read it",
                     ) from exc
                 unreadable.append(key[skip:])
-                warnings.append(f"cannot read folder {_show(key[skip:])}: {exc.strerror}; skipped")
+                warnings.append(f"cannot read folder {show(key[skip:])}: {exc.strerror}; skipped")
                 continue
             stack = self._stack(key)
             start = len(key)
@@ -382,18 +296,26 @@ class IgnoreRules:
                     todo.append((entry.path, path + b"/"))
                 elif entry.is_symlink():
                     files.append(path[skip:])
-                    self._check_link(entry.path, path[skip:], inside, warnings)
+                    check_link(entry.path, path[skip:], inside, warnings)
                 elif not entry.is_file(follow_symlinks=False):
                     special.append(path[skip:])
-                    warnings.append(f"{_show(path[skip:])} is not a regular file: skipped")
+                    warnings.append(f"{show(path[skip:])} is not a regular file: skipped")
                 elif os.access(entry.path, os.R_OK):
                     files.append(path[skip:])
                 else:
                     unreadable.append(path[skip:])
-                    warnings.append(f"cannot read {_show(path[skip:])}: permission denied; skipped")
+                    warnings.append(f"cannot read {show(path[skip:])}: permission denied; skipped")
         if tracked:
             left = sorted(tracked.difference(files, unreadable, special))  # usually few
-            self._add_tracked(left, files, unreadable, warnings, inside)
+            add_tracked(
+                self.root,
+                left,
+                self._qxub_leaves_out,
+                files=files,
+                unreadable=unreadable,
+                warnings=warnings,
+                inside=inside,
+            )
         files.sort()
         unreadable.sort()
         return Selection(
@@ -401,72 +323,6 @@ class IgnoreRules:
             warnings=[*self._global_warnings, *self._warnings, *warnings],
             unreadable=[os.fsdecode(u) for u in unreadable],
         )
-
-    def _add_tracked(
-        self,
-        left: list[bytes],
-        files: list[bytes],
-        unreadable: list[bytes],
-        warnings: list[str],
-        inside: bytes,
-    ) -> None:
-        """Add the tracked files the walk left out (`left`) because git's layers ignore them
-        or a folder above them, unless qxub's layers leave them out or they are not here.
-        `inside`: the root with links resolved, ending in '/'."""
-        root = os.fsencode(self.root) + b"/"
-        folders_out = tuple(u for u in unreadable if u.endswith(b"/"))
-        real: dict[bytes, bool] = {b"": True}
-        for rel in left:
-            parts = rel.split(b"/")
-            if _GIT in parts or rel.startswith(folders_out) or self._qxub_leaves_out(parts, False):
-                continue
-            # A folder above it that is a symlink here is sent as a link: what git tracks
-            # below it is not in the project any more.
-            folder = rel.rpartition(b"/")[0]
-            if folder not in real:
-                real[folder] = os.path.realpath(root + folder) == inside + folder
-            if not real[folder]:
-                continue
-            path = root + rel
-            try:
-                mode = os.lstat(path).st_mode
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # deleted here: nothing to send
-            except OSError as exc:
-                unreadable.append(rel)
-                warnings.append(f"cannot read {_show(rel)}: {exc.strerror}; skipped")
-                continue
-            if stat.S_ISLNK(mode):
-                files.append(rel)
-                self._check_link(path, rel, inside, warnings)
-            elif stat.S_ISDIR(mode):
-                continue  # a folder now: the walk decided about it by the rules
-            elif not stat.S_ISREG(mode):
-                warnings.append(f"{_show(rel)} is not a regular file: skipped")
-            elif os.access(path, os.R_OK):
-                files.append(rel)
-            else:
-                unreadable.append(rel)
-                warnings.append(f"cannot read {_show(rel)}: permission denied; skipped")
-
-    @staticmethod
-    def _check_link(path: bytes, rel: bytes, inside: bytes, warnings: list[str]) -> None:
-        """Symlinks are sent as links; warn when the link will not work on the remote."""
-        try:
-            target = os.readlink(path)
-        except OSError:
-            return
-        resolved = os.path.realpath(path)
-        if not (resolved + b"/").startswith(inside):
-            warnings.append(
-                f"symlink {_show(rel)} points outside the project ({_show(target)}): "
-                "the link is sent, what it points to is not"
-            )
-        elif os.path.isabs(target):
-            warnings.append(
-                f"symlink {_show(rel)} has an absolute target ({_show(target)}): "
-                "on the remote it points to that path there"
-            )
 
 
 def select_files(
