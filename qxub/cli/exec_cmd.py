@@ -12,6 +12,7 @@ from click.core import ParameterSource
 from qxub import protocol
 from qxub.cli.exec_options import (
     NOT_DEFAULTABLE,
+    SectionedCommand,
     defaults_validator,
     exec_options,
     forwarded_words,
@@ -32,6 +33,7 @@ EXEC_CONTEXT = {
 
 @click.command(
     "exec",
+    cls=SectionedCommand,
     context_settings=EXEC_CONTEXT,
     epilog="Everything after `--` is the command, passed on word for word.",
 )

@@ -276,11 +276,45 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
 ]
 
 
-def exec_options(func: F) -> F:
-    """Apply every exec option to a click command function."""
+def _names(option: Callable[[F], F]) -> set[str]:
+    """The parameter names an option decorator declares."""
+
+    def probe() -> None: ...
+
+    option(probe)  # type: ignore[arg-type]
+    return {p.name for p in getattr(probe, "__click_params__", []) if p.name}
+
+
+# Each option's section in `--help`.
+SECTION = {name: section for section, option in OPTIONS for name in _names(option)}
+
+
+def exec_options(func: F, only: frozenset[str] | None = None) -> F:
+    """Apply the exec options (or those named in `only`) to a click command function."""
     for _, option in reversed(OPTIONS):
-        func = option(func)
+        if only is None or _names(option) & only:
+            func = option(func)
     return func
+
+
+def options_named(only: frozenset[str]) -> Callable[[F], F]:
+    """A decorator applying the exec options named in `only`, read and checked the same way."""
+    return lambda func: exec_options(func, only)
+
+
+class SectionedCommand(click.Command):
+    """A command whose `--help` lists the exec options in sections."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                section = SECTION.get(param.name or "", "Other options")
+                sections.setdefault(section, []).append(record)
+        for section, records in sections.items():
+            with formatter.section(section):
+                formatter.write_dl(records)
 
 
 def long_name(param: click.Parameter) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from qxub.cli.exec_options import OPTIONS
+from qxub.cli.exec_options import options_named
 from qxub.job.build import build_resources
 from qxub.platforms import (
     check_queue,
@@ -20,7 +20,7 @@ from qxub.platforms import (
 )
 
 # The resource options of `qxub exec`, shared so that they read and check the same way.
-_ESTIMATE_OPTIONS = {"mem", "cpus", "runtime", "disk", "gpus", "gpu_type", "internet"}
+_ESTIMATE_OPTIONS = frozenset({"mem", "cpus", "runtime", "disk", "gpus", "gpu_type", "internet"})
 
 
 @click.group("platform")
@@ -54,20 +54,11 @@ def platform_show(name: str) -> None:
         click.echo(f"  {queue.name:<{width}}  {queue.summary()}")
 
 
-def _estimate_options(func: Any) -> Any:
-    for _, option in reversed(OPTIONS):
-        probe = option(lambda: None)
-        names = {p.name for p in getattr(probe, "__click_params__", [])}
-        if names & _ESTIMATE_OPTIONS:
-            func = option(func)
-    return func
-
-
 @platform_group.command("estimate")
 @click.option("--platform", "platform_name", required=True, metavar="NAME", help="Platform.")
 @click.option("-q", "--queue", default="auto", show_default=True, help="Queue, or 'auto'.")
 @click.option("-v", "--verbose", count=True, help="Explain the choice of queue.")
-@_estimate_options
+@options_named(_ESTIMATE_OPTIONS)
 def platform_estimate(platform_name: str, queue: str, verbose: int, **params: Any) -> None:
     """What a job with these resources costs, and on which queue."""
     platform = load_platform(platform_name)

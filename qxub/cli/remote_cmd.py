@@ -8,7 +8,12 @@ from typing import Any
 import click
 
 from qxub.cli.exec_cmd import config_schema, exec_command
-from qxub.cli.exec_options import defaults_validator, exec_options, forwarded_words
+from qxub.cli.exec_options import (
+    SectionedCommand,
+    defaults_validator,
+    exec_options,
+    forwarded_words,
+)
 from qxub.config import Config, load_config
 from qxub.errors import UsageError
 from qxub.project import find_project_root
@@ -97,7 +102,7 @@ def remote_test(name: str | None) -> None:
         raise SystemExit(1)
 
 
-@remote_group.command("explain")
+@remote_group.command("explain", cls=SectionedCommand)
 @click.argument("remote_name", metavar="NAME")
 @exec_options
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)

@@ -6,25 +6,27 @@ Keeping the typed text matters: the options a job came from are recorded in its 
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from qxub.errors import ResourceError
+from qxub.job.build import parse_assignments
 from qxub.job.resources import parse_duration, parse_size
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+class CheckedText(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """Text that `check` accepts (it raises ValueError or ResourceError otherwise)."""
 
-class _Validated(click.ParamType):  # type: ignore[type-arg,unused-ignore]
-    def check(self, value: str) -> None:
-        raise NotImplementedError
+    def __init__(self, name: str, check: Callable[[str], object]) -> None:
+        self.name = name
+        self._check = check
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = str(value)
         try:
-            self.check(text)
+            self._check(text)
         except ResourceError as exc:
             self.fail(f"{exc.message} ({exc.hint})" if exc.hint else exc.message, param, ctx)
         except ValueError as exc:
@@ -32,51 +34,21 @@ class _Validated(click.ParamType):  # type: ignore[type-arg,unused-ignore]
         return text
 
 
-class SizeType(_Validated):
-    name = "size"
-
-    def check(self, value: str) -> None:
-        parse_size(value)
+class SizeType(CheckedText):
+    def __init__(self) -> None:
+        super().__init__("size", parse_size)
 
 
-class DurationType(_Validated):
-    name = "duration"
-
-    def check(self, value: str) -> None:
-        parse_duration(value)
+class DurationType(CheckedText):
+    def __init__(self) -> None:
+        super().__init__("duration", parse_duration)
 
 
-def split_assignments(text: str) -> list[tuple[str, str]]:
-    """'A=1,B=2' -> [('A', '1'), ('B', '2')]; raises ValueError saying what is wrong."""
-    pairs = []
-    for part in text.split(","):
-        if "=" not in part:
-            raise ValueError(f"{part!r} is not KEY=VALUE")
-        key, value = part.split("=", 1)
-        pairs.append((key.strip(), value))
-    return pairs
-
-
-class AssignmentType(_Validated):
+class AssignmentType(CheckedText):
     """KEY=VALUE (or a comma-separated list of them, with `many`), KEY a shell name."""
-
-    name = "key=value"
 
     def __init__(self, many: bool = False, shell_names: bool = True) -> None:
         self.many = many
-        self.shell_names = shell_names
-
-    def check(self, value: str) -> None:
-        pairs = split_assignments(value) if self.many else [_one_assignment(value)]
-        for key, _ in pairs:
-            if self.shell_names and not _NAME.match(key):
-                raise ValueError(f"{key!r} is not a valid variable name")
-            if not key:
-                raise ValueError(f"{value!r} has an empty key")
-
-
-def _one_assignment(value: str) -> tuple[str, str]:
-    if "=" not in value:
-        raise ValueError(f"{value!r} is not KEY=VALUE (e.g. --var OMP_NUM_THREADS=4)")
-    key, rest = value.split("=", 1)
-    return key, rest
+        super().__init__(
+            "key=value", lambda text: parse_assignments(text, many=many, shell_names=shell_names)
+        )

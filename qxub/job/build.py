@@ -41,22 +41,42 @@ def build_context(
     return Context(env=env or None, modules=tuple(modules), sif=sif or None, binds=tuple(binds))
 
 
+def parse_assignments(
+    text: str, *, many: bool = False, shell_names: bool = True
+) -> list[tuple[str, str]]:
+    """'K=V' (with `many`: 'A=1,B=2') -> [(key, value)]; ValueError says what is wrong.
+    With `shell_names`, keys must be valid shell variable names."""
+    pairs = []
+    for part in text.split(",") if many else [text]:
+        if "=" not in part:
+            raise ValueError(f"{part!r} is not KEY=VALUE (e.g. OMP_NUM_THREADS=4)")
+        key, value = part.split("=", 1)
+        key = key.strip() if many else key
+        if not key:
+            raise ValueError(f"{part!r} has an empty key")
+        if shell_names and not _NAME.match(key):
+            raise ValueError(f"{key!r} is not a valid variable name")
+        pairs.append((key, value))
+    return pairs
+
+
+def _assignments(
+    texts: Sequence[str], option: str, *, many: bool, shell_names: bool = True
+) -> list[tuple[str, str]]:
+    pairs = []
+    for text in texts:
+        try:
+            pairs += parse_assignments(text, many=many, shell_names=shell_names)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}", hint=f"e.g. {option} A=1") from None
+    return pairs
+
+
 def build_variables(
     var_each: Sequence[str], vars_list: Sequence[str]
 ) -> tuple[tuple[str, str], ...]:
-    pairs: list[tuple[str, str]] = []
-    for text in var_each:
-        key, _, value = text.partition("=")
-        pairs.append((key, value))
-    for text in vars_list:
-        for part in text.split(","):
-            key, _, value = part.partition("=")
-            pairs.append((key.strip(), value))
-    for key, _ in pairs:
-        if not _NAME.match(key):
-            raise UsageError(
-                f"{key!r} is not a valid variable name", hint="e.g. --var OMP_NUM_THREADS=4"
-            )
+    pairs = _assignments(var_each, "--var", many=False)
+    pairs += _assignments(vars_list, "--vars", many=True)
     return tuple(pairs)
 
 
@@ -73,11 +93,7 @@ def build_resources(
 ) -> Resources:
     if gpu_type and not gpus:
         raise UsageError("--gpu-type needs --gpus N", hint="e.g. --gpus 1 --gpu-type a100")
-    extra: list[tuple[str, str]] = []
-    for text in resources:
-        for part in text.split(","):
-            key, _, value = part.partition("=")
-            extra.append((key.strip(), value))
+    extra = _assignments(resources, "--resources", many=True, shell_names=False)
     return Resources(
         mem=parse_size(mem, "--mem") if mem else None,
         cpus=cpus,
