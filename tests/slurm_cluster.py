@@ -285,10 +285,9 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmClu
     """A running single-node Slurm for the whole session."""
     missing = missing_binaries()
     if missing:
+        # No skip: a Slurm test that quietly does not run hides a missing install step.
         message = f"Slurm is not installed here ({', '.join(missing)} not on PATH): {SETUP_HINT}"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        pytest.fail(message, pytrace=False)
     cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
     try:
         yield cluster

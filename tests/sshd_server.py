@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 SSHD = "/usr/sbin/sshd"
-SETUP_SCRIPT = ".ci/run"  # installs openssh-server and rsync on a fresh machine
+SETUP_SCRIPT = "scripts/setup-test-env"  # installs openssh-server and rsync
 ALIAS = "qxub-test"
 
 
@@ -32,14 +32,13 @@ def missing_tools() -> list[str]:
 
 
 def require_sshd() -> None:
-    """Skip locally when OpenSSH is missing; fail in CI, where the set-up script installs it."""
+    """Fail (never skip) when OpenSSH is missing: the set-up script installs it."""
     missing = missing_tools()
-    if not missing:
-        return
-    message = f"OpenSSH is not installed (missing: {', '.join(missing)})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message}; the CI set-up script `{SETUP_SCRIPT}` should install it")
-    pytest.skip(f"{message}; run `{SETUP_SCRIPT}` or `apt-get install openssh-server rsync`")
+    if missing:
+        pytest.fail(
+            f"OpenSSH is not installed (missing: {', '.join(missing)}); run `{SETUP_SCRIPT}`",
+            pytrace=False,
+        )
 
 
 def generate_key(path: Path, comment: str = "qxub-test") -> Path:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -207,14 +210,15 @@ def test_template(tmp_path: Path) -> None:
 
 
 def test_qx_is_exec(tmp_path: Path) -> None:
-    import shutil
-
-    qx = shutil.which("qx")
-    if qx is None:
-        pytest.skip("qx is not installed on PATH (install qxub with pip)")
-    import subprocess
-
-    result = subprocess.run([qx, "--", "echo", "hi"], capture_output=True, text=True, check=False)
+    # The console script sits next to the interpreter that has qxub installed.
+    qx = shutil.which(
+        "qx", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
+    assert qx, "the qx console script is not installed: run scripts/setup-test-env"
+    result = subprocess.run(
+        [qx, "--", "echo", "hi"], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
     assert result.stdout == "hi\n"
 
 

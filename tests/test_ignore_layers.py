@@ -5,15 +5,20 @@ test_ignore.py."""
 
 from __future__ import annotations
 
+import json
 import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from qxub.errors import QxubError
-from qxub.sync.ignore import IgnoreRules, select_files
+from qxub.sync.ignore import IgnoreRules, Selection, select_files
 from qxub.sync.project import find_project_root
 
 from ignore_trees import (
@@ -127,15 +132,47 @@ def test_symlinks_are_listed_and_outside_targets_warned(tmp_path: Path) -> None:
     assert any("symlink abs has an absolute target" in w for w in selection.warnings)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: permission bits do not stop it")
-def test_unreadable_files_are_warned_not_fatal(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"secret": "", "closed": {"x": ""}, "ok": ""})
-    (tmp_path / "secret").chmod(0)
-    (tmp_path / "closed").chmod(0)
+def _as_nobody(fn: Callable[[], Selection]) -> Selection:
+    """Run `fn` in a forked child that has dropped to the `nobody` user, for whom permission
+    bits count (they do not for root, which is who runs CI)."""
+    user = pwd.getpwnam("nobody")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+            found = fn()
+            os.write(write, json.dumps([found.files, found.unreadable]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as handle:
+        data = handle.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the selection failed as `nobody`"
+    files, unreadable = json.loads(data)
+    return Selection(files=files, warnings=[], unreadable=unreadable)
+
+
+def test_unreadable_files_are_warned_not_fatal() -> None:
+    base = Path(tempfile.mkdtemp(prefix="qxub-perm-", dir="/tmp"))
+    base.chmod(0o755)  # reachable by `nobody`
     try:
-        selection = select_files(tmp_path)
+        write_tree(base, {"secret": "", "closed": {"x": ""}, "ok": ""})
+        (base / "secret").chmod(0)
+        (base / "closed").chmod(0)
+        if os.geteuid() == 0:
+            selection = _as_nobody(lambda: select_files(base))
+        else:
+            selection = select_files(base)
     finally:
-        (tmp_path / "closed").chmod(0o755)
+        (base / "closed").chmod(0o755)
+        shutil.rmtree(base)
     assert selection.files == ["ok"]
     assert selection.unreadable == ["closed/", "secret"]
 
