@@ -144,6 +144,7 @@ def layer_paths(cwd: Path, explicit: Path | None = None) -> list[tuple[str, Path
 @dataclass(frozen=True)
 class Config:
     layers: tuple[Layer, ...]
+    schema: Schema | None = None  # what the layers were checked with; remotes parse with it
 
     def lookup(self, key: str) -> tuple[Any, Layer] | None:
         """The winning value of a dotted key and the layer it came from."""
@@ -199,7 +200,7 @@ def load_config(cwd: Path, explicit: Path | None = None, schema: Schema | None =
         layer = load_layer(name, path, schema)
         if layer is not None:
             layers.append(layer)
-    return Config(tuple(layers))
+    return Config(tuple(layers), schema)
 
 
 def set_value(path: Path, key: str, value: Any, schema: Schema | None) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import click
 import yaml
 
-from qxub.cli.exec_cmd import config_schema
-from qxub.config import layer_paths, load_config, set_value
+from qxub.cli.exec_cmd import cli_config, config_schema
+from qxub.config import layer_paths, set_value
 from qxub.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def config_group() -> None:
 @click.argument("key")
 def config_get(key: str) -> None:
     """Print the value of KEY (dotted, e.g. defaults.mem)."""
-    config = load_config(Path.cwd(), schema=config_schema())
+    config = cli_config()
     found = config.lookup(key)
     if found is None:
         raise ConfigError(f"{key} is not set", hint="`qxub config list` shows what is set")
@@ -58,7 +58,7 @@ def config_set(key: str, value: str, where: str) -> None:
 @config_group.command("list")
 def config_list() -> None:
     """Every value that is set, with the file it came from."""
-    config = load_config(Path.cwd(), schema=config_schema())
+    config = cli_config()
     rows = [(key, _show(value), str(layer.path)) for key, value, layer in config.items()]
     if not rows:
         click.echo("nothing is set; `qxub config files` shows where qxub looks", err=True)

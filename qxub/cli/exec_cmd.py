@@ -52,11 +52,17 @@ def config_schema() -> Schema:
     return Schema(defaults=check, remotes=remotes_validator(check))
 
 
+def cli_config(explicit: str | None = None) -> Config:
+    """The layered config as every command reads it: from here, checked against the exec
+    options and the remotes schema."""
+    return load_config(Path.cwd(), Path(explicit) if explicit else None, config_schema())
+
+
 def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
     protocol.hello()
     cwd = Path.cwd()
     config_file = params.pop("config_file")
-    config = load_config(cwd, Path(config_file) if config_file else None, config_schema())
+    config = cli_config(config_file)
     command = tuple(params.pop("command"))
     if not command:
         raise UsageError(
@@ -66,7 +72,7 @@ def run_exec(ctx: click.Context, params: dict[str, Any]) -> int:
         from qxub.remote.config import find_remote
         from qxub.remote.run import run_remote_job
 
-        remote = find_remote(config, params["remote"], defaults_validator(exec_command))
+        remote = find_remote(config, params["remote"])
         words = [*forwarded_words(ctx, remote.defaults), "--", *command]
         found = config.lookup("remote_path")
         return run_remote_job(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from qxub import protocol
@@ -19,14 +17,12 @@ REMOTE_OPTION = click.option(
 
 
 def _on_remote(name: str, words: list[str], quiet: bool = False) -> None:
-    from qxub.cli.exec_cmd import config_schema, exec_command
-    from qxub.cli.exec_options import defaults_validator
-    from qxub.config import load_config
+    from qxub.cli.exec_cmd import cli_config
     from qxub.remote.config import find_remote
     from qxub.remote.run import run_remote_qxub
 
-    config = load_config(Path.cwd(), schema=config_schema())
-    remote = find_remote(config, name, defaults_validator(exec_command))
+    config = cli_config()
+    remote = find_remote(config, name)
     raise SystemExit(run_remote_qxub(remote, words, quiet=quiet))
 
 

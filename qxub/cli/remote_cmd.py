@@ -7,14 +7,13 @@ from typing import Any
 
 import click
 
-from qxub.cli.exec_cmd import config_schema, exec_command
+from qxub.cli.exec_cmd import cli_config
 from qxub.cli.exec_options import (
     SectionedCommand,
-    defaults_validator,
     exec_options,
     forwarded_words,
 )
-from qxub.config import Config, load_config
+from qxub.config import Config
 from qxub.errors import UsageError
 from qxub.project import find_project_root
 from qxub.remote.commands import subdir
@@ -25,7 +24,7 @@ from qxub.remote.transport import display_command, transport_for
 
 
 def _config() -> Config:
-    return load_config(Path.cwd(), schema=config_schema())
+    return cli_config()
 
 
 def _remote_path(config: Config) -> str | None:
@@ -34,7 +33,7 @@ def _remote_path(config: Config) -> str | None:
 
 
 def _remote(name: str | None) -> Remote:
-    return find_remote(_config(), name, defaults_validator(exec_command))
+    return find_remote(_config(), name)
 
 
 @click.group("remote")
@@ -46,7 +45,7 @@ def remote_group() -> None:
 def remote_list() -> None:
     """Every remote, with its url, working dir and where it is configured."""
     config = _config()
-    remotes = configured_remotes(config, defaults_validator(exec_command))
+    remotes = configured_remotes(config)
     default = config.lookup("default_remote")
     rows = [("NAME", "URL", "WORKING DIR", "CONFIGURED IN")]
     for remote in remotes.values():
@@ -205,7 +204,7 @@ def remote_pull(
     if force and keep_local:
         raise UsageError("--force and --keep-local contradict each other", hint="pick one")
     config = _config()
-    remotes = configured_remotes(config, defaults_validator(exec_command))
+    remotes = configured_remotes(config)
     name, paths = (args[0], args[1:]) if args and args[0] in remotes else (None, args)
     remote = _remote(name)
     result = pull(

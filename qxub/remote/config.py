@@ -277,10 +277,9 @@ def remotes_validator(
     return validate
 
 
-def configured_remotes(
-    config: Config, defaults_check: Callable[[str, Any], Any] | None = None
-) -> dict[str, Remote]:
+def configured_remotes(config: Config) -> dict[str, Remote]:
     """Every remote, the built-in `local` first; a later file's remote replaces an earlier one."""
+    defaults_check = config.schema.defaults if config.schema else None
     remotes = {LOCAL: builtin_local()}
     for layer in config.layers:
         for name, data in dict(layer.data.get("remotes", {})).items():
@@ -288,11 +287,9 @@ def configured_remotes(
     return remotes
 
 
-def find_remote(
-    config: Config, name: str | None, defaults_check: Callable[[str, Any], Any] | None = None
-) -> Remote:
+def find_remote(config: Config, name: str | None) -> Remote:
     """The remote called `name` (else default_remote); an unknown name suggests close ones."""
-    remotes = configured_remotes(config, defaults_check)
+    remotes = configured_remotes(config)
     if name is None:
         found = config.lookup("default_remote")
         if found is None:
