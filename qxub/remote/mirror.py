@@ -75,7 +75,7 @@ def check_mirror(
     marker = marker_text(project_root)
     claim = "true" if look_only else f"printf '%s\\n' {shlex.quote(marker)} > {MARKER}"
     enter = (
-        '[ -d "$__qxub_d" ] || { echo missing=1; exit 0; }; cd -- "$__qxub_d" || exit 97'
+        '[ -d "$__qxub_d" ] || { printf "missing=1\\0"; exit 0; }; cd -- "$__qxub_d" || exit 97'
         if look_only
         else 'mkdir -p -- "$__qxub_d" && cd -- "$__qxub_d" || exit 97'
     )
@@ -83,16 +83,19 @@ def check_mirror(
         f"__qxub_d={place.word}",
         f"__qxub_wd={remote.working_dir_word()}",
         enter,
-        "command -v rsync >/dev/null 2>&1 && echo rsync=1",
-        'printf "path=%s\\n" "$(pwd -P)"',
-        'printf "home=%s\\n" "$(cd ~ && pwd -P)"',
-        'printf "wd=%s\\n" "$(cd -- "$__qxub_wd" 2>/dev/null && pwd -P)"',
+        # Fields end in NUL, not a newline: the paths may hold newlines. The first NUL ends
+        # whatever the login shell printed before.
+        'printf "\\0"',
+        'command -v rsync >/dev/null 2>&1 && printf "rsync=1\\0"',
+        'printf "path=%s\\0" "$(pwd -P)"',
+        'printf "home=%s\\0" "$(cd ~ && pwd -P)"',
+        'printf "wd=%s\\0" "$(cd -- "$__qxub_wd" 2>/dev/null && pwd -P)"',
         f"if [ -f {MARKER} ]; then",
-        f'    printf "marker=%s\\n" "$(head -c 4096 {MARKER} | tr "\\n" " ")"',
+        f'    printf "marker=%s\\0" "$(head -c 4096 {MARKER} | tr "\\n" " ")"',
         'elif [ -z "$(ls -A)" ]; then',
-        f"    {claim} && echo created=1",
+        f'    {claim} && printf "created=1\\0"',
         "else",
-        "    echo unmarked=1",
+        '    printf "unmarked=1\\0"',
         "fi",
     ]
     result = transport.run(script, timeout=60, check=False)
@@ -104,7 +107,7 @@ def check_mirror(
             f"cannot create the mirror {place.display} on {remote.name}: {said[0]}",
             hint=f"check working_dir of {remote.name} (`qxub remote test {remote.name}`)",
         )
-    fields = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    fields = dict(field.split("=", 1) for field in result.stdout.split("\0") if "=" in field)
     path = fields["path"]
     if path in ("/", fields.get("home"), fields.get("wd")):
         what = (
