@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from remotes import VIAS, control_dir, fresh_masters, remote, remote_home, via  # noqa: F401
-
-# Fixtures that start real services live in their own modules; import them here.
-from slurm_cluster import slurm_cluster, slurm_env  # noqa: F401
-from sshd_server import sshd  # noqa: F401
+# Shared fixtures live in modules of their own, loaded as plugins: the real services
+# (sshd, Slurm), ssh control dirs, and remotes over the sshd (with their markers).
+pytest_plugins = ["services", "ssh_control_dir", "remotes"]
 
 
 @pytest.fixture(autouse=True)
@@ -28,17 +26,3 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if name.startswith("QXUB_"):
             monkeypatch.delenv(name)
     return home
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "both_transports: run with OpenSSH+rsync and with paramiko+SFTP (remotes.py)"
-    )
-    config.addinivalue_line("markers", "openssh_only(reason): not run with paramiko+SFTP")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    both = metafunc.definition.get_closest_marker("both_transports")
-    if "via" in metafunc.fixturenames and both is not None:
-        only = metafunc.definition.get_closest_marker("openssh_only")
-        metafunc.parametrize("via", ["openssh"] if only else list(VIAS), indirect=True)

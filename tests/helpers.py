@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import children
+
 QXUB = [sys.executable, "-m", "qxub"]
 
 
@@ -18,7 +20,7 @@ def qxub(
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run qxub to completion, capturing stdout and stderr separately."""
-    return subprocess.run(
+    return children.run(
         [*QXUB, *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
@@ -31,7 +33,7 @@ def qxub(
 
 
 def qxub_popen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    return children.popen(
         [*QXUB, *args],
         cwd=cwd,
         stdout=subprocess.PIPE,

@@ -4,7 +4,6 @@ repositories, and listed by git itself (the oracle qxub's selection is compared 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
@@ -12,6 +11,8 @@ from typing import Union
 import pytest
 
 from qxub.sync.ignore import DEFAULT_IGNORES, select_files
+
+import children
 
 Tree = dict[str, Union[str, "Tree"]]
 """A folder: name -> file content (str) or sub-folder. Names are str with surrogate escapes."""
@@ -37,7 +38,7 @@ def write_tree(folder: Path, tree: Tree) -> None:
 
 
 def git_init(root: Path, exclude: str = "") -> None:
-    subprocess.run(["git", "init", "-q", "--template=", str(root)], check=True)
+    children.run(["git", "init", "-q", "--template=", str(root)], check=True)
     (root / ".git" / "info").mkdir(exist_ok=True)
     if exclude:
         (root / ".git" / "info" / "exclude").write_bytes(os.fsencode(exclude))
@@ -47,16 +48,16 @@ def track(root: Path, paths: Sequence[str], commit: bool = False) -> None:
     """`git add -f` these paths (literally, whatever their bytes), then maybe commit."""
     argv = ["git", "--literal-pathspecs", "add", "-f", "--pathspec-from-file=-"]
     names = b"".join(os.fsencode(path) + b"\0" for path in paths)
-    subprocess.run([*argv, "--pathspec-file-nul"], cwd=root, input=names, check=True)
+    children.run([*argv, "--pathspec-file-nul"], cwd=root, input=names, check=True)
     if commit:
         who = ["-c", "user.name=qxub", "-c", "user.email=qxub@example.org"]
-        subprocess.run(["git", *who, "commit", "-qm", "tracked"], cwd=root, check=True)
+        children.run(["git", *who, "commit", "-qm", "tracked"], cwd=root, check=True)
 
 
 def git_files(cwd: Path) -> list[bytes]:
     """The oracle: what git lists (tracked, plus untracked and not ignored)."""
     argv = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
-    out = subprocess.run(argv, cwd=cwd, capture_output=True, check=True).stdout
+    out = children.run(argv, cwd=cwd, capture_output=True, check=True).stdout
     return sorted(out.split(b"\0")[:-1])
 
 

@@ -1,6 +1,7 @@
 """A real single-node Slurm (munged + slurmctld + slurmd) in a temp dir, on private ports.
 
-`slurm_cluster` (session scope) starts it once; `slurm_env` (per test) points SLURM_CONF at it.
+Plain Python without pytest; the fixtures are in services.py: `slurm_cluster` (session scope)
+starts one, `slurm_env` (per test) points SLURM_CONF at it.
 Facts behind the configuration are in the project's shared TESTING.md ("Slurm 22.05 single-node
 cluster, by hand"). Run `python tests/slurm_cluster.py` to start one by hand for poking at.
 """
@@ -17,11 +18,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from children import popen, run
 
 SETUP_HINT = (
     "run scripts/setup-test-env (as root), which installs them "
@@ -50,9 +51,7 @@ class SlurmCluster:
 
     def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a Slurm client command against this cluster."""
-        return subprocess.run(
-            argv, env=self.env, capture_output=True, text=True, check=check, timeout=30
-        )
+        return run(argv, env=self.env, capture_output=True, text=True, check=check, timeout=30)
 
     def log_tail(self, lines: int = 15) -> str:
         """The end of every daemon's log, for failure messages."""
@@ -135,9 +134,7 @@ def _free_port() -> int:
 def _node_line(host: str) -> str:
     """This machine's hardware as slurmd sees it, with memory kept a little under the measure
     (a node that reports less than its configured RealMemory is drained)."""
-    out = subprocess.run(
-        ["slurmd", "-C"], capture_output=True, text=True, check=True, timeout=30
-    ).stdout
+    out = run(["slurmd", "-C"], capture_output=True, text=True, check=True, timeout=30).stdout
     words = out.splitlines()[0].split()
     kept = []
     for word in words:
@@ -198,7 +195,7 @@ def _die_with_parent() -> None:
 
 def _spawn(root: Path, name: str, argv: list[str], env: Mapping[str, str]) -> Popen:
     with (root / f"{name}.stderr").open("wb") as stderr:
-        return subprocess.Popen(
+        return popen(
             argv,
             env=dict(env),
             stdin=subprocess.DEVNULL,
@@ -280,31 +277,6 @@ def missing_binaries() -> list[str]:
     return [name for name in NEEDED if shutil.which(name) is None]
 
 
-@pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
-    """A running single-node Slurm for the whole session."""
-    missing = missing_binaries()
-    if missing:
-        # No skip: a Slurm test that quietly does not run hides a missing install step.
-        message = f"Slurm is not installed here ({', '.join(missing)} not on PATH): {SETUP_HINT}"
-        pytest.fail(message, pytrace=False)
-    cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def slurm_env(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> SlurmCluster:
-    """Point this test's environment (SLURM_CONF) at the session's cluster."""
-    for name in list(os.environ):
-        if name.startswith(("SLURM_", "SBATCH_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
-    return slurm_cluster
-
-
 if __name__ == "__main__":
     import sys
 
@@ -313,7 +285,7 @@ if __name__ == "__main__":
     print(f"started in {time.monotonic() - started:.2f}s; export SLURM_CONF={here.conf}")
     try:
         if len(sys.argv) > 1:
-            subprocess.run(sys.argv[1:], env=here.env, check=False)
+            run(sys.argv[1:], env=here.env, check=False)
         else:
             stop = {signal.SIGINT, signal.SIGTERM}
             signal.pthread_sigmask(signal.SIG_BLOCK, stop)

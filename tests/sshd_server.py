@@ -1,8 +1,9 @@
 """A real OpenSSH server on 127.0.0.1 for the tests, with its own host and client keys.
 
-`SshServer` is plain Python (the benchmarks use it too); the session fixture `sshd` starts one
-per test session. The client side goes through `ssh -F server.ssh_config` only: the ssh client
-finds ~/.ssh through the password database, not $HOME, so nothing else is hermetic.
+`SshServer` is plain Python without pytest (the benchmarks use it too); the session fixture
+`sshd` in services.py starts one per test session. The client side goes through
+`ssh -F server.ssh_config` only: the ssh client finds ~/.ssh through the password database,
+not $HOME, so nothing else is hermetic.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
+from children import popen, run
 
 SSHD = "/usr/sbin/sshd"
 SETUP_SCRIPT = "scripts/setup-test-env"  # installs openssh-server and rsync
@@ -31,21 +32,11 @@ def missing_tools() -> list[str]:
     return missing + [tool for tool in ("ssh", "ssh-keygen") if shutil.which(tool) is None]
 
 
-def require_sshd() -> None:
-    """Fail (never skip) when OpenSSH is missing: the set-up script installs it."""
-    missing = missing_tools()
-    if missing:
-        pytest.fail(
-            f"OpenSSH is not installed (missing: {', '.join(missing)}); run `{SETUP_SCRIPT}`",
-            pytrace=False,
-        )
-
-
 def generate_key(path: Path, comment: str = "qxub-test") -> Path:
     """A fresh ed25519 key pair without a passphrase at `path` and `path`.pub."""
     path.unlink(missing_ok=True)
     Path(f"{path}.pub").unlink(missing_ok=True)
-    subprocess.run(
+    run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
         check=True,
         capture_output=True,
@@ -217,7 +208,7 @@ class SshServer:
         self.pid_file.unlink(missing_ok=True)
         log = self.log_path.open("ab")
         try:
-            self._proc = subprocess.Popen(
+            self._proc = popen(
                 [SSHD, "-D", "-e", "-f", str(self.sshd_config)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -265,23 +256,3 @@ class SshServer:
     def accepted_logins(self) -> int:
         """How many connections have logged in so far (one per TCP connection)."""
         return self.log_text().count("Accepted publickey for ")
-
-
-@pytest.fixture(scope="session")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    """A real sshd on 127.0.0.1 for the whole session (see SshServer for its interface)."""
-    require_sshd()
-    server = SshServer(tmp_path_factory.mktemp("sshd"))
-    for attempt in range(3):
-        try:
-            server.start()
-            break
-        except RuntimeError:
-            if attempt == 2 or "Address already in use" not in server.log_text():
-                raise
-            # Lost the race for the free port: try another one.
-            server = SshServer(tmp_path_factory.mktemp("sshd"))
-    try:
-        yield server
-    finally:
-        server.stop()

@@ -12,6 +12,8 @@ import pytest
 
 from qxub.cli.main import cli
 
+import children
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -82,7 +84,6 @@ def test_listed_short_help_is_each_commands_own() -> None:
 
 
 def test_help_imports_no_command_module() -> None:
-    import subprocess
     import sys
 
     code = (
@@ -91,5 +92,5 @@ def test_help_imports_no_command_module() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('qxub.cli.', 'paramiko', "
         "'watchdog', 'qxub.remote', 'qxub.platforms'))))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = children.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "['qxub.cli.main']"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+import children
 from helpers import assert_one_line_error, qxub, qxub_popen
 
 
@@ -215,7 +215,7 @@ def test_qx_is_exec(tmp_path: Path) -> None:
         "qx", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     )
     assert qx, "the qx console script is not installed: run scripts/setup-test-env"
-    result = subprocess.run(
+    result = children.run(
         [qx, "--", "echo", "hi"], capture_output=True, text=True, check=False, cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,6 @@ are in test_ignore_layers.py; tracked files have their own cases in test_ignore_
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from qxub.sync.ignore import DEFAULT_IGNORES, IgnoreRules, select_files
 from qxub.sync.project import find_project_root
 
+import children
 from ignore_trees import (
     Tree,
     empty,
@@ -32,7 +32,7 @@ from ignore_trees import (
 
 
 def git_config(root: Path, key: str, value: str) -> None:
-    subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
+    children.run(["git", "-C", str(root), "config", key, value], check=True)
 
 
 def same_as_git(root: Path, tree: Tree, exclude: str = "") -> list[str]:

@@ -9,7 +9,6 @@ import json
 import os
 import pwd
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from qxub.errors import QxubError
 from qxub.sync.ignore import IgnoreRules, Selection, select_files
 from qxub.sync.project import find_project_root
 
+import children
 from ignore_trees import (
     Tree,
     empty,
@@ -240,7 +240,7 @@ def test_ten_thousand_files_well_under_a_second(tmp_path: Path) -> None:
         for f in range(100):
             name = folder / f"file{f}.{('py', 'pyc', 'log', 'txt', 'tmp')[f % 5]}"
             os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644))
-    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    children.run(["git", "add", "-A"], cwd=tmp_path, check=True)
     track(tmp_path, [f"pkg0/mod{d}/file{f}.log" for d in range(10) for f in range(2, 100, 5)])
     start = time.perf_counter()
     files = ours(tmp_path)

@@ -5,7 +5,6 @@ leave them out. Real repositories in temp dirs, compared with git where git has 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from test_ignore import HOSTILE
 from qxub.sync.ignore import IgnoreRules, select_files
 from qxub.sync.project import git_tracked_files
 
+import children
 from ignore_trees import (
     Tree,
     empty,
@@ -115,7 +115,7 @@ def test_hostile_tracked_names(tmp_path: Path) -> None:
     write_tree(tmp_path, {".gitignore": "ign/\n", "ign": {name: "" for name in names}})
     track(tmp_path, [f"ign/{name}" for name in names])
     # Whatever the user's core.quotePath, the names come back byte for byte.
-    subprocess.run(["git", "-C", str(tmp_path), "config", "core.quotePath", "false"], check=True)
+    children.run(["git", "-C", str(tmp_path), "config", "core.quotePath", "false"], check=True)
     expected = git_files(tmp_path)
     assert len(expected) == len(names) + 1
     assert [os.fsencode(f) for f in selected(tmp_path)] == expected
@@ -128,7 +128,7 @@ def test_submodules_are_folders_walked_unless_ignored(tmp_path: Path) -> None:
     git_init(inner)
     write_tree(inner, empty("f g.log"))
     track(inner, ["f", "g.log"], commit=True)
-    subprocess.run(
+    children.run(
         ["git", "-c", "advice.addEmbeddedRepo=false", "add", "lib"], cwd=tmp_path, check=True
     )
     write_tree(tmp_path, {".gitignore": "*.log\n"})
@@ -145,7 +145,7 @@ def test_is_ignored_follows_the_index_without_reload(tmp_path: Path) -> None:
     assert rules.is_ignored("b.log", False)
     track(tmp_path, ["b.log"])
     assert not rules.is_ignored("b.log", False)
-    subprocess.run(["git", "rm", "-q", "--cached", "b.log"], cwd=tmp_path, check=True)
+    children.run(["git", "rm", "-q", "--cached", "b.log"], cwd=tmp_path, check=True)
     assert rules.is_ignored("b.log", False)
 
 

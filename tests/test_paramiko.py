@@ -18,6 +18,7 @@ from qxub.remote.paramiko_connect import resolve
 from qxub.remote.paramiko_transport import ParamikoTransport
 from qxub.remote.ssh import OpenSshTransport, SshError, SshTarget
 
+import children
 from helpers import assert_one_line_error, qxub
 from remotes import write_config
 from sshd_server import ALIAS, SshServer
@@ -47,7 +48,7 @@ def failure(target: SshTarget) -> SshError:
 
 def test_importing_the_cli_does_not_import_paramiko() -> None:
     code = "import sys, qxub.cli.main; print('paramiko' in sys.modules)"
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    found = children.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert found.stdout == "False\n", found.stderr
 
 
@@ -183,7 +184,7 @@ def test_changed_host_key_is_refused(sshd: SshServer, tmp_path: Path) -> None:
 def test_hashed_known_hosts_entries(sshd: SshServer, tmp_path: Path) -> None:
     hashed = tmp_path / "known_hosts"
     shutil.copy(sshd.known_hosts, hashed)
-    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(hashed)], check=True, capture_output=True)
+    children.run(["ssh-keygen", "-q", "-H", "-f", str(hashed)], check=True, capture_output=True)
     assert hashed.read_text().startswith("|1|")
     config = sshd.write_client_config(tmp_path / "config", known_hosts=hashed)
     assert ParamikoTransport(target_of(sshd, config)).run(["echo ok"]).stdout == "ok\n"

@@ -5,7 +5,6 @@ with the paramiko one (remotes.py)."""
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import time
@@ -13,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
+import children
 from helpers import assert_one_line_error, qxub, qxub_popen
-from remotes import VIAS, remote_settings, write_config
+from remotes import VIAS, mirror, remote_settings, write_config
 from sshd_server import SshServer
 
 pytestmark = [pytest.mark.sshd, pytest.mark.both_transports]
 
 
+@pytest.mark.weird_paths
 def test_words_survive_ssh_unchanged(remote: str) -> None:
     words = ["a b", "$HOME", "it's", "", ";id", "new\nline", "`id`", "*"]
     result = qxub(
@@ -30,6 +31,7 @@ def test_words_survive_ssh_unchanged(remote: str) -> None:
     assert "\x1e" not in result.stderr, "protocol lines leaked"
 
 
+@pytest.mark.weird_paths
 def test_exit_code_and_streams(remote: str) -> None:
     result = qxub("exec", "--remote", remote, "--", "sh", "-c", "echo out; echo err >&2; exit 7")
     assert result.returncode == 7
@@ -37,13 +39,12 @@ def test_exit_code_and_streams(remote: str) -> None:
     assert "err\n" in result.stderr
 
 
-def test_runs_in_the_mirror_of_the_current_directory(
-    remote: str, remote_home: Path, tmp_path: Path
-) -> None:
-    sub = tmp_path / "proj" / "analysis" / "deep"
+@pytest.mark.weird_paths
+def test_runs_in_the_mirror_of_the_current_directory(remote: str, remote_home: Path) -> None:
+    sub = Path.cwd() / "analysis" / "deep"
     sub.mkdir(parents=True)
     result = qxub("exec", "--remote", remote, "--", "pwd", cwd=sub)
-    assert result.stdout == f"{remote_home / 'scratch' / 'proj' / 'analysis' / 'deep'}\n"
+    assert result.stdout == f"{mirror(remote_home) / 'analysis' / 'deep'}\n", result.stderr
 
 
 def test_output_arrives_while_the_job_runs(remote: str) -> None:
@@ -96,6 +97,7 @@ def _wait_for_job_id(proc: subprocess.Popen[str]) -> str:
     return line.split()[2]
 
 
+@pytest.mark.weird_paths
 def test_ctrl_c_cancels_the_remote_job(remote: str) -> None:
     proc = qxub_popen("exec", "--remote", remote, "--", "sleep", "60")
     job_id = _wait_for_job_id(proc)
@@ -110,11 +112,9 @@ def test_dropped_connection_says_how_to_reattach(remote: str, sshd: SshServer, v
     job_id = _wait_for_job_id(proc)
     if via == "openssh":
         # Drop every connection to the server: the master and the session riding on it.
-        os.system(
-            f"ssh -F {shlex.quote(str(sshd.ssh_config))} -o ControlPath="
-            f"{shlex.quote(os.environ['XDG_RUNTIME_DIR'])}/qxub/%C -O exit "
-            f"-p {sshd.port} {sshd.host} >/dev/null 2>&1"
-        )
+        control_path = f"ControlPath={os.environ['XDG_RUNTIME_DIR']}/qxub/%C"
+        argv = ["ssh", "-F", str(sshd.ssh_config), "-o", control_path, "-O", "exit"]
+        children.run([*argv, "-p", str(sshd.port), sshd.host], capture_output=True, check=False)
     else:
         sshd.stop()  # kills the server's side of every connection, as a server going away
         sshd.start()

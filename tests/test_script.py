@@ -7,7 +7,6 @@ recorded scripts only. Environment modules run for real in test_modules.py.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from qxub.job.resources import parse_duration, parse_size
 from qxub.job.script import render_script
 from qxub.job.spec import Context, JobSpec, Resources
 from qxub.schedulers.local import LocalScheduler
+
+import children
 
 DATA = Path(__file__).parent / "data" / "scripts"
 REGENERATE = os.environ.get("QXUB_REGENERATE_RECORDS") == "1"
@@ -63,7 +64,7 @@ def test_script_matches_record(kind: str) -> None:
 def test_script_is_valid_bash(kind: str, tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
     script.write_text(render(spec_for(CONTEXTS[kind])))
-    subprocess.run(["bash", "-n", str(script)], check=True)
+    children.run(["bash", "-n", str(script)], check=True)
 
 
 def test_header_names_options_version_and_host() -> None:
@@ -78,7 +79,7 @@ def test_hostile_arguments_stay_words_when_the_script_runs(tmp_path: Path) -> No
     spec = JobSpec(argv=argv, execdir=str(tmp_path), options=("--name", f"a\ntouch {marker}"))
     script = tmp_path / "job.sh"
     script.write_text(render_script(spec, [], str(tmp_path), version="t", host="h"))
-    subprocess.run(["bash", str(script)], check=True)
+    children.run(["bash", str(script)], check=True)
     assert not marker.exists()
     assert (tmp_path / "stdout").read_text() == "".join(f"{word}|" for word in argv[2:])
     assert (tmp_path / "exit_code").read_text() == "0\n"

@@ -25,6 +25,7 @@ from qxub.sync import sftp_push
 from qxub.sync.sftp import PART, SftpEngine
 from qxub.sync.sftp_push import part_name
 
+import children
 from helpers import QXUB, qxub
 from remotes import remote_settings, write_config
 from sshd_server import SshServer
@@ -160,7 +161,7 @@ def test_a_killed_push_leaves_no_partial_file(
     with open(big, "wb") as handle:
         handle.truncate(512 * 1024 * 1024)
     mirror = remote_home / "scratch" / "proj"
-    push = subprocess.Popen([*QXUB, "remote", "push", "R", "-q"], stderr=subprocess.PIPE)
+    push = children.popen([*QXUB, "remote", "push", "R", "-q"], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not (mirror.is_dir() and any(n.startswith(PART) for n in os.listdir(mirror))):
         assert push.poll() is None, "the push ended before it could be interrupted"

@@ -169,6 +169,11 @@ def test_killed_by_a_signal(slurm_env: SlurmCluster, tmp_path: Path) -> None:
 def test_cancel_a_running_job(slurm_env: SlurmCluster, tmp_path: Path) -> None:
     job_id, _ = submit(tmp_path, f"touch {tmp_path}/started\nsleep 300")
     assert wait_for(job_id, {State.RUNNING, State.DONE}).state is State.RUNNING
+    # RUNNING comes before the script's first line: cancel once the script has begun.
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "started").exists():
+        assert time.monotonic() < deadline, "the running job never started its script"
+        time.sleep(0.05)
     sched = SlurmScheduler()
     sched.cancel(job_id)
     assert wait_for(job_id, {State.DONE}) == JobState(State.DONE, 143, "cancelled", "CANCELLED")

@@ -21,10 +21,6 @@ from qxub.remote.ssh import (
     remote_command,
 )
 
-import ssh_control_dir
-
-control_dir = ssh_control_dir.control_dir  # one per test, not the session's (remotes.py)
-
 
 def test_base_argv() -> None:
     target = SshTarget("gadi.nci.org.au", "jr9959", 2222, "~/cfg")

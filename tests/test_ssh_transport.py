@@ -11,7 +11,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,10 +20,8 @@ import pytest
 from qxub.errors import CommandFailed
 from qxub.remote.ssh import OpenSshTransport, SshError, SshTarget
 
-import ssh_control_dir
+import children
 from sshd_server import SshServer, free_port
-
-control_dir = ssh_control_dir.control_dir  # one per test, not the session's (remotes.py)
 
 MakeTransport = Callable[[SshTarget], OpenSshTransport]
 
@@ -126,7 +123,7 @@ def test_remote_script_sees_an_sshd_environment(transport: OpenSshTransport) -> 
 def test_tty_mode_allocates_a_terminal(transport: OpenSshTransport) -> None:
     argv = transport.command_argv(["tty"], tty=True)
     assert "-tt" in argv and "-T" not in argv
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    proc = children.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("/dev/pts/")
 
 
@@ -199,7 +196,7 @@ def test_rsync_shares_the_master(
     before = sshd.accepted_logins()
     dest = tmp_path / "dest dir"
     argv = ["rsync", "-a", "-e", transport.rsync_rsh(), f"{source}/", f"{sshd.host}:{dest}/"]
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    children.run(argv, check=True, capture_output=True, timeout=60)
     assert (dest / "a file").read_text() == "hello"
     assert sshd.accepted_logins() == before
 

@@ -5,20 +5,16 @@ with a remote runs with OpenSSH and rsync, and again with paramiko and SFTP (rem
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
+import children
 from helpers import assert_one_line_error, qxub
-from remotes import remote_settings, write_config
+from remotes import mirror, remote_settings, write_config
 from sshd_server import SshServer
 
 pytestmark = [pytest.mark.sshd, pytest.mark.both_transports]
-
-
-def mirror(remote_home: Path, name: str = "proj") -> Path:
-    return remote_home / "scratch" / name
 
 
 def tree(root: Path) -> set[str]:
@@ -43,6 +39,7 @@ def project(remote: str) -> Path:
     return root
 
 
+@pytest.mark.weird_paths
 def test_push_sends_selected_files_only(project: Path, remote_home: Path) -> None:
     result = qxub("remote", "push", "R")
     assert result.returncode == 0, result.stderr
@@ -56,6 +53,7 @@ def test_push_sends_selected_files_only(project: Path, remote_home: Path) -> Non
     assert "pushed 4 files" in result.stderr
 
 
+@pytest.mark.weird_paths
 def test_deletes_only_what_qxub_pushed(project: Path, remote_home: Path) -> None:
     assert qxub("remote", "push", "R").returncode == 0
     remote = mirror(remote_home)
@@ -118,6 +116,7 @@ def test_remote_sync_ignore_lines(project: Path, sshd: SshServer, remote_home: P
     assert not (mirror(remote_home) / "pkg").exists()
 
 
+@pytest.mark.weird_paths
 def test_pull_keeps_local_edits(project: Path, remote_home: Path) -> None:
     (project / "x.py").write_text("v1\n")
     assert qxub("remote", "push", "R").returncode == 0
@@ -261,6 +260,7 @@ def test_symlinks_are_sent_as_links(remote: str, remote_home: Path) -> None:
     assert os.readlink(mirror(remote_home) / "outside") == "/etc/hostname"
 
 
+@pytest.mark.weird_paths
 def test_exec_sync_and_pull_over_ssh(project: Path, remote_home: Path) -> None:
     (project / "make_out.py").write_text(
         "import os\nos.makedirs('out', exist_ok=True)\n"
@@ -288,7 +288,7 @@ def test_sync_without_remote_is_an_error(project: Path) -> None:
 def test_local_remote_sync_and_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "fresh"
     project.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    children.run(["git", "init", "-q"], cwd=project, check=True)
     (project / "make_out.py").write_text(
         "import os\nos.makedirs('out', exist_ok=True)\nopen('out/r.txt','w').write('r')\n"
     )
@@ -308,6 +308,7 @@ def test_local_remote_sync_and_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (project / "out" / "r.txt").read_text() == "r"
 
 
+@pytest.mark.weird_paths
 def test_incremental_push_and_full(project: Path, remote_home: Path) -> None:
     assert qxub("remote", "push", "R").returncode == 0
     (mirror(remote_home) / "old.py").unlink()

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import children
 from helpers import QXUB
+from remotes import mirror
 from sshd_server import SshServer
 
 pytestmark = [pytest.mark.sshd, pytest.mark.both_transports]
@@ -23,7 +25,7 @@ class Watch:
     """A running `qxub remote watch` whose stderr lines are collected as they come."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = children.popen(
             [*QXUB, "remote", "watch", "R", *args],
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -72,10 +74,6 @@ def watcher(remote: str) -> Iterator[Callable[..., Watch]]:
             w.proc.wait()
 
 
-def mirror(remote_home: Path) -> Path:
-    return remote_home / "scratch" / "proj"
-
-
 def eventually(check: Callable[[], bool], within: float = 1.0) -> float:
     """Poll `check` until true; return how long it took (fails after `within` seconds)."""
     start = time.monotonic()
@@ -116,6 +114,7 @@ def test_edits_arrive_within_a_second_even_same_size_same_second(
     assert w.stop() == 0
 
 
+@pytest.mark.weird_paths
 def test_create_delete_rename_and_folder_move(
     watcher: Callable[..., Watch], remote_home: Path
 ) -> None:
@@ -154,7 +153,7 @@ def test_ignored_files_never_go_until_reincluded(
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(
+    children.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
         cwd=root,
         check=True,
@@ -164,7 +163,7 @@ def git(root: Path, *args: str) -> None:
 
 def test_git_checkout_of_2000_files(watcher: Callable[..., Watch], remote_home: Path) -> None:
     root = Path.cwd()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    children.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     (root / ".gitignore").write_text("*.log\n")
     for i in range(2000):
         (root / f"m{i % 10}").mkdir(exist_ok=True)
@@ -226,20 +225,29 @@ def test_connection_drop_and_return(
 
 
 def test_ctrl_c_mid_round_leaves_no_partial_file(
-    watcher: Callable[..., Watch], remote_home: Path
+    watcher: Callable[..., Watch], remote_home: Path, tmp_path: Path
 ) -> None:
     root = Path.cwd()
     w = watcher()
-    with open(root / "big.bin", "wb") as handle:
+    # Written whole outside the project, then renamed in: the watch sees one complete file.
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as handle:
         for _ in range(64):
             handle.write(os.urandom(4 * 1024 * 1024))
-    time.sleep(0.6)  # the round has started sending
+    big.rename(root / "big.bin")
+    there = mirror(remote_home)
+
+    def sending() -> bool:
+        # The round has begun writing it there (under a temporary name), or is done.
+        return any("big.bin" in p.name for p in there.iterdir())
+
+    eventually(sending, within=30)
     assert w.stop() == 0
-    leftovers = [p.name for p in mirror(remote_home).iterdir() if "big.bin" in p.name]
+    leftovers = [p.name for p in there.iterdir() if "big.bin" in p.name]
     # Either the whole file arrived before the stop, or nothing of it did.
     if leftovers:
         assert leftovers == ["big.bin"]
-        assert (mirror(remote_home) / "big.bin").stat().st_size == 256 * 1024 * 1024
+        assert (there / "big.bin").stat().st_size == 256 * 1024 * 1024
 
 
 def test_exec_sync_during_a_watch_does_not_race(
