@@ -19,7 +19,6 @@ from qxub.project import find_project_root
 from qxub.state import config_dirs, config_home
 
 PROJECT_FILE = ".qxub.yaml"
-LAYERS = ("system", "user", "project", "file")
 
 # Checks the value of `defaults.<name>`; returns the value to use or raises ValueError with a
 # message saying what is valid. The CLI builds it from the exec command's options.
@@ -38,7 +37,7 @@ class Schema:
 
 @dataclass(frozen=True)
 class Layer:
-    name: str  # one of LAYERS
+    name: str  # system, user, project or file (--config); "target" when set_value checks
     path: Path
     data: Mapping[str, Any]
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+# qxub's own exit codes; a job that ran gives its own. Usage errors exit 2 (UsageError.exit_code).
+EXIT_ERROR = 1
+EXIT_BUG = 3  # an internal error: a bug, with its traceback saved
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+
 
 class QxubError(Exception):
     """An error a user can cause or fix. Printed as one line plus a hint, never a traceback."""
 
-    exit_code = 1
+    exit_code = EXIT_ERROR
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

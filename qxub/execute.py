@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from qxub import protocol
-from qxub.errors import QxubError
+from qxub.errors import EXIT_INTERRUPTED, QxubError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import Outcome, describe_outcome, follow
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
-
-EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,13 @@ from qxub.job.script import STARTED_FILE, stderr_path, stdout_path
 from qxub.schedulers.base import JobState, Scheduler, State
 from qxub.state import JobRecord, read_exit_code
 
-# How often to ask each scheduler, at first and at most (seconds): qstat and squeue cost the
-# cluster something, the local runner's state is a file read.
-POLL_INTERVALS = {"local": (0.2, 0.5), "slurm": (1.0, 10.0), "pbs": (5.0, 30.0)}
-# How long a finished job's exit code file may lag behind the scheduler on a shared file system.
-FILE_GRACE = {"local": 0.5, "slurm": 10.0, "pbs": 15.0}
+# The monitor's own pace between looks at the output files: quick while output flows, slower
+# (up to IDLE_MOST) while the job is quiet. Asking the scheduler follows its own PollPolicy.
+IDLE_FIRST, IDLE_MOST = 0.02, 0.25
+# After the scheduler says a job is gone, look again this soon for its exit code file.
+GONE_RECHECK = 0.1
+
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,99 @@ class _Tail:
             self.handle.close()
 
 
+class Tails:
+    """The job's stdout and stderr files, each copied to its stream as it grows."""
+
+    def __init__(self, record: JobRecord, out: BinaryIO, err: BinaryIO) -> None:
+        self.tails = (
+            _Tail(Path(stdout_path(record.spec, record.logdir)), out),
+            _Tail(Path(stderr_path(record.spec, record.logdir)), err),
+        )
+
+    def pump(self) -> bool:
+        """Copy what is new in both; True if anything was."""
+        return any([tail.pump() for tail in self.tails])
+
+    def close(self) -> None:
+        for tail in self.tails:
+            tail.close()
+
+
+class Poller:
+    """Asks the scheduler about one job at the pace of its PollPolicy; a failed ask is said
+    once and retried later, never fatal."""
+
+    def __init__(
+        self, scheduler: Scheduler, job_id: str, status: Callable[[str], None], clock: Clock
+    ) -> None:
+        self.scheduler = scheduler
+        self.job_id = job_id
+        self.status = status
+        self.clock = clock
+        self.interval = scheduler.poll.first
+        self.next_ask = clock()
+        self.last: JobState | None = None  # the latest answer
+        self.gone_since: float | None = None  # when the scheduler first said the job ended
+        self.failures = 0  # asks failed in a row
+        self.asks = 0
+        self._said_queued = False
+
+    def poll(self) -> None:
+        """Ask now if it is time to."""
+        now = self.clock()
+        if now < self.next_ask:
+            return
+        self.asks += 1
+        try:
+            self.last = self.scheduler.state(self.job_id)
+            self.failures = 0
+        except QxubError as exc:
+            self.failures += 1
+            if self.failures == 1:
+                self.status(f"could not ask {self.scheduler.name} about job {self.job_id}: {exc}")
+        self.interval = self.scheduler.poll.after(self.interval, failed=self.failures > 0)
+        self.next_ask = now + self.interval
+        if self.last is None:
+            return
+        queued = self.last.state is State.QUEUED and self.scheduler.poll.queue_is_news
+        if queued and not self._said_queued:
+            self._said_queued = True
+            self.status(f"job {self.job_id} is queued")
+        if self.last.state in (State.DONE, State.UNKNOWN):
+            self.gone_since = self.gone_since if self.gone_since is not None else now
+            self.next_ask = now + GONE_RECHECK
+
+    def gone_for(self) -> float | None:
+        """Seconds since the scheduler first said the job ended; None while it has not."""
+        return None if self.gone_since is None else self.clock() - self.gone_since
+
+
+class EndRule:
+    """When following ends: the job's exit code file says so; failing that (a job killed
+    before its EXIT trap ran), the scheduler's word once the file has had its grace."""
+
+    def __init__(self, record: JobRecord, scheduler: Scheduler, wall_clock: Clock) -> None:
+        self.record = record
+        self.scheduler = scheduler
+        self.wall_clock = wall_clock
+
+    def from_exit_file(self) -> Outcome | None:
+        code = read_exit_code(self.record.path)
+        if code is None:
+            return None
+        return Outcome(code, None, _elapsed(self.record.path, self.record, self.wall_clock))
+
+    def from_scheduler(self, poller: Poller) -> Outcome | None:
+        """The scheduler's record of a job gone for longer than the file grace (JobLost if it
+        has no exit code either); None while the exit code file may still come."""
+        gone = poller.gone_for()
+        if gone is None or poller.last is None or gone < self.scheduler.poll.file_grace:
+            return None
+        return _ended_without_trap(
+            self.record, self.scheduler.name, poller.last, self.record.path, self.wall_clock
+        )
+
+
 def follow(
     record: JobRecord,
     scheduler: Scheduler,
@@ -70,71 +165,37 @@ def follow(
     out: BinaryIO,
     err: BinaryIO,
     status: Callable[[str], None],
-    clock: Callable[[], float] = time.monotonic,
-    wall_clock: Callable[[], float] = time.time,
+    clock: Clock = time.monotonic,
+    wall_clock: Clock = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
     """Stream the job's output until it ends; return how it ended."""
-    logdir = record.path
-    tails = [
-        _Tail(Path(stdout_path(record.spec, record.logdir)), out),
-        _Tail(Path(stderr_path(record.spec, record.logdir)), err),
-    ]
-    first, most = POLL_INTERVALS.get(scheduler.name, (2.0, 30.0))
-    poll_every = first
-    next_poll = clock()
-    announced_start = False
-    announced_queued = False
-    gone_since: float | None = None
-    last_state: JobState | None = None
-    failed_polls = 0
-    idle = 0.02
+    tails = Tails(record, out, err)
+    poller = Poller(scheduler, record.job_id, status, clock)
+    end = EndRule(record, scheduler, wall_clock)
+    said_started = False
+    idle = IDLE_FIRST
     try:
         while True:
-            moved = any([t.pump() for t in tails])
-            code = read_exit_code(logdir)
-            if code is not None:
-                for tail in tails:
-                    tail.pump()
-                if not announced_start:
+            moved = tails.pump()
+            outcome = end.from_exit_file()
+            if outcome is not None:
+                tails.pump()
+                if not said_started:
                     status(f"job {record.job_id} started")
-                return Outcome(code, None, _elapsed(logdir, record, wall_clock))
-            if not announced_start and (logdir / STARTED_FILE).exists():
-                announced_start = True
+                return outcome
+            if not said_started and (record.path / STARTED_FILE).exists():
+                said_started = True
                 status(f"job {record.job_id} started")
-            now = clock()
-            if now >= next_poll:
-                try:
-                    last_state = scheduler.state(record.job_id)
-                    failed_polls = 0
-                    poll_every = min(poll_every * 1.5, most)
-                except QxubError as exc:
-                    failed_polls += 1
-                    if failed_polls == 1:
-                        status(f"could not ask {scheduler.name} about job {record.job_id}: {exc}")
-                    poll_every = most
-                next_poll = now + poll_every
-                if last_state is not None:
-                    queued = last_state.state is State.QUEUED and scheduler.name != "local"
-                    if queued and not announced_queued:
-                        announced_queued = True
-                        status(f"job {record.job_id} is queued")
-                    if last_state.state in (State.DONE, State.UNKNOWN):
-                        gone_since = gone_since if gone_since is not None else now
-                        next_poll = now + 0.1
-            if gone_since is not None and last_state is not None:
-                grace = FILE_GRACE.get(scheduler.name, 10.0)
-                if clock() - gone_since >= grace:
-                    for tail in tails:
-                        tail.pump()
-                    return _ended_without_trap(
-                        record, scheduler.name, last_state, logdir, wall_clock
-                    )
-            idle = 0.02 if moved else min(idle * 1.5, 0.25)
+            poller.poll()
+            outcome = end.from_scheduler(poller)
+            if outcome is not None:
+                tails.pump()
+                return outcome
+            idle = IDLE_FIRST if moved else min(idle * 1.5, IDLE_MOST)
             sleep(idle)
     finally:
-        for tail in tails:
-            tail.close()
+        tails.close()
 
 
 def _elapsed(logdir: Path, record: JobRecord, wall_clock: Callable[[], float]) -> float:

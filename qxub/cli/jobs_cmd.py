@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from qxub import protocol
-from qxub.execute import EXIT_INTERRUPTED, Streams, cancel_job
+from qxub.errors import EXIT_INTERRUPTED
+from qxub.execute import Streams, cancel_job
 from qxub.jobstatus import table, view
 from qxub.monitor import describe_outcome, follow
 from qxub.schedulers.registry import get_scheduler

@@ -12,14 +12,8 @@ from typing import Any, NoReturn
 import click
 
 from qxub import __version__
-from qxub.errors import QxubError
+from qxub.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, QxubError
 from qxub.state import state_home
-
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_BUG = 3
-EXIT_INTERRUPTED = 130
-
 
 # Each command's module is imported only when that command runs, so `qxub --help` and every
 # command stay quick. The short help is kept here; a test checks it against the command's own.

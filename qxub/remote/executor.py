@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qxub import __version__, protocol
-from qxub.errors import QxubError
-from qxub.execute import EXIT_INTERRUPTED, Streams
+from qxub.errors import EXIT_INTERRUPTED, QxubError
+from qxub.execute import Streams
 from qxub.remote.commands import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
 from qxub.remote.config import Remote
 from qxub.remote.transport import Pipe, RemoteProcess, Transport

@@ -6,6 +6,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams
 from qxub.project import find_project_root
 from qxub.remote.commands import exec_script, qxub_script, subdir
@@ -69,7 +70,7 @@ def run_remote_job(
 
         push(remote, cwd, remote_path, streams.status, verbose=max(0, verbose - 1))
     code = run_remote_exec(remote, words, cwd, remote_path, quiet=quiet, verbose=verbose)
-    if pulls and code not in (EXIT_CONNECTION_LOST, 130):
+    if pulls and code not in (EXIT_CONNECTION_LOST, EXIT_INTERRUPTED):
         from qxub.remote.syncing import pull
 
         result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from qxub.job.spec import JobSpec
+
+if TYPE_CHECKING:
+    from qxub.proc import Result
 
 
 class State(enum.Enum):
@@ -15,10 +19,6 @@ class State(enum.Enum):
     RUNNING = "running"
     DONE = "done"  # ended; exit_code says how
     UNKNOWN = "unknown"  # the scheduler has no record of the job (any more)
-
-    @property
-    def finished(self) -> bool:
-        return self is State.DONE
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,45 @@ class JobState:
     raw_state: str | None = None  # the scheduler's own word (R, PENDING, F...)
 
 
+@dataclass(frozen=True)
+class PollPolicy:
+    """How a scheduler wants to be asked about a job (submitit's InfoWatcher is the model).
+
+    The monitor asks `first` seconds after the previous ask, then backs off by `factor` up to
+    `most`; a failed ask waits `most` before the next. `file_grace`: how long a finished job's
+    exit code file may lag behind the scheduler's word (shared file systems are slow).
+    `queue_is_news`: whether a queued job is worth a status line (a local job is queued for
+    the instant bash takes to start; a cluster's may wait for hours)."""
+
+    first: float
+    most: float
+    file_grace: float
+    queue_is_news: bool = True
+    factor: float = 1.5
+
+    def after(self, interval: float, *, failed: bool = False) -> float:
+        """The wait before the next ask, `interval` having been the wait before this one."""
+        return self.most if failed else min(interval * self.factor, self.most)
+
+
+class Runner(Protocol):
+    """How an engine runs a command: qxub.proc.run, or a fake that replays recordings."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = ...,
+        env: Mapping[str, str] | None = ...,
+        timeout: float | None = ...,
+    ) -> Result: ...
+
+
 class Scheduler(Protocol):
     """A scheduler engine. Four small hooks; the shared flow lives in qxub.jobs."""
 
     name: str
+    poll: PollPolicy  # how often the monitor asks `state`
 
     def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
         """Header lines for the job script (#PBS, #SBATCH; none for local)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from qxub.errors import SchedulerError
 from qxub.job.script import STARTED_FILE
 from qxub.job.spec import JobSpec
-from qxub.schedulers.base import JobState, State
+from qxub.schedulers.base import JobState, PollPolicy, State
 from qxub.state import jobs_dir, read_exit_code
 
 PID_FILE = "pid"
@@ -31,6 +31,8 @@ class LocalScheduler:
     """Runs jobs as detached bash processes."""
 
     name = "local"
+    # The state is a file read and a kill(0); a local job is queued only while bash starts.
+    poll = PollPolicy(first=0.2, most=0.5, file_grace=0.5, queue_is_news=False)
 
     def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
         return []

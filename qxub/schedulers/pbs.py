@@ -13,13 +13,12 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from qxub.errors import SchedulerError, UsageError
 from qxub.job.resources import format_clock, format_size
 from qxub.job.spec import JobSpec
 from qxub.proc import Result, run
-from qxub.schedulers.base import JobState, State
+from qxub.schedulers.base import JobState, PollPolicy, Runner, State
 from qxub.schedulers.pbs_parse import (
     PbsJob,
     PbsParseError,
@@ -28,15 +27,6 @@ from qxub.schedulers.pbs_parse import (
     parse_qstat_json,
 )
 from qxub.schedulers.pbs_tables import QstatRow, parse_qstat_table
-
-
-class Runner(Protocol):
-    """How the engine runs a command: qxub.proc.run, or a fake that replays recordings."""
-
-    def __call__(
-        self, argv: Sequence[str], *, check: bool = ..., timeout: float | None = ...
-    ) -> Result: ...
-
 
 # PBS Pro takes up to 236 characters; older servers wanted a letter first, so we always give one.
 _NAME_MAX = 236
@@ -163,6 +153,8 @@ class PbsScheduler:
     """PBS Pro / OpenPBS (NCI Gadi and others). `runner` runs each command; tests pass a fake."""
 
     name = "pbs"
+    # qstat costs the server something and sleeps when called twice in a second.
+    poll = PollPolicy(first=5.0, most=30.0, file_grace=15.0)
 
     def __init__(self, runner: Runner = run, *, timeout: float = 120.0) -> None:
         self._run = runner

@@ -8,28 +8,13 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
 
 from qxub.errors import CommandFailed, QxubError, SchedulerError
 from qxub.job.spec import JobSpec
 from qxub.proc import Result, run
-from qxub.schedulers.base import JobState, State
-
-
-class Runner(Protocol):
-    """What SlurmScheduler needs of qxub.proc.run (injectable for tests)."""
-
-    def __call__(
-        self,
-        argv: Sequence[str],
-        *,
-        check: bool = ...,
-        env: Mapping[str, str] | None = ...,
-        timeout: float | None = ...,
-    ) -> Result: ...
-
+from qxub.schedulers.base import JobState, PollPolicy, Runner, State
 
 SUBMIT_TIMEOUT = 120.0
 QUERY_TIMEOUT = 60.0
@@ -132,6 +117,8 @@ class SlurmScheduler:
     """The Slurm engine."""
 
     name = "slurm"
+    # squeue/scontrol cost the controller something: ask every second at first, then less.
+    poll = PollPolicy(first=1.0, most=10.0, file_grace=10.0)
 
     def __init__(self, runner: Runner = run, env: Mapping[str, str] | None = None) -> None:
         self._run = runner
