@@ -152,6 +152,28 @@ def test_ignored_files_never_go_until_reincluded(
     eventually(reads(mirror(remote_home) / "secret.txt", "s"))
 
 
+def test_a_change_to_git_info_exclude_reloads_the_rules(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    root = Path.cwd()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    exclude = root / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    exclude.write_text("data/\n")
+    (root / "data").mkdir()
+    (root / "data" / "x.txt").write_text("v0")
+    watcher()
+    there = mirror(remote_home)
+    (root / "seen.txt").write_text("s")
+    eventually(reads(there / "seen.txt", "s"))
+    assert not (there / "data").exists()
+    exclude.write_text("# data/ is wanted now\n")
+    eventually(reads(there / "data" / "x.txt", "v0"))
+    # The watcher's own rules were re-read: an edit in data/ is an event worth a push.
+    (root / "data" / "x.txt").write_text("v1")
+    eventually(reads(there / "data" / "x.txt", "v1"))
+
+
 def git(root: Path, *args: str) -> None:
     children.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],

@@ -18,12 +18,16 @@ from qxub.sync.ignore import IGNORE_FILE_NAMES, IgnoreRules
 # Events that say nothing about content. Folders' own "modified" events only echo the
 # creations and deletions inside them, which arrive as events of their own.
 _QUIET_TYPES = {"opened", "closed_no_write"}
+# The repository's own ignore file, relative to a project at the top of its worktree.
+GIT_EXCLUDE = ".git/info/exclude"
 
 
 @dataclass
 class Batch:
-    paths: set[str] = field(default_factory=set)  # changed paths, relative to the root
-    rules_changed: bool = False  # an ignore file changed: selection must be re-read
+    """Paths changed (relative to the root) since the last batch. A batch may hold no paths:
+    an ignore file changed, and the push must look at the selection again."""
+
+    paths: set[str] = field(default_factory=set)
     events: int = 0
 
 
@@ -42,16 +46,20 @@ class Batcher:
         self._first = 0.0
         self._last = 0.0
 
-    def add(self, paths: set[str], rules_changed: bool = False) -> None:
+    def add(self, paths: set[str]) -> None:
         with self._cond:
             now = self.clock()
             if not self._batch.events:
                 self._first = now
             self._last = now
             self._batch.paths |= paths
-            self._batch.rules_changed |= rules_changed
             self._batch.events += 1
             self._cond.notify_all()
+
+    def take(self) -> Batch | None:
+        """The batch if it is ready by the clock, else None; never waits."""
+        with self._cond:
+            return self._take_if_ready(self.clock())
 
     def next_batch(self, timeout: float | None = None) -> Batch | None:
         """Block until a batch is ready; None if `timeout` passes with no event at all."""
@@ -62,11 +70,19 @@ class Batcher:
                 return None
             while True:
                 now = self.clock()
-                ready = min(self._last + self.quiet, self._first + self.cap)
-                if now >= ready:
-                    batch, self._batch = self._batch, Batch()
+                batch = self._take_if_ready(now)
+                if batch is not None:
                     return batch
-                self._cond.wait(ready - now)
+                self._cond.wait(self._ready_at() - now)
+
+    def _ready_at(self) -> float:
+        return min(self._last + self.quiet, self._first + self.cap)
+
+    def _take_if_ready(self, now: float) -> Batch | None:
+        if not self._batch.events or now < self._ready_at():
+            return None
+        batch, self._batch = self._batch, Batch()
+        return batch
 
 
 class ProjectEvents:
@@ -96,24 +112,25 @@ class ProjectEvents:
             rel = self._relative(raw) if raw else None
             if not rel:
                 continue
-            name = posixpath.basename(rel)
             if rel.split("/")[0] == ".git":
-                if rel == ".git/info/exclude":
+                if rel == GIT_EXCLUDE:
                     rules_changed = True
+                    with self.lock:
+                        self.rules.reload()  # everything: the exclude file applies everywhere
                 continue
-            if name in IGNORE_FILE_NAMES:
-                rules_changed = True
             with self.lock:
-                if rules_changed:
-                    self.rules.reload(rel if name in IGNORE_FILE_NAMES else None)
+                if posixpath.basename(rel) in IGNORE_FILE_NAMES:
+                    rules_changed = True
+                    self.rules.reload(rel)  # its folder and those below
                 try:
                     ignored = self.rules.is_ignored(rel, event.is_directory)
                 except (ValueError, OSError):
                     ignored = False
             if not ignored:
                 paths.add(rel)
+        # A rules change alone makes a batch too: files it brings in must be pushed.
         if paths or rules_changed:
-            self.batcher.add(paths, rules_changed)
+            self.batcher.add(paths)
 
 
 def start_observer(root: Path, events: ProjectEvents) -> Any:
