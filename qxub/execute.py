@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from qxub import protocol
-from qxub.errors import EXIT_INTERRUPTED, QxubError
+from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import Outcome, describe_outcome, follow
+from qxub.options import ExecOptions
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
 
@@ -42,6 +43,33 @@ class Streams:
                 print(f"qxub: {message}", file=sys.stderr, flush=True)
 
         return cls(sys.stdout.buffer, sys.stderr.buffer, sys.stdout, status)
+
+
+def run_exec(options: ExecOptions, cwd: Path) -> int:
+    """`qxub exec` on this machine: place the job (platform, scheduler, queue), submit it
+    and follow it. `options` have the config's defaults applied."""
+    from qxub.job.build import spec_from_options
+    from qxub.placement import place
+    from qxub.schedulers.registry import get_scheduler
+
+    if options.sync or options.pull:
+        raise UsageError(
+            "--sync and --pull go with --remote", hint="e.g. qxub exec --remote local --sync -- ..."
+        )
+    spec = spec_from_options(options, cwd)
+    placement = place(spec, scheduler=options.scheduler, internet=options.internet)
+    scheduler = get_scheduler(placement.scheduler)
+    mode = Mode(
+        dry=options.dry,
+        terse=options.terse,
+        detach=options.detach,
+        quiet=options.quiet,
+        verbose=options.verbose,
+    )
+    notes = [placement.estimate] if placement.estimate else []
+    if options.verbose:
+        notes += placement.notes
+    return execute(placement.spec, scheduler, mode, Streams.standard(options.silent), notes)
 
 
 def execute(

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import yaml
 
-from qxub.cli.exec_cmd import cli_config, config_schema
+from qxub.cli.configured import cli_config, config_schema
 from qxub.config import layer_paths, set_value
 from qxub.errors import ConfigError
 

@@ -18,7 +18,7 @@ REMOTE_OPTION = click.option(
 
 
 def _on_remote(name: str, words: list[str], quiet: bool = False) -> None:
-    from qxub.cli.exec_cmd import cli_config
+    from qxub.cli.configured import cli_config
     from qxub.remote.config import find_remote
     from qxub.remote.run import run_remote_qxub
 

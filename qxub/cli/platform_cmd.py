@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from qxub.cli.exec_options import options_named
@@ -59,11 +57,31 @@ def platform_show(name: str) -> None:
 @click.option("-q", "--queue", default="auto", show_default=True, help="Queue, or 'auto'.")
 @click.option("-v", "--verbose", count=True, help="Explain the choice of queue.")
 @options_named(_ESTIMATE_OPTIONS)
-def platform_estimate(platform_name: str, queue: str, verbose: int, **params: Any) -> None:
+def platform_estimate(
+    platform_name: str,
+    queue: str,
+    verbose: int,
+    *,
+    mem: str | None,
+    cpus: int | None,
+    runtime: str | None,
+    disk: str | None,
+    gpus: int | None,
+    gpu_type: str | None,
+    internet: bool,
+) -> None:
     """What a job with these resources costs, and on which queue."""
     platform = load_platform(platform_name)
-    internet = params.pop("internet")
-    resources = build_resources(resources=(), volumes=None, **params)
+    resources = build_resources(
+        mem=mem,
+        cpus=cpus,
+        runtime=runtime,
+        disk=disk,
+        gpus=gpus,
+        gpu_type=gpu_type,
+        resources=(),
+        volumes=None,
+    )
     if queue == "auto":
         choice = choose_queue(platform, resources, internet=internet)
         click.echo(f"{choice.queue.name}: {describe_estimate(choice.chosen)}")

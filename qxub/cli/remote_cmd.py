@@ -7,12 +7,8 @@ from typing import Any
 
 import click
 
-from qxub.cli.exec_cmd import cli_config
-from qxub.cli.exec_options import (
-    SectionedCommand,
-    exec_options,
-    forwarded_words,
-)
+from qxub.cli.configured import cli_config, options_as_typed
+from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
 from qxub.config import Config
 from qxub.errors import UsageError
 from qxub.project import find_project_root
@@ -106,15 +102,16 @@ def remote_test(name: str | None) -> None:
 @exec_options
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def remote_explain(ctx: click.Context, /, remote_name: str, **params: Any) -> None:
+def remote_explain(ctx: click.Context, /, remote_name: str, **_: Any) -> None:
     """What `qxub exec --remote NAME [OPTIONS] -- COMMAND` would do, without doing it.
 
     Put the command after `--`."""
-    if params["remote"]:
+    options = options_as_typed(ctx, skip=frozenset({"remote_name"}))
+    if options.remote:
         raise UsageError(
             "give the remote as NAME, not --remote", hint="qxub remote explain gadi -- cmd"
         )
-    command = params["command"]
+    command = options.command
     if not command:
         raise UsageError("no command given", hint="e.g. qxub remote explain gadi -- python3 run.py")
     remote = _remote(remote_name)

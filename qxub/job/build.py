@@ -9,7 +9,8 @@ from pathlib import Path
 
 from qxub.errors import UsageError
 from qxub.job.resources import parse_duration, parse_size
-from qxub.job.spec import Context, Resources
+from qxub.job.spec import Context, JobSpec, Resources
+from qxub.options import ExecOptions
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -110,3 +111,45 @@ def absolute(path: str | None, cwd: Path) -> str | None:
     if path is None:
         return None
     return os.path.normpath(cwd / os.path.expanduser(path))
+
+
+def spec_from_options(options: ExecOptions, cwd: Path) -> JobSpec:
+    """The job that `options` (with config defaults applied) describe, run from `cwd`."""
+    template = None
+    if options.template:
+        if not Path(options.template).is_file():
+            raise UsageError(f"--template {options.template}: no such file")
+        template = Path(options.template).read_text()
+    return JobSpec(
+        argv=options.command,
+        execdir=absolute(options.execdir, cwd) or os.fspath(cwd),
+        context=build_context(
+            env=options.env,
+            mods_each=options.mods_each,
+            mods_list=options.mods_list,
+            sif=options.sif,
+            binds=options.bind,
+            default_context=options.default_context,
+        ),
+        resources=build_resources(
+            mem=options.mem,
+            cpus=options.cpus,
+            runtime=options.runtime,
+            disk=options.disk,
+            gpus=options.gpus,
+            gpu_type=options.gpu_type,
+            resources=options.resources,
+            volumes=options.volumes,
+        ),
+        name=options.name,
+        queue=options.queue,
+        project=options.project,
+        out=absolute(options.out, cwd),
+        err=absolute(options.err, cwd),
+        variables=build_variables(options.var_each, options.vars_list),
+        pre=options.pre,
+        post=options.post,
+        template=template,
+        platform=options.platform,
+        options=options.typed,
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams
+from qxub.options import ExecOptions
 from qxub.project import find_project_root
 from qxub.remote.commands import exec_script, qxub_script, subdir
 from qxub.remote.config import Remote
@@ -48,18 +49,17 @@ def run_remote_qxub(remote: Remote, words: Sequence[str], *, quiet: bool = False
 
 def run_remote_job(
     remote: Remote,
+    options: ExecOptions,
     words: Sequence[str],
     cwd: Path,
     remote_path: str | None,
-    *,
-    sync: bool,
-    pulls: Sequence[str],
-    quiet: bool,
-    verbose: int,
 ) -> int:
-    """Push (with `sync`), run, then pull `pulls` whatever the job's exit code."""
+    """`qxub exec --remote`: push (with --sync, else the remote's sync.auto), run `qxub exec
+    <words>` there, then pull --pull paths whatever the job's exit code."""
     from qxub.remote.executor import EXIT_CONNECTION_LOST
 
+    sync = remote.sync_auto if options.sync is None else options.sync
+    pulls, quiet, verbose = options.pull, options.silent, options.verbose
     streams = Streams.standard(quiet)
     if pulls:  # refuse a bad path before the job runs, not after
         from qxub.sync.pull import project_paths

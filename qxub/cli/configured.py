@@ -1,0 +1,66 @@
+"""What every command shares: the config as the CLI reads it, checked against the exec
+options (for `defaults:`) and the remotes schema, and the exec options as typed records."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from qxub.cli.exec_options import (
+    NOT_DEFAULTABLE,
+    defaults_validator,
+    exec_options,
+    option_for_default,
+    typed_options,
+)
+from qxub.config import Config, Schema, load_config
+from qxub.options import ExecOptions
+
+
+@cache
+def options_command() -> click.Command:
+    """A bare command holding the exec options: what config `defaults:` are checked against."""
+    return click.command("exec")(exec_options(lambda **_: None))
+
+
+def config_schema() -> Schema:
+    from qxub.remote.config import remotes_validator
+
+    check = defaults_validator(options_command())
+    return Schema(defaults=check, remotes=remotes_validator(check))
+
+
+def cli_config(explicit: str | None = None) -> Config:
+    """The layered config as every command reads it: from here, checked against the exec
+    options and the remotes schema."""
+    return load_config(Path.cwd(), Path(explicit) if explicit else None, config_schema())
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def options_as_typed(ctx: click.Context, skip: frozenset[str] = frozenset()) -> ExecOptions:
+    """The exec options of `ctx` (the exec command, or one that carries its options), as
+    typed: no config defaults yet."""
+    values = {k: _frozen(v) for k, v in ctx.params.items() if k not in skip}
+    return ExecOptions(**values, typed=tuple(typed_options(ctx, skip=skip | {"config_file"})))
+
+
+def with_config_defaults(ctx: click.Context, options: ExecOptions, config: Config) -> ExecOptions:
+    """Fill the options the user did not type from the config's `defaults:`: the one place
+    where they are applied (a remote qxub applies its own, there)."""
+    changes: dict[str, Any] = {}
+    for key, (value, _layer) in config.defaults().items():
+        param = option_for_default(ctx.command, key)
+        if param is None or param.name is None or param.name in NOT_DEFAULTABLE:
+            continue
+        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+            continue
+        changes[param.name] = _frozen(value)  # checked and converted when the file was loaded
+    return dataclasses.replace(options, **changes)
