@@ -8,7 +8,7 @@ is a ConfigError naming the file, the key and what is valid.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import yaml
 
 from qxub.errors import ConfigError
 from qxub.project import find_project_root
+from qxub.schema import Reader, load_yaml
 from qxub.state import config_dirs, config_home
 
 PROJECT_FILE = ".qxub.yaml"
@@ -23,8 +24,9 @@ PROJECT_FILE = ".qxub.yaml"
 # Checks the value of `defaults.<name>`; returns the value to use or raises ValueError with a
 # message saying what is valid. The CLI builds it from the exec command's options.
 DefaultsValidator = Callable[[str, Any], Any]
-# Checks a whole `remotes:` mapping of one file; raises ConfigError naming file and key.
-RemotesValidator = Callable[[Path, Any], Any]
+# Parses one remote's settings (file, name, data) into a Remote, or raises ConfigError naming
+# file and key. It lives in qxub.remote.config, above this module.
+RemoteParser = Callable[[Path, str, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,18 @@ class Schema:
     """The checks that need knowledge from above this module (exec options, remotes)."""
 
     defaults: DefaultsValidator | None = None
-    remotes: RemotesValidator | None = None
+    remotes: RemoteParser | None = None
 
 
 @dataclass(frozen=True)
 class Layer:
     name: str  # system, user, project or file (--config); "target" when set_value checks
     path: Path
-    data: Mapping[str, Any]
+    data: Mapping[str, Any]  # as written in the file (defaults converted to their types)
+    remotes: Mapping[str, Any] = field(default_factory=dict)  # parsed with the schema, by name
 
 
-# The schema: top-level keys and, for mappings, how to check their content.
+# The schema: top-level keys and what each is for.
 TOP_LEVEL_KEYS = {
     "defaults": "default values for `qxub exec` options, e.g. `mem: 16GB`",
     "remotes": "machines to run jobs on with --remote, by name",
@@ -52,10 +55,11 @@ TOP_LEVEL_KEYS = {
 }
 
 
-def _check_defaults(path: Path, value: Any, validator: DefaultsValidator | None) -> dict[str, Any]:
+def _check_defaults(r: Reader, value: Any, validator: DefaultsValidator | None) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(
-            f"{path}: `defaults` must be a mapping of exec option names to values",
+        r.fail(
+            "defaults",
+            "must be a mapping of exec option names to values",
             hint="write e.g.\ndefaults:\n  mem: 16GB\n  cpus: 4",
         )
     checked: dict[str, Any] = {}
@@ -66,58 +70,46 @@ def _check_defaults(path: Path, value: Any, validator: DefaultsValidator | None)
         try:
             checked[str(key)] = validator(str(key), item)
         except ValueError as exc:
-            raise ConfigError(f"{path}: defaults.{key}: {exc}") from None
+            r.fail(f"defaults.{key}", str(exc))
     return checked
 
 
 def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) -> Layer:
-    """Parse and validate one config file's text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(
-            f"{path}: cannot parse YAML{where}: {problem}",
-            hint="fix the file, or move it aside to run with the built-in defaults",
-        ) from None
+    """Parse and validate one config file's text; its remotes are parsed once, here."""
+    r = Reader(str(path))
+    data = load_yaml(text, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: the top level must be a mapping, not {type(data).__name__}",
+        r.fail(
+            "",
+            f"the top level must be a mapping, not {type(data).__name__}",
             hint=f"valid keys: {', '.join(TOP_LEVEL_KEYS)}",
         )
     checked: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in TOP_LEVEL_KEYS:
-            valid = "; ".join(f"{k} ({what})" for k, what in TOP_LEVEL_KEYS.items())
-            raise ConfigError(f"{path}: unknown key {key!r}", hint=f"valid keys: {valid}")
+    remotes: dict[str, Any] = {}
+    for key, value in r.mapping(data, "", TOP_LEVEL_KEYS).items():
         if key == "defaults":
-            checked[key] = _check_defaults(path, value, schema.defaults if schema else None)
+            checked[key] = _check_defaults(r, value, schema.defaults if schema else None)
         elif key == "remotes":
             if not isinstance(value, dict):
-                raise ConfigError(
-                    f"{path}: `remotes` must be a mapping of remote names to settings",
+                r.fail(
+                    key,
+                    "must be a mapping of remote names to settings",
                     hint="write e.g.\nremotes:\n  gadi:\n    url: ssh://gadi.nci.org.au",
                 )
-            checked[key] = schema.remotes(path, value) if schema and schema.remotes else value
+            if schema and schema.remotes:
+                remotes = {str(n): schema.remotes(path, str(n), d) for n, d in value.items()}
+            checked[key] = value
         elif key == "remote_path":
             if not isinstance(value, str) or not value.strip() or "\n" in value:
-                raise ConfigError(
-                    f"{path}: remote_path must be a path", hint="e.g. remote_path: analysis-v2"
-                )
+                r.fail(key, "must be a path", hint="e.g. remote_path: analysis-v2")
             checked[key] = value
         elif key == "default_remote":
             if not isinstance(value, str) or not value:
-                raise ConfigError(
-                    f"{path}: default_remote must be the name of a remote", hint="e.g. gadi"
-                )
+                r.fail(key, "must be the name of a remote", hint="e.g. gadi")
             checked[key] = value
-    return Layer(name, path, checked)
+    return Layer(name, path, checked, remotes)
 
 
 def load_layer(name: str, path: Path, schema: Schema | None = None) -> Layer | None:
@@ -143,7 +135,7 @@ def layer_paths(cwd: Path, explicit: Path | None = None) -> list[tuple[str, Path
 @dataclass(frozen=True)
 class Config:
     layers: tuple[Layer, ...]
-    schema: Schema | None = None  # what the layers were checked with; remotes parse with it
+    schema: Schema | None = None  # what the layers were checked with
 
     def lookup(self, key: str) -> tuple[Any, Layer] | None:
         """The winning value of a dotted key and the layer it came from."""

@@ -59,8 +59,11 @@ def test_defaults_go_through_option_checks(project: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("defaults: [1, 2\n", ["cannot parse YAML", "line"]),
-        ("default:\n  mem: 1GB\n", ["unknown key 'default'", "valid keys: defaults"]),
+        ("defaults: [1, 2\n", ["not valid YAML", "line 2"]),
+        (
+            "default:\n  mem: 1GB\n",
+            ["default: unknown key", "did you mean 'defaults'?", "valid keys: defaults"],
+        ),
         ("defaults:\n  memm: 1GB\n", ["defaults.memm", "not an exec option", "mem"]),
         ("defaults:\n  mem: lots\n", ["defaults.mem", "cannot read"]),
         ("defaults:\n  cpus: many\n", ["defaults.cpus", "not a valid integer"]),

@@ -188,7 +188,7 @@ def test_unknown_key_lists_the_valid_keys() -> None:
         ("", "expected a mapping of keys, got nothing"),
         ("name: x\nscheduler: pbs\n", "missing"),
         ("name: x\nscheduler: pbs\nqueues: [a]\n", "queues: expected a mapping of queue names"),
-        ("queues: {a: 1\n", "not valid YAML (line 2)"),
+        ("queues: {a: 1\n", "not valid YAML (line 2, column"),
         (
             SMALL.replace("walltime: [{up_to_cpus: 8, max: 2h}]\n      fast", "\n      fast"),
             "queues.cheap.walltime: missing",

@@ -29,10 +29,10 @@ def options_command() -> click.Command:
 
 
 def config_schema() -> Schema:
-    from qxub.remote.config import remotes_validator
+    from qxub.remote.config import remote_parser
 
     check = defaults_validator(options_command())
-    return Schema(defaults=check, remotes=remotes_validator(check))
+    return Schema(defaults=check, remotes=remote_parser(check))
 
 
 def cli_config(explicit: str | None = None) -> Config:

@@ -13,7 +13,6 @@ whose platform has the same name as a built-in replaces it, any other adds a pla
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from qxub.errors import ConfigError
 from qxub.platforms.model import Platform, parse_platform
+from qxub.schema import did_you_mean, load_yaml
 
 ENV_PLATFORM = "QXUB_PLATFORM"
 
@@ -34,18 +34,7 @@ def user_platform_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _parse_text(text: str, source: str, default_name: str) -> Platform:
-    import yaml  # only when a platform is read, so `qxub --help` stays fast
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(
-            f"{source}: not valid YAML{where}: {problem}", hint="fix the file's syntax"
-        ) from err
-    return parse_platform(data, source, default_name)
+    return parse_platform(load_yaml(text, source), source, default_name)
 
 
 def _builtin_platforms() -> list[Platform]:
@@ -102,8 +91,7 @@ def load_platform(name: str, env: Mapping[str, str] | None = None) -> Platform:
 
 
 def _suggest(name: str, known: list[str], env: Mapping[str, str] | None) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    lead = f"did you mean {' or '.join(close)}? " if close else ""
+    lead = did_you_mean(name, known)
     listing = ", ".join(sorted(known)) or "none"
     return f"{lead}known platforms: {listing} (add your own in {user_platform_dir(env)})"
 

@@ -38,13 +38,11 @@ Unknown keys and wrong types are a ConfigError naming the file, the key path and
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NoReturn
 
-from qxub.errors import ConfigError, ResourceError
-from qxub.job.resources import format_size, parse_duration, parse_size
+from qxub.job.resources import format_size
+from qxub.schema import Reader, join, kind
 
 SCHEDULERS = ("pbs", "slurm", "local")
 
@@ -162,85 +160,6 @@ _QUEUE_KEYS = (
 _STEP_KEYS = ("up_to_cpus", "max")
 
 
-class _Reader:
-    """Typed access to one file's parsed YAML; every failure names the file and key path."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, message: str, hint: str | None = None) -> NoReturn:
-        where = f"{path}: " if path else ""
-        raise ConfigError(f"{self.source}: {where}{message}", hint=hint)
-
-    def mapping(self, value: object, path: str, valid: tuple[str, ...]) -> dict[str, object]:
-        if not isinstance(value, Mapping):
-            self.fail(path, f"expected a mapping of keys, got {_kind(value)}")
-        for key in value:
-            if not isinstance(key, str) or key not in valid:
-                close = difflib.get_close_matches(str(key), valid, n=1)
-                guess = f"did you mean {close[0]!r}? " if close else ""
-                self.fail(
-                    f"{path}.{key}" if path else str(key),
-                    "unknown key",
-                    hint=f"{guess}valid keys: {', '.join(valid)}",
-                )
-        return {str(k): v for k, v in value.items()}
-
-    def require(self, data: dict[str, object], key: str, path: str) -> object:
-        if data.get(key) is None:
-            self.fail(_join(path, key), "missing")
-        return data[key]
-
-    def string(self, value: object, path: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            self.fail(path, f"expected a non-empty string, got {_kind(value)}")
-        return value.strip()
-
-    def integer(self, value: object, path: str, minimum: int = 0) -> int:
-        # bool is an int to Python, never to a reader of the file.
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"expected a whole number, got {_kind(value)}")
-        if value < minimum:
-            self.fail(path, f"must be at least {minimum}, got {value}")
-        return value
-
-    def number(self, value: object, path: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(path, f"expected a number, got {_kind(value)}")
-        if value < 0:
-            self.fail(path, f"must not be negative, got {value}")
-        return float(value)
-
-    def boolean(self, value: object, path: str) -> bool:
-        if not isinstance(value, bool):
-            self.fail(path, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def size(self, value: object, path: str) -> int:
-        if not isinstance(value, str):
-            self.fail(path, f"expected a size such as 190GB, got {_kind(value)}")
-        try:
-            return parse_size(value, what=path)
-        except ResourceError as err:
-            self.fail(path, err.message, hint=err.hint)
-
-    def duration(self, value: object, path: str) -> int:
-        # YAML 1.1 reads an unquoted 10:00:00 as the number 36000; insist on strings.
-        if not isinstance(value, str):
-            self.fail(path, f"expected a quoted duration such as '48h', got {_kind(value)}")
-        try:
-            return parse_duration(value, what=path)
-        except ResourceError as err:
-            self.fail(path, err.message, hint=err.hint)
-
-    def strings(self, value: object, path: str) -> tuple[str, ...]:
-        if isinstance(value, str):
-            return (self.string(value, path),)
-        if not isinstance(value, list):
-            self.fail(path, f"expected a list of strings, got {_kind(value)}")
-        return tuple(self.string(v, f"{path}[{i}]") for i, v in enumerate(value))
-
-
 def cpus(count: int) -> str:
     """'1 cpu', '48 cpus'."""
     return f"{count} cpu" if count == 1 else f"{count} cpus"
@@ -254,26 +173,9 @@ def format_hours(seconds: int) -> str:
     return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    return {
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: f"the text {value!r}",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
 def parse_platform(data: object, source: str, default_name: str) -> Platform:
     """Validate one platform file's parsed YAML into a Platform (ConfigError if it is wrong)."""
-    r = _Reader(source)
+    r = Reader(source)
     top = r.mapping(data, "", _PLATFORM_KEYS)
     name = r.string(top["name"], "name") if top.get("name") is not None else default_name
     scheduler = r.string(r.require(top, "scheduler", ""), "scheduler")
@@ -281,7 +183,7 @@ def parse_platform(data: object, source: str, default_name: str) -> Platform:
         r.fail("scheduler", f"unknown scheduler {scheduler!r}", hint=f"one of {SCHEDULERS}")
     raw_queues = r.require(top, "queues", "")
     if not isinstance(raw_queues, Mapping) or not raw_queues:
-        r.fail("queues", f"expected a mapping of queue names to queues, got {_kind(raw_queues)}")
+        r.fail("queues", f"expected a mapping of queue names to queues, got {kind(raw_queues)}")
     queues = tuple(
         _parse_queue(r, str(qname), qdata, f"queues.{qname}") for qname, qdata in raw_queues.items()
     )
@@ -301,42 +203,42 @@ def parse_platform(data: object, source: str, default_name: str) -> Platform:
     )
 
 
-def _parse_queue(r: _Reader, name: str, value: object, path: str) -> Queue:
+def _parse_queue(r: Reader, name: str, value: object, path: str) -> Queue:
     d = r.mapping(value, path, _QUEUE_KEYS)
 
     def opt_int(key: str, default: int, minimum: int = 0) -> int:
         v = d.get(key)
-        return default if v is None else r.integer(v, _join(path, key), minimum)
+        return default if v is None else r.integer(v, join(path, key), minimum)
 
     def opt_size(key: str) -> int | None:
         v = d.get(key)
-        return None if v is None else r.size(v, _join(path, key))
+        return None if v is None else r.size(v, join(path, key))
 
     def opt_bool(key: str, default: bool) -> bool:
         v = d.get(key)
-        return default if v is None else r.boolean(v, _join(path, key))
+        return default if v is None else r.boolean(v, join(path, key))
 
-    node_cpus = r.integer(r.require(d, "node_cpus", path), _join(path, "node_cpus"), 1)
-    steps = _parse_steps(r, r.require(d, "walltime", path), _join(path, "walltime"))
+    node_cpus = r.integer(r.require(d, "node_cpus", path), join(path, "node_cpus"), 1)
+    steps = _parse_steps(r, r.require(d, "walltime", path), join(path, "walltime"))
     max_cpus = opt_int("max_cpus", steps[-1].up_to_cpus, 1)
     if max_cpus > steps[-1].up_to_cpus:
         r.fail(
-            _join(path, "max_cpus"),
+            join(path, "max_cpus"),
             f"{max_cpus} is more than the last walltime step ({steps[-1].up_to_cpus} cpus)",
         )
     min_cpus = opt_int("min_cpus", 1, 1)
     if min_cpus > max_cpus:
-        r.fail(_join(path, "min_cpus"), f"{min_cpus} is more than max_cpus ({max_cpus})")
+        r.fail(join(path, "min_cpus"), f"{min_cpus} is more than max_cpus ({max_cpus})")
     cpus_per_gpu = d.get("cpus_per_gpu")
     node_gpus = d.get("node_gpus")
     queue = Queue(
         name=name,
-        description=r.string(d["description"], _join(path, "description"))
+        description=r.string(d["description"], join(path, "description"))
         if d.get("description")
         else "",
-        charge_rate=r.number(r.require(d, "charge_rate", path), _join(path, "charge_rate")),
+        charge_rate=r.number(r.require(d, "charge_rate", path), join(path, "charge_rate")),
         node_cpus=node_cpus,
-        node_memory=r.size(r.require(d, "node_memory", path), _join(path, "node_memory")),
+        node_memory=r.size(r.require(d, "node_memory", path), join(path, "node_memory")),
         max_memory=opt_size("max_memory"),
         min_memory=opt_size("min_memory"),
         max_jobfs=opt_size("max_jobfs"),
@@ -346,28 +248,28 @@ def _parse_queue(r: _Reader, name: str, value: object, path: str) -> Queue:
         whole_nodes=opt_bool("whole_nodes", True),
         min_gpus=opt_int("min_gpus", 0),
         max_gpus=opt_int("max_gpus", 0),
-        gpu_type=r.string(d["gpu_type"], _join(path, "gpu_type")).lower()
+        gpu_type=r.string(d["gpu_type"], join(path, "gpu_type")).lower()
         if d.get("gpu_type") is not None
         else None,
         cpus_per_gpu=None
         if cpus_per_gpu is None
-        else r.integer(cpus_per_gpu, _join(path, "cpus_per_gpu"), 1),
-        node_gpus=None if node_gpus is None else r.integer(node_gpus, _join(path, "node_gpus"), 1),
+        else r.integer(cpus_per_gpu, join(path, "cpus_per_gpu"), 1),
+        node_gpus=None if node_gpus is None else r.integer(node_gpus, join(path, "node_gpus"), 1),
         walltime=steps,
         internet=opt_bool("internet", False),
         express=opt_bool("express", False),
         auto=opt_bool("auto", True),
     )
     if queue.min_gpus > queue.max_gpus:
-        r.fail(_join(path, "min_gpus"), f"{queue.min_gpus} is more than max_gpus")
+        r.fail(join(path, "min_gpus"), f"{queue.min_gpus} is more than max_gpus")
     if queue.min_memory and queue.min_memory > (queue.max_memory or queue.node_memory):
-        r.fail(_join(path, "min_memory"), "is more than the queue's largest memory request")
+        r.fail(join(path, "min_memory"), "is more than the queue's largest memory request")
     return queue
 
 
-def _parse_steps(r: _Reader, value: object, path: str) -> tuple[WalltimeStep, ...]:
+def _parse_steps(r: Reader, value: object, path: str) -> tuple[WalltimeStep, ...]:
     if not isinstance(value, list) or not value:
-        r.fail(path, f"expected a list of {{up_to_cpus: N, max: '48h'}} steps, got {_kind(value)}")
+        r.fail(path, f"expected a list of {{up_to_cpus: N, max: '48h'}} steps, got {kind(value)}")
     steps: list[WalltimeStep] = []
     for i, item in enumerate(value):
         where = f"{path}[{i}]"

@@ -24,7 +24,6 @@ any other job without cpus gets the queue's smallest request (min_cpus, 1 on mos
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, replace
 
@@ -33,6 +32,7 @@ from qxub.job.resources import format_size
 from qxub.job.spec import Resources
 from qxub.platforms.model import Platform, Queue, format_hours
 from qxub.platforms.model import cpus as plural_cpus
+from qxub.schema import did_you_mean
 
 DEFAULT_RUNTIME = 3600  # seconds; what a job without --runtime is costed for
 
@@ -248,8 +248,7 @@ def _sorted(estimates: list[tuple[int, Estimate]]) -> list[Estimate]:
 
 
 def _unknown_queue(platform: Platform, name: str) -> QueueError:
-    close = difflib.get_close_matches(name, platform.queue_names, n=3, cutoff=0.5)
-    lead = f"did you mean {' or '.join(close)}? " if close else ""
+    lead = did_you_mean(name, platform.queue_names)
     return QueueError(
         f"{platform.name} has no queue {name!r}",
         hint=f"{lead}its queues: {', '.join(platform.queue_names)}; or use --queue auto",

@@ -6,7 +6,6 @@ remote ({{user}}: the remote $USER, {{home}}: the remote $HOME).
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import re
 import shlex
@@ -19,6 +18,7 @@ from typing import Any
 from qxub.config import Config
 from qxub.errors import ConfigError, QxubError
 from qxub.remote.ssh import SshTarget
+from qxub.schema import Reader, close_matches, join
 from qxub.state import config_home, state_home
 
 LOCAL = "local"
@@ -105,116 +105,86 @@ def builtin_local() -> Remote:
     )
 
 
-class _Checker:
-    def __init__(self, path: Path, name: str) -> None:
-        self.path = path
-        self.name = name
+def _expand(r: Reader, path: str, value: str) -> str:
+    """Laptop placeholders ({user}) expanded; remote ones ({{user}}) checked and kept."""
 
-    def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(f"{self.path}: remotes.{self.name}.{key}: {message}", hint=hint)
-
-    def string(self, data: Mapping[str, Any], key: str) -> str | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"must be a non-empty string, not {value!r}", REMOTE_KEYS[key])
-        return value
-
-    def expand(self, key: str, value: str) -> str:
-        def sub(match: re.Match[str]) -> str:
-            remote, local = match.group(1), match.group(2)
-            if remote is not None:
-                if remote not in _REMOTE_VARS:
-                    valid = ", ".join("{{" + v + "}}" for v in _REMOTE_VARS)
-                    raise self.fail(key, f"unknown placeholder {match.group(0)}", f"valid: {valid}")
-                return match.group(0)
-            if local not in _LOCAL_VARS:
-                raise self.fail(
-                    key,
-                    f"unknown placeholder {match.group(0)}",
-                    "valid: {user}, {{user}}, {{home}}",
-                )
-            return getpass.getuser()
-
-        return _PLACEHOLDER.sub(sub, value)
-
-    def choice(self, data: Mapping[str, Any], key: str, values: tuple[str, ...]) -> str | None:
-        """One of `values`, or None for `auto` (or the key left out)."""
-        value = data.get(key)
-        if value is None or value == "auto":
-            return None
-        if value not in values:
-            raise self.fail(
-                key, f"must be {', '.join(values)} or auto, not {value!r}", REMOTE_KEYS[key]
+    def sub(match: re.Match[str]) -> str:
+        remote, local = match.group(1), match.group(2)
+        if remote is not None:
+            if remote not in _REMOTE_VARS:
+                valid = ", ".join("{{" + v + "}}" for v in _REMOTE_VARS)
+                r.fail(path, f"unknown placeholder {match.group(0)}", f"valid: {valid}")
+            return match.group(0)
+        if local not in _LOCAL_VARS:
+            r.fail(
+                path, f"unknown placeholder {match.group(0)}", "valid: {user}, {{user}}, {{home}}"
             )
-        return str(value)
+        return getpass.getuser()
+
+    return _PLACEHOLDER.sub(sub, value)
+
+
+def _target(r: Reader, path: str, url: str, ssh_config: str | None) -> SshTarget:
+    try:
+        return SshTarget.from_url(_expand(r, path, url), config_file=ssh_config)
+    except ConfigError as exc:
+        r.fail(path, exc.message, exc.hint)
 
 
 def parse_remote(
     name: str, data: Any, path: Path, defaults_check: Callable[[str, Any], Any] | None = None
 ) -> Remote:
     """One remote's settings, checked; errors name the file and the key."""
-    check = _Checker(path, name)
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{path}: remotes.{name} must be a mapping of settings",
-            hint="e.g.\n  url: ssh://gadi.nci.org.au\n  working_dir: /scratch/a56/{{user}}/qxub",
-        )
-    for key in data:
-        if key not in REMOTE_KEYS:
-            close = difflib.get_close_matches(str(key), REMOTE_KEYS, n=1)
-            maybe = f"did you mean {close[0]}? " if close else ""
-            raise check.fail(
-                str(key), "unknown key", f"{maybe}valid keys: {', '.join(REMOTE_KEYS)}"
-            )
+    r = Reader(str(path))
+    where = f"remotes.{name}"
+    example = "e.g.\n  url: ssh://gadi.nci.org.au\n  working_dir: /scratch/a56/{{user}}/qxub"
+    d = r.mapping(data, where, REMOTE_KEYS, example)
     if name == LOCAL:
-        raise ConfigError(
-            f"{path}: remotes.local: `local` is the built-in remote (this machine)",
-            hint="give your remote another name",
+        r.fail(
+            where, "`local` is the built-in remote (this machine)", "give your remote another name"
         )
-    url = check.string(data, "url")
-    if url is None:
-        raise check.fail("url", "missing", "every remote needs url: ssh://[user@]host[:port]")
-    ssh_config = check.string(data, "config")
-    try:
-        target = SshTarget.from_url(check.expand("url", url), config_file=ssh_config)
-    except ConfigError as exc:
-        raise check.fail("url", exc.message, exc.hint) from None
-    working_dir = check.expand("working_dir", check.string(data, "working_dir") or "{{home}}/qxub")
+
+    def string(key: str) -> str | None:
+        value = d.get(key)
+        return None if value is None else r.string(value, join(where, key), REMOTE_KEYS[key])
+
+    url = r.require(d, "url", where, "every remote needs url: ssh://[user@]host[:port]")
+    ssh_config = string("config")
+    target = _target(r, join(where, "url"), r.string(url, join(where, "url")), ssh_config)
+    working_dir = _expand(r, join(where, "working_dir"), string("working_dir") or "{{home}}/qxub")
     if not working_dir.startswith(("/", "{{home}}")):
-        raise check.fail(
-            "working_dir",
+        r.fail(
+            join(where, "working_dir"),
             f"{working_dir!r} is not an absolute path",
             "e.g. /scratch/a56/{{user}}/qxub",
         )
-    command = check.string(data, "qxub_command") or "qxub"
+    command = string("qxub_command") or "qxub"
     try:
         words = tuple(shlex.split(command))
     except ValueError as exc:
-        raise check.fail("qxub_command", str(exc)) from None
-    force_tty = data.get("force_tty")
-    if force_tty is not None and not isinstance(force_tty, bool):
-        raise check.fail("force_tty", f"must be true, false or null, not {force_tty!r}")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, Mapping):
-        raise check.fail("defaults", "must be a mapping of exec options", "e.g. {project: a56}")
+        r.fail(join(where, "qxub_command"), str(exc))
+    force_tty = d.get("force_tty")
+    if force_tty is not None:
+        force_tty = r.boolean(force_tty, join(where, "force_tty"))
+    defaults = r.any_keys(
+        d.get("defaults") or {},
+        join(where, "defaults"),
+        "a mapping of exec options",
+        "e.g. {project: a56}",
+    )
     checked_defaults = []
     for key, value in defaults.items():
         if defaults_check is not None:
             try:
-                value = defaults_check(str(key), value)
+                value = defaults_check(key, value)
             except ValueError as exc:
-                raise check.fail(f"defaults.{key}", str(exc)) from None
-        checked_defaults.append((str(key), value))
-    sync_target = None
-    sync_url = check.string(data, "sync_url")
-    if sync_url is not None:
-        try:
-            sync_target = SshTarget.from_url(check.expand("sync_url", sync_url), ssh_config)
-        except ConfigError as exc:
-            raise check.fail("sync_url", exc.message, exc.hint) from None
-    auto, ignore, pull = _sync_settings(check, data.get("sync"))
+                r.fail(join(where, f"defaults.{key}"), str(exc))
+        checked_defaults.append((key, value))
+    sync_url = string("sync_url")
+    sync_target = (
+        None if sync_url is None else _target(r, join(where, "sync_url"), sync_url, ssh_config)
+    )
+    auto, ignore, pull = _sync_settings(r, join(where, "sync"), d.get("sync"))
     return Remote(
         sync_target=sync_target,
         sync_auto=auto,
@@ -223,58 +193,50 @@ def parse_remote(
         name=name,
         target=target,
         working_dir=working_dir,
-        platform=check.string(data, "platform"),
-        conda_env=check.string(data, "conda_env"),
+        platform=string("platform"),
+        conda_env=string("conda_env"),
         qxub_command=words,
         force_tty=force_tty,
         defaults=tuple(checked_defaults),
         source=str(path),
-        transport=check.choice(data, "transport", TRANSPORTS),
-        sync_engine=check.choice(data, "sync_engine", SYNC_ENGINES),
+        transport=r.choice(
+            d.get("transport"), join(where, "transport"), TRANSPORTS, REMOTE_KEYS["transport"]
+        ),
+        sync_engine=r.choice(
+            d.get("sync_engine"),
+            join(where, "sync_engine"),
+            SYNC_ENGINES,
+            REMOTE_KEYS["sync_engine"],
+        ),
     )
 
 
-def _sync_settings(check: _Checker, value: Any) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+def _sync_settings(
+    r: Reader, where: str, value: Any
+) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
     if value is None:
         return False, (), ()
     if isinstance(value, bool):
         return value, (), ()
     if not isinstance(value, Mapping):
-        raise check.fail(
-            "sync",
+        r.fail(
+            where,
             f"must be true, false or a mapping, not {value!r}",
             f"keys: {', '.join(SYNC_KEYS)}",
         )
-    for key in value:
-        if key not in SYNC_KEYS:
-            raise check.fail(f"sync.{key}", "unknown key", f"valid keys: {', '.join(SYNC_KEYS)}")
-    auto = value.get("auto", False)
-    if not isinstance(auto, bool):
-        raise check.fail("sync.auto", f"must be true or false, not {auto!r}")
-    lists = []
-    for key in ("ignore", "pull"):
-        items = value.get(key) or []
-        if isinstance(items, str):
-            items = [items]
-        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-            raise check.fail(
-                f"sync.{key}", "must be a list of paths or patterns", "e.g. [results/, logs/]"
-            )
-        lists.append(tuple(items))
-    return auto, lists[0], lists[1]
+    d = r.mapping(value, where, SYNC_KEYS)
+    auto = r.boolean(d.get("auto", False), join(where, "auto"))
+    example = "e.g. [results/, logs/]"
+    ignore = r.strings(d.get("ignore") or [], join(where, "ignore"), example)
+    pull = r.strings(d.get("pull") or [], join(where, "pull"), example)
+    return auto, ignore, pull
 
 
-def remotes_validator(
+def remote_parser(
     defaults_check: Callable[[str, Any], Any] | None,
-) -> Callable[[Path, Any], Any]:
-    """The check the config loader runs on each file's `remotes:`; keeps the raw mapping."""
-
-    def validate(path: Path, value: Any) -> Any:
-        for name, data in value.items():
-            parse_remote(str(name), data, path, defaults_check)
-        return value
-
-    return validate
+) -> Callable[[Path, str, Any], Remote]:
+    """What the config loader parses each remote with, once, as it reads a file."""
+    return lambda path, name, data: parse_remote(name, data, path, defaults_check)
 
 
 def configured_remotes(config: Config) -> dict[str, Remote]:
@@ -283,7 +245,10 @@ def configured_remotes(config: Config) -> dict[str, Remote]:
     remotes = {LOCAL: builtin_local()}
     for layer in config.layers:
         for name, data in dict(layer.data.get("remotes", {})).items():
-            remotes[str(name)] = parse_remote(str(name), data, layer.path, defaults_check)
+            parsed = layer.remotes.get(str(name))  # parsed when the file was read
+            if not isinstance(parsed, Remote):  # a config read without the remotes schema
+                parsed = parse_remote(str(name), data, layer.path, defaults_check)
+            remotes[str(name)] = parsed
     return remotes
 
 
@@ -300,8 +265,7 @@ def find_remote(config: Config, name: str | None) -> Remote:
         name = str(found[0])
     if name in remotes:
         return remotes[name]
-    same_but_case = [n for n in remotes if n.lower() == name.lower()]
-    close = same_but_case or difflib.get_close_matches(name, remotes, n=3, cutoff=0.5)
+    close = close_matches(name, remotes)
     if close:
         hint = f"did you mean {' or '.join(close)}? known remotes: {', '.join(remotes)}"
     else:
