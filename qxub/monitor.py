@@ -153,9 +153,7 @@ class EndRule:
         gone = poller.gone_for()
         if gone is None or poller.last is None or gone < self.scheduler.poll.file_grace:
             return None
-        return _ended_without_trap(
-            self.record, self.scheduler.name, poller.last, self.record.path, self.wall_clock
-        )
+        return _ended_without_trap(self.record, self.scheduler, poller.last, self.wall_clock)
 
 
 def follow(
@@ -207,17 +205,13 @@ def _elapsed(logdir: Path, record: JobRecord, wall_clock: Callable[[], float]) -
 
 
 def _ended_without_trap(
-    record: JobRecord,
-    scheduler: str,
-    state: JobState,
-    logdir: Path,
-    wall_clock: Callable[[], float],
+    record: JobRecord, scheduler: Scheduler, state: JobState, wall_clock: Clock
 ) -> Outcome:
     """The job is gone and wrote no exit code: trust the scheduler's record, if it has one."""
     if state.exit_code is not None:
-        return Outcome(state.exit_code, state.reason, _elapsed(logdir, record, wall_clock))
-    why = state.reason or f"{scheduler} no longer knows it"
-    said = _scheduler_output(logdir)
+        return Outcome(state.exit_code, state.reason, _elapsed(record.path, record, wall_clock))
+    why = state.reason or f"{scheduler.name} no longer knows it"
+    said = _scheduler_output(record.path, scheduler.output_files)
     raise JobLost(
         f"job {record.job_id} ended without recording an exit code: {why}"
         + (f"\n{said}" if said else ""),
@@ -225,13 +219,10 @@ def _ended_without_trap(
     )
 
 
-# What the scheduler (or the local runner) itself wrote about the job, outside its script.
-SCHEDULER_OUTPUT_FILES = ("runner.log", "pbs.err", "pbs.out", "slurm.err", "slurm.out")
-
-
-def _scheduler_output(logdir: Path, lines: int = 5) -> str:
+def _scheduler_output(logdir: Path, names: tuple[str, ...], lines: int = 5) -> str:
+    """The last lines of what the scheduler itself wrote about the job, outside its script."""
     said = []
-    for name in SCHEDULER_OUTPUT_FILES:
+    for name in names:
         try:
             text = (logdir / name).read_text(errors="replace").strip()
         except OSError:

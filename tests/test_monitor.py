@@ -20,7 +20,7 @@ from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE, STDERR_FILE, STDOUT_FI
 from qxub.job.spec import JobSpec
 from qxub.monitor import Outcome, Poller, follow
 from qxub.schedulers.base import JobState
-from qxub.schedulers.local import PID_FILE, LocalScheduler
+from qxub.schedulers.local import PID_FILE, RUNNER_LOG, LocalScheduler
 from qxub.schedulers.pbs import PbsScheduler
 from qxub.schedulers.slurm import SlurmScheduler
 from qxub.state import JobRecord, new_logdir, save_record
@@ -158,9 +158,11 @@ def test_a_job_gone_without_an_exit_code_is_lost_after_the_file_grace() -> None:
     record = local_record(dead_pid())
     clock = FakeClock()
     clock.at(0.1, write(record.path / STDOUT_FILE, "last words\n"))
+    (record.path / RUNNER_LOG).write_text("bash: killed\n")
     with pytest.raises(JobLost, match="recorded no exit code") as caught:
         run_follow(record, clock)
     assert "7.local" in caught.value.message
+    assert "runner.log:\n  bash: killed" in caught.value.message  # the runner's own words
     grace = LocalScheduler.poll.file_grace
     assert grace <= clock.now < grace + 0.5
 

@@ -42,9 +42,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from qxub.job.resources import format_size
+from qxub.schedulers.registry import NAMES
 from qxub.schema import Reader, join, kind
 
-SCHEDULERS = ("pbs", "slurm", "local")
+SCHEDULERS = NAMES  # what a platform's `scheduler:` may name
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ class Scheduler(Protocol):
 
     name: str
     poll: PollPolicy  # how often the monitor asks `state`
+    # Files the scheduler itself writes into the job's log directory (its own messages).
+    output_files: tuple[str, ...]
 
     def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
         """Header lines for the job script (#PBS, #SBATCH; none for local)."""

@@ -33,6 +33,7 @@ class LocalScheduler:
     name = "local"
     # The state is a file read and a kill(0); a local job is queued only while bash starts.
     poll = PollPolicy(first=0.2, most=0.5, file_grace=0.5, queue_is_news=False)
+    output_files: tuple[str, ...] = (RUNNER_LOG,)
 
     def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
         return []

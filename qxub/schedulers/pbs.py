@@ -28,6 +28,8 @@ from qxub.schedulers.pbs_parse import (
 )
 from qxub.schedulers.pbs_tables import QstatRow, parse_qstat_table
 
+# What PBS itself writes about a job (its -o and -e files), in the job's log directory.
+PBS_OUT, PBS_ERR = "pbs.out", "pbs.err"
 # PBS Pro takes up to 236 characters; older servers wanted a letter first, so we always give one.
 _NAME_MAX = 236
 _NAME_BAD_RE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -155,6 +157,7 @@ class PbsScheduler:
     name = "pbs"
     # qstat costs the server something and sleeps when called twice in a second.
     poll = PollPolicy(first=5.0, most=30.0, file_grace=15.0)
+    output_files: tuple[str, ...] = (PBS_ERR, PBS_OUT)
 
     def __init__(self, runner: Runner = run, *, timeout: float = 120.0) -> None:
         self._run = runner
@@ -185,7 +188,7 @@ class PbsScheduler:
             if value is not None:
                 lines.append(f"-l {_value('-l', key)}={_value(f'-l {key}', value)}")
         _value("the log directory", str(logdir))
-        lines += ["-j n", f"-o {logdir / 'pbs.out'}", f"-e {logdir / 'pbs.err'}"]
+        lines += ["-j n", f"-o {logdir / PBS_OUT}", f"-e {logdir / PBS_ERR}"]
         return [f"#PBS {line}" for line in lines]
 
     def unhonoured(self, spec: JobSpec) -> list[str]:

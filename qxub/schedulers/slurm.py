@@ -16,6 +16,8 @@ from qxub.job.spec import JobSpec
 from qxub.proc import Result, run
 from qxub.schedulers.base import JobState, PollPolicy, Runner, State
 
+# What Slurm itself writes about a job (its --output and --error), in the job's log directory.
+SLURM_OUT, SLURM_ERR = "slurm.out", "slurm.err"
 SUBMIT_TIMEOUT = 120.0
 QUERY_TIMEOUT = 60.0
 
@@ -119,6 +121,7 @@ class SlurmScheduler:
     name = "slurm"
     # squeue/scontrol cost the controller something: ask every second at first, then less.
     poll = PollPolicy(first=1.0, most=10.0, file_grace=10.0)
+    output_files: tuple[str, ...] = (SLURM_ERR, SLURM_OUT)
 
     def __init__(self, runner: Runner = run, env: Mapping[str, str] | None = None) -> None:
         self._run = runner
@@ -149,8 +152,8 @@ class SlurmScheduler:
             opts.append(("gres", f"gpu:{res.gpu_type}:{count}" if res.gpu_type else f"gpu:{count}"))
         if res.disk:
             opts.append(("tmp", slurm_size(res.disk)))
-        opts.append(("output", _filename(logdir / "slurm.out")))
-        opts.append(("error", _filename(logdir / "slurm.err")))
+        opts.append(("output", _filename(logdir / SLURM_OUT)))
+        opts.append(("error", _filename(logdir / SLURM_ERR)))
         lines = [f"#SBATCH --{key}={_word(value)}" for key, value in opts]
         for key, value in res.extra:
             name = key.lstrip("-")
