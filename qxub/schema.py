@@ -107,10 +107,11 @@ class Reader:
             self.fail(join(path, key), "missing", hint)
         return data[key]
 
-    def string(self, value: object, path: str, hint: str | None = None) -> str:
+    def string(self, value: object, path: str, hint: str | None = None, strip: bool = True) -> str:
+        """A non-empty string; `strip=False` keeps surrounding blanks (an ignore pattern's)."""
         if not isinstance(value, str) or not value.strip():
             self.fail(path, f"expected a non-empty string, got {kind(value)}", hint)
-        return value.strip()
+        return value.strip() if strip else value
 
     def integer(self, value: object, path: str, minimum: int = 0) -> int:
         # bool is an int to Python, never to a reader of the file.
@@ -161,10 +162,12 @@ class Reader:
         except ResourceError as err:
             self.fail(path, err.message, hint=err.hint)
 
-    def strings(self, value: object, path: str, hint: str | None = None) -> tuple[str, ...]:
+    def strings(
+        self, value: object, path: str, hint: str | None = None, strip: bool = True
+    ) -> tuple[str, ...]:
         """One string or a list of them."""
         if isinstance(value, str):
-            return (self.string(value, path, hint),)
+            return (self.string(value, path, hint, strip),)
         if not isinstance(value, list):
             self.fail(path, f"expected a list of strings, got {kind(value)}", hint)
-        return tuple(self.string(v, f"{path}[{i}]", hint) for i, v in enumerate(value))
+        return tuple(self.string(v, f"{path}[{i}]", hint, strip) for i, v in enumerate(value))

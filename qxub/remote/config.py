@@ -146,11 +146,13 @@ def parse_remote(
 
     def string(key: str) -> str | None:
         value = d.get(key)
-        return None if value is None else r.string(value, join(where, key), REMOTE_KEYS[key])
+        return None if value is None else r.string(value, join(where, key), REMOTE_KEYS[key], False)
 
-    url = r.require(d, "url", where, "every remote needs url: ssh://[user@]host[:port]")
+    url = string("url")
+    if url is None:
+        r.fail(join(where, "url"), "missing", "every remote needs url: ssh://[user@]host[:port]")
     ssh_config = string("config")
-    target = _target(r, join(where, "url"), r.string(url, join(where, "url")), ssh_config)
+    target = _target(r, join(where, "url"), url, ssh_config)
     working_dir = _expand(r, join(where, "working_dir"), string("working_dir") or "{{home}}/qxub")
     if not working_dir.startswith(("/", "{{home}}")):
         r.fail(
@@ -227,8 +229,8 @@ def _sync_settings(
     d = r.mapping(value, where, SYNC_KEYS)
     auto = r.boolean(d.get("auto", False), join(where, "auto"))
     example = "e.g. [results/, logs/]"
-    ignore = r.strings(d.get("ignore") or [], join(where, "ignore"), example)
-    pull = r.strings(d.get("pull") or [], join(where, "pull"), example)
+    ignore = r.strings(d.get("ignore") or [], join(where, "ignore"), example, strip=False)
+    pull = r.strings(d.get("pull") or [], join(where, "pull"), example, strip=False)
     return auto, ignore, pull
 
 
