@@ -6,16 +6,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from qxub import protocol
 from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import Outcome, describe_outcome, follow
-from qxub.options import ExecOptions
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
+
+if TYPE_CHECKING:
+    from qxub.options import ExecOptions
 
 
 @dataclass(frozen=True)

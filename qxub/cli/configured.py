@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -19,7 +19,9 @@ from qxub.cli.exec_options import (
     typed_options,
 )
 from qxub.config import Config, Schema, load_config
-from qxub.options import ExecOptions
+
+if TYPE_CHECKING:
+    from qxub.options import ExecOptions
 
 
 @cache
@@ -48,6 +50,8 @@ def _frozen(value: Any) -> Any:
 def options_as_typed(ctx: click.Context, skip: frozenset[str] = frozenset()) -> ExecOptions:
     """The exec options of `ctx` (the exec command, or one that carries its options), as
     typed: no config defaults yet."""
+    from qxub.options import ExecOptions  # when a command runs, not for its --help
+
     values = {k: _frozen(v) for k, v in ctx.params.items() if k not in skip}
     return ExecOptions(**values, typed=tuple(typed_options(ctx, skip=skip | {"config_file"})))
 

@@ -6,11 +6,14 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qxub.errors import UsageError
 from qxub.job.resources import parse_duration, parse_size
 from qxub.job.spec import Context, JobSpec, Resources
-from qxub.options import ExecOptions
+
+if TYPE_CHECKING:
+    from qxub.options import ExecOptions
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

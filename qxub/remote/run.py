@@ -5,16 +5,19 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams
-from qxub.options import ExecOptions
 from qxub.project import find_project_root
 from qxub.remote.commands import exec_script, qxub_script, subdir
 from qxub.remote.config import Remote
 from qxub.remote.executor import RemoteRun
 from qxub.remote.mirror import mirror_place
 from qxub.remote.transport import transport_for
+
+if TYPE_CHECKING:
+    from qxub.options import ExecOptions
 
 
 def remote_exec_script(
