@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,8 @@ from qxub.schedulers.local import PID_FILE, RUNNER_LOG, LocalScheduler
 from qxub.schedulers.pbs import PbsScheduler
 from qxub.schedulers.slurm import SlurmScheduler
 from qxub.state import JobRecord, new_logdir, save_record
+
+import children
 
 WALL_START = 1_700_000_000.0
 
@@ -77,7 +78,7 @@ def local_record(pid: int) -> JobRecord:
 
 
 def dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
+    proc = children.popen(["true"])
     proc.wait()
     return proc.pid
 

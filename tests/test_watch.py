@@ -156,7 +156,7 @@ def test_a_change_to_git_info_exclude_reloads_the_rules(
     watcher: Callable[..., Watch], remote_home: Path
 ) -> None:
     root = Path.cwd()
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    children.run(["git", "init", "-q"], cwd=root, check=True)
     exclude = root / ".git" / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
     exclude.write_text("data/\n")
