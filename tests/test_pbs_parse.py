@@ -221,6 +221,28 @@ def test_qstat_json_aurora_walltime_kills() -> None:
     assert held.ctime == datetime(2025, 5, 20, 17, 24, 47)
 
 
+DELETED_RUNNING = "qstat-x-f-F-json-deleted-while-running-openpbs-23.06.06-cd7ab5e.json"
+DELETED_QUEUED = "qstat-x-f-F-json-deleted-while-queued-openpbs-23.06.06-cd7ab5e.json"
+
+
+def test_qstat_json_jobs_deleted_while_running_and_while_queued() -> None:
+    """qdel: substate 91; a running job's Exit_status is 256 + SIGTERM, a queued one has none.
+    Both report 143, like a cancelled Slurm job, with who deleted them when PBS says."""
+    [running] = parse_qstat_json(read(DELETED_RUNNING)).jobs
+    assert (running.job_id, running.substate, running.exit_status) == ("16.vm", 91, 271)
+    assert running.job_state() == JobState(
+        State.DONE,
+        exit_code=143,
+        reason="deleted while running (qdel by pbsuser@vm)",
+        raw_state="F",
+    )
+    [queued] = parse_qstat_json(read(DELETED_QUEUED)).jobs
+    assert (queued.job_id, queued.substate, queued.exit_status) == ("17.vm", 91, None)
+    assert queued.job_state() == JobState(
+        State.DONE, exit_code=143, reason="deleted before it ran (qdel)", raw_state="F"
+    )
+
+
 def test_qstat_json_metacentrum_running() -> None:
     answer = parse_qstat_json(read(METACENTRUM))
     assert (answer.pbs_version, answer.pbs_server) == ("19.0.0", "meta-pbs.metacentrum.cz")

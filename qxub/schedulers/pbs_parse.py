@@ -191,10 +191,28 @@ class PbsJob:
         state = state_of(self.state or "")
         if state is not State.DONE:
             return JobState(state, raw_state=self.state)
-        if self.exit_status is None:  # deleted before it ran: PBS records no status
+        deleted = self.substate == SUBSTATE_DELETED
+        if self.exit_status is None:
+            if deleted:  # deleted before it ran: PBS records no status; the shell's TERM code
+                why = _deleted_by(self.comment, "deleted before it ran")
+                return JobState(state, exit_code=EXIT_DELETED, reason=why, raw_state=self.state)
             return JobState(state, reason=self.comment, raw_state=self.state)
         code, reason = exit_code_from_pbs(self.exit_status)
+        if deleted and self.exit_status > 256:
+            reason = _deleted_by(self.comment, "deleted while running")
         return JobState(state, exit_code=code, reason=reason, raw_state=self.state)
+
+
+# substate of a finished job: 91 deleted (qdel), 92 finished, 93 failed or killed for a limit.
+SUBSTATE_DELETED = 91
+EXIT_DELETED = 128 + signal.SIGTERM  # what a job sent SIGTERM reports, as Slurm's cancelled jobs
+_DELETED_BY_RE = re.compile(r"terminated by (\S+)")
+
+
+def _deleted_by(comment: str | None, what: str) -> str:
+    """'deleted while running (qdel by me@host)': who, when PBS's comment says."""
+    match = _DELETED_BY_RE.search(comment or "")
+    return f"{what} (qdel by {match.group(1)})" if match else f"{what} (qdel)"
 
 
 _TIMES = ("ctime", "qtime", "etime", "stime", "mtime", "obittime")
