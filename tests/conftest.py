@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Shared fixtures live in modules of their own, loaded as plugins: the real services
-# (sshd, Slurm), ssh control dirs, and remotes over the sshd (with their markers).
+# (sshd, Slurm, OpenPBS), ssh control dirs, and remotes over the sshd (with their markers).
 pytest_plugins = ["services", "ssh_control_dir", "remotes"]
 
 
@@ -25,4 +25,8 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in list(os.environ):
         if name.startswith("QXUB_"):
             monkeypatch.delenv(name)
+    # PBS's clients work only inside its network namespace (pbs_server.py); a login shell puts
+    # them on PATH (/etc/profile.d/pbs.sh), where qxub would take them for a usable PBS.
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in path if not p.startswith("/opt/pbs/")))
     return home

@@ -1,14 +1,17 @@
 """Fixtures (a pytest plugin, loaded by conftest.py) for the real services the tests run
-against: an OpenSSH server (sshd_server.py) and a single-node Slurm (slurm_cluster.py).
-Those two modules are plain Python, which the benchmarks import without pytest."""
+against: an OpenSSH server (sshd_server.py), a single-node Slurm (slurm_cluster.py) and the
+machine's OpenPBS (pbs_server.py). Those modules are plain Python, which the benchmarks import
+without pytest."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
 
+from pbs_server import PbsServer, PbsUnavailable, PbsUserDir, find_server, make_user_dir
 from slurm_cluster import SETUP_HINT, SlurmCluster, missing_binaries, start_cluster
 from sshd_server import SETUP_SCRIPT, SshServer, missing_tools
 
@@ -59,3 +62,22 @@ def slurm_env(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> S
             monkeypatch.delenv(name)
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
     return slurm_cluster
+
+
+@pytest.fixture(scope="session")
+def pbs_server() -> PbsServer:
+    """The machine's OpenPBS (left running at the end: it is shared, see pbs_server.py)."""
+    try:
+        return find_server()
+    except PbsUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def pbs_user_dir(pbs_server: PbsServer) -> Iterator[PbsUserDir]:
+    """A directory the submitting user owns, with qxub's state and config pointed there."""
+    made = make_user_dir(pbs_server)
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made.root, ignore_errors=True)
