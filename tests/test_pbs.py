@@ -1,11 +1,12 @@
 """The PBS Pro engine (qxub/schedulers/pbs.py), tested against RECORDED REAL PBS OUTPUT.
 
-PBS Pro cannot run here (no server, no licence, no execution hosts), so these tests do not
-start one. Instead the engine's commands go through an injected runner that replays output
-recorded on real PBS Pro / OpenPBS systems (NCI Gadi, ALCF Aurora and Polaris, MetaCentrum,
-NSCC, az-hop, OpenPBS developers' builds and others), stored under tests/data/pbs/ with each
-file's provenance in its README.md; no mocking library. The parsers those answers go through are
-tested on the same recordings in test_pbs_parse.py, test_pbs_tables.py and test_pbs_output.py.
+The engine also runs against a real OpenPBS (test_exec_pbs.py); these tests cover what that
+server does not say: Gadi's and other sites' wording, older versions, recorded bugs. The
+engine's commands go through an injected runner that replays output recorded on real PBS Pro /
+OpenPBS systems (NCI Gadi, ALCF Aurora and Polaris, MetaCentrum, NSCC, az-hop, OpenPBS
+developers' builds and others), stored under tests/data/pbs/ with each file's provenance in its
+README.md; no mocking library. The parsers those answers go through are tested on the same
+recordings in test_pbs_parse.py and test_pbs_output.py.
 
 Where a test needs output no one has recorded (a qstat that accepts one option and refuses
 another), it says so and derives it from a recorded file.
@@ -13,6 +14,7 @@ another), it says so and derives it from a recorded file.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,7 +85,7 @@ def test_directives_for_a_bare_spec() -> None:
 def test_job_names_pbs_accepts() -> None:
     assert pbs_job_name("2020-run") == "q2020-run"
     assert pbs_job_name("a b\tc/d") == "a_b_c_d"
-    assert pbs_job_name("x" * 300) == "x" * 236
+    assert pbs_job_name("x" * 300) == "x" * 15
     assert pbs_job_name("run_1.v2-final") == "run_1.v2-final"
 
 
@@ -295,13 +297,21 @@ def test_cancel_failures_name_the_fix() -> None:
             PbsScheduler(Replay({("qdel", "1"): (1, "", row["message"])})).cancel("1")
 
 
-def test_jobs_lists_the_table() -> None:
-    runner = Replay({
-        ("qstat", "-u", "am9079"): (0, read("qstat-u-table-queued-gadi-2025.txt"), ""),
-        ("qstat", "-x"): (0, read("qstat-x-default-table-finished-openpbs-pr2513.txt"), ""),
-    })  # fmt: skip
-    engine = PbsScheduler(runner)
-    [queued] = engine.jobs("am9079")
-    assert (queued.job_id, queued.state) == ("136703330.gadi-pbs", "Q")
-    [done] = engine.jobs(finished=True)
-    assert (done.job_id, done.state, done.time_use) == ("0.pbspro", "F", "00:00:00")
+def test_a_kill_notice_in_the_jobs_files_names_the_limit(tmp_path: Path) -> None:
+    """Gadi records a jobfs kill as 271 (SIGTERM); its .o file says which limit. Derived: the
+    OpenPBS record of a job that ended with 271 (tests/data/pbs), as failed (substate 93)
+    rather than deleted, its Output_Path pointing at Gadi's recorded .o file of such a kill."""
+    out = tmp_path / "pbs.out"
+    out.write_text(read("gadi-job-output-footer-jobfs-exceeded-exit-271-payu-issue587.txt"))
+    record = json.loads(
+        read("qstat-x-f-F-json-deleted-while-running-openpbs-23.06.06-cd7ab5e.json")
+    )
+    job = record["Jobs"]["16.vm"]
+    job.update(substate=93, Output_Path=f"vm:{out}", Error_Path=f"vm:{tmp_path / 'none'}")
+    engine = PbsScheduler(Replay({json_ask("16.vm"): (0, json.dumps(record), "")}))
+    assert engine.state("16.vm") == JobState(
+        State.DONE,
+        exit_code=143,
+        reason="jobfs exceeded (used 15.0GB, limit 15.0GB)",
+        raw_state="F",
+    )

@@ -1,9 +1,9 @@
 """The PBS Pro / OpenPBS engine: `#PBS` directives, `qsub`, `qstat -x -f -F json`, `qdel`.
 
-Every command goes through an injectable runner (default qxub.proc.run), so the tests drive
-this engine with recorded PBS output. qstat's full records are parsed in pbs_parse and its
-tables in pbs_tables; what PBS (and NCI Gadi) write into the job's own .o/.e files is parsed
-in pbs_output.
+Every command goes through an injectable runner (default qxub.proc.run): tests/test_exec_pbs.py
+runs it against a real OpenPBS, tests/test_pbs.py replays output recorded on Gadi and other
+sites. qstat's records are parsed in pbs_parse; the kill notices PBS (and NCI Gadi) write into
+the job's own .o/.e files in pbs_output.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qxub.errors import SchedulerError, UsageError
@@ -19,6 +19,7 @@ from qxub.job.resources import format_clock, format_size
 from qxub.job.spec import JobSpec
 from qxub.proc import Result, run
 from qxub.schedulers.base import JobState, PollPolicy, Runner, State
+from qxub.schedulers.pbs_output import parse_kill_notice
 from qxub.schedulers.pbs_parse import (
     PbsJob,
     PbsParseError,
@@ -26,17 +27,17 @@ from qxub.schedulers.pbs_parse import (
     parse_qstat_full,
     parse_qstat_json,
 )
-from qxub.schedulers.pbs_tables import QstatRow, parse_qstat_table
 
 # What PBS itself writes about a job (its -o and -e files), in the job's log directory.
 PBS_OUT, PBS_ERR = "pbs.out", "pbs.err"
-# PBS Pro takes up to 236 characters; older servers wanted a letter first, so we always give one.
-_NAME_MAX = 236
+# PBS Pro takes up to 236 characters, but qstat shows 15 and older servers (and Gadi's
+# documentation) want at most 15 with a letter first: names that every PBS shows whole.
+_NAME_MAX = 15
 _NAME_BAD_RE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
 def pbs_job_name(name: str) -> str:
-    """A job name PBS accepts: letters, digits, `_ - .`, a letter first, at most 236 chars."""
+    """A job name PBS accepts: letters, digits, `_ - .`, a letter first, at most 15 chars."""
     clean = _NAME_BAD_RE.sub("_", name)
     if not clean[:1].isalpha():
         clean = "q" + clean
@@ -215,7 +216,7 @@ class PbsScheduler:
         """The job's state; a finished job's exit code follows exit_code_from_pbs."""
         found = self._lookup(job_id)
         if found.job is not None:
-            return found.job.job_state()
+            return _with_kill_notice(found.job)
         if found.gone:
             return JobState(State.DONE, reason="job ended; PBS kept no record of how")
         return JobState(State.UNKNOWN)
@@ -236,14 +237,6 @@ class PbsScheduler:
         if "illegally formed job identifier" not in said:
             hint = "check the job with `qstat -x` and cancel it by hand with `qdel`"
         raise SchedulerError(f"could not cancel PBS job {job_id}: {said}", hint=hint)
-
-    def jobs(self, user: str | None = None, *, finished: bool = False) -> list[QstatRow]:
-        """The rows of `qstat [-x] [-u USER]`, for `qxub status`."""
-        argv = ["qstat", *(["-x"] if finished else []), *(["-u", user] if user else [])]
-        result = self._call(argv)
-        if result.returncode != 0:
-            raise _failed(result)
-        return parse_qstat_table(result.stdout)
 
     def _call(self, argv: Sequence[str]) -> Result:
         return self._run(argv, check=False, timeout=self._timeout)
@@ -279,6 +272,24 @@ class PbsScheduler:
                         raise _failed(result) from None
             return _Lookup(_pick(parse_qstat_full(result.stdout), job_id))
         return _Lookup(None)
+
+
+def _with_kill_notice(job: PbsJob) -> JobState:
+    """The job's state; for one killed by a signal, the limit it died of when its .o/.e file
+    (on this host) says so: Exit_status says only 'killed by SIGTERM' for Gadi's jobfs kills."""
+    state = job.job_state()
+    if state.exit_code is None or state.exit_code < 128:
+        return state
+    for key in ("Error_Path", "Output_Path"):
+        path = job.attributes.get(key, "").split(":", 1)[-1]
+        try:
+            with open(path, errors="replace") as handle:
+                notice = parse_kill_notice(handle.read(1 << 20))
+        except OSError:
+            continue
+        if notice is not None:
+            return replace(state, reason=notice.reason)
+    return state
 
 
 def _failed(result: Result) -> SchedulerError:

@@ -1,80 +1,14 @@
-"""Parsers for what PBS and NCI Gadi write into a job's own .o/.e files: Gadi's
-'Resource Usage on ...' footer and the notices of a job killed for exceeding a limit.
+"""What PBS and NCI Gadi write into a job's own .o/.e files when they kill it for exceeding
+a limit: the engine (pbs.py) reads it for the reason Exit_status does not give (Gadi's jobfs
+kills and older PBS versions' walltime kills say only 'killed by SIGTERM').
 
-Pure functions of text, like pbs_parse; the engine itself is in pbs.py.
+A pure function of text, like pbs_parse.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from qxub.schedulers.pbs_parse import parse_pbs_duration, parse_pbs_size
-
-
-@dataclass(frozen=True)
-class GadiFooter:
-    """The 'Resource Usage on ...' block NCI Gadi appends to a job's .o file."""
-
-    date: datetime
-    job_id: str
-    project: str
-    exit_status: int
-    exit_reason: str | None  # Gadi's own words, e.g. 'Job failed due to exceeding walltime'
-    service_units: float
-    ncpus_requested: int
-    ncpus_used: int
-    cpu_time_used: int  # seconds
-    memory_requested: int  # bytes
-    memory_used: int
-    walltime_requested: int  # seconds
-    walltime_used: int
-    jobfs_requested: int  # bytes
-    jobfs_used: int
-
-
-_FOOTER_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "job_id": (r"Job Id:\s+(\S+)", str),
-    "project": (r"Project:\s+(\S+)", str),
-    "service_units": (r"Service Units:\s+([\d.]+)", float),
-    "ncpus_requested": (r"NCPUs Requested:\s+(\d+)", int),
-    "ncpus_used": (r"NCPUs Used:\s+(\d+)", int),
-    "cpu_time_used": (r"CPU Time Used:\s+([\d:]+)", parse_pbs_duration),
-    "memory_requested": (r"Memory Requested:\s+(\S+)", parse_pbs_size),
-    "memory_used": (r"Memory Used:\s+(\S+)", parse_pbs_size),
-    "walltime_requested": (r"Walltime requested:\s+([\d:]+)", parse_pbs_duration),
-    "walltime_used": (r"Walltime Used:\s+([\d:]+)", parse_pbs_duration),
-    "jobfs_requested": (r"JobFS requested:\s+(\S+)", parse_pbs_size),
-    "jobfs_used": (r"JobFS used:\s+(\S+)", parse_pbs_size),
-}
-_FOOTER_START_RE = re.compile(r"Resource Usage on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d):")
-_EXIT_RE = re.compile(r"Exit Status:\s+(-?\d+)(?:\s+\((.*)\))?")
-
-
-def parse_gadi_footer(text: str) -> GadiFooter | None:
-    """The last Gadi footer in a job's output, or None when there is none (yet)."""
-    starts = list(_FOOTER_START_RE.finditer(text))
-    if not starts:
-        return None
-    block = text[starts[-1].start() :]
-    exit_match = _EXIT_RE.search(block)
-    if not exit_match:
-        return None
-    values: dict[str, Any] = {}
-    for field_name, (pattern, convert) in _FOOTER_FIELDS.items():
-        match = re.search(pattern, block)
-        if not match:
-            return None  # a footer cut short (still being written)
-        values[field_name] = convert(match.group(1))
-    return GadiFooter(
-        date=datetime.fromisoformat(starts[-1].group(1)),
-        exit_status=int(exit_match.group(1)),
-        exit_reason=exit_match.group(2),
-        **values,
-    )
 
 
 @dataclass(frozen=True)
