@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qxub.remote.ssh import OpenSshTransport, SshTarget
+from qxub.remote.openssh import OpenSshTransport
+from qxub.remote.target import SshTarget
 
 
 def timed(action: Callable[[], object], runs: int) -> list[float]:

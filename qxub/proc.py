@@ -1,13 +1,27 @@
-"""Every local process qxub starts goes through here: argv lists only, never a shell string."""
+"""Every local process qxub starts goes through here: argv lists only, never a shell string.
+
+`run` waits and captures (as text, or as bytes with `run_bytes`); `start` hands back a running
+process to stream. Helpers that must not outlive qxub (the ssh clients of a run, rsync) are
+started with `die_with_parent`: on Linux the kernel sends them SIGTERM when qxub ends, however
+it ends (PR_SET_PDEATHSIG); elsewhere that is a no-op and they end when their pipes close.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import shlex
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO, Any
 
 from qxub.errors import CommandFailed
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -18,32 +32,81 @@ class Result:
     stderr: str
 
 
+@dataclass(frozen=True)
+class BytesResult:
+    """A finished command's output as bytes (names from `git ls-files -z` need no unquoting)."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    def as_text(self) -> Result:
+        return Result(
+            self.argv,
+            self.returncode,
+            self.stdout.decode(errors="replace"),
+            self.stderr.decode(errors="replace"),
+        )
+
+
 def _tail(text: str, lines: int = 10) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def run(
-    argv: Sequence[str],
-    *,
-    check: bool = True,
-    input: str | None = None,
-    env: Mapping[str, str] | None = None,
-    cwd: str | None = None,
-    timeout: float | None = None,
-) -> Result:
-    """Run `argv`, capture its output as text. With `check`, a failure raises CommandFailed
-    naming the command, its exit code and the tail of its stderr."""
-    argv = tuple(argv)
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        proc = subprocess.run(
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    prctl: Callable[..., int] = libc.prctl
+    return prctl
+
+
+_PRCTL = _libc_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent ends."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _preexec(die_with_parent: bool) -> Callable[[], None] | None:
+    # The signal comes when the *thread* that started the child ends, not the process: only a
+    # start from the main thread (which lives as long as qxub) may ask for it.
+    if (
+        die_with_parent
+        and _PRCTL is not None
+        and threading.current_thread() is threading.main_thread()
+    ):
+        return _die_with_parent
+    return None
+
+
+def _run(
+    argv: tuple[str, ...],
+    *,
+    input: str | bytes | None,
+    text: bool,
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    timeout: float | None,
+    die_with_parent: bool,
+) -> subprocess.CompletedProcess[Any]:
+    try:
+        return subprocess.run(
             argv,
             input=input,
             capture_output=True,
-            text=True,
+            text=text,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             timeout=timeout,
             check=False,
+            preexec_fn=_preexec(die_with_parent),
         )
     except FileNotFoundError as exc:
         raise CommandFailed(
@@ -55,10 +118,102 @@ def run(
             f"`{shlex.join(argv)}` did not finish within {timeout:g}s",
             hint="the service behind it may be hung or unreachable; try again",
         ) from exc
-    result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
-    if check and proc.returncode != 0:
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    die_with_parent: bool = False,
+) -> Result:
+    """Run `argv`, capture its output as text. With `check`, a failure raises CommandFailed
+    naming the command, its exit code and the tail of its stderr."""
+    argv = tuple(argv)
+    done = _run(
+        argv,
+        input=input,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        die_with_parent=die_with_parent,
+    )
+    result = Result(argv, done.returncode, done.stdout, done.stderr)
+    if check and done.returncode != 0:
         raise CommandFailed(describe_failure(result))
     return result
+
+
+def run_bytes(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    die_with_parent: bool = False,
+) -> BytesResult:
+    """`run`, with the output kept as bytes."""
+    argv = tuple(argv)
+    done = _run(
+        argv,
+        input=input,
+        text=False,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        die_with_parent=die_with_parent,
+    )
+    result = BytesResult(argv, done.returncode, done.stdout, done.stderr)
+    if check and done.returncode != 0:
+        raise CommandFailed(describe_failure(result.as_text()))
+    return result
+
+
+class Process(subprocess.Popen[bytes]):
+    """A started process (a `subprocess.Popen`), with the one wait a streaming reader needs."""
+
+    def wait_interruptibly(self) -> int:
+        """Wait for the end. waitpid returns the moment the process ends, and Ctrl-C still
+        interrupts it (PEP 475 runs the handler, which raises); a wait with a timeout would
+        poll, adding up to 50 ms."""
+        return self.wait()
+
+
+Stream = int | IO[Any] | None
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    stdin: Stream = subprocess.DEVNULL,
+    stdout: Stream = subprocess.PIPE,
+    stderr: Stream = subprocess.PIPE,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    new_session: bool = False,
+    die_with_parent: bool = False,
+    unbuffered: bool = False,
+) -> Process:
+    """Start `argv` and return at once. `new_session`: Ctrl-C at the terminal reaches qxub,
+    not it (and a detached job outlives qxub's session); `die_with_parent`: it ends with qxub.
+    A missing program raises FileNotFoundError (OSError): the caller says what to install."""
+    return Process(
+        list(argv),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        start_new_session=new_session,
+        preexec_fn=_preexec(die_with_parent),
+        bufsize=0 if unbuffered else -1,
+    )
 
 
 def describe_failure(result: Result) -> str:

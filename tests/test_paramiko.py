@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from qxub.remote import paramiko_connect
-from qxub.remote.paramiko_connect import resolve
-from qxub.remote.paramiko_transport import ParamikoTransport
-from qxub.remote.ssh import OpenSshTransport, SshError, SshTarget
+from qxub.remote.openssh import OpenSshTransport
+from qxub.remote.paramiko import connect as paramiko_connect
+from qxub.remote.paramiko.ssh_config import resolve
+from qxub.remote.paramiko.transport import ParamikoTransport
+from qxub.remote.target import SshError, SshTarget
 
 import children
 from helpers import assert_one_line_error, qxub

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from qxub.errors import QxubError
-from qxub.remote import paramiko_connect
+from qxub.mirroring.engines import engine_choice
 from qxub.remote.config import Remote
-from qxub.remote.engines import engine_choice
-from qxub.remote.sftp_files import SftpFiles, paramiko_files
-from qxub.remote.ssh import SshError, SshTarget
+from qxub.remote.paramiko import connect as paramiko_connect
+from qxub.remote.sftp.files import SftpFiles, paramiko_files
+from qxub.remote.target import SshError, SshTarget
 from qxub.sync import sftp_push
 from qxub.sync.sftp import PART, SftpEngine
 from qxub.sync.sftp_push import part_name

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 from qxub.errors import ConfigError, QxubError
-from qxub.remote.ssh import (
+from qxub.remote.openssh import (
     MAX_CONTROL_DIR_LEN,
     OpenSshTransport,
-    SshTarget,
     classify_ssh_failure,
     default_control_dir,
     ensure_private_dir,
-    remote_command,
 )
+from qxub.remote.scripts import remote_command
+from qxub.remote.target import SshTarget
 
 
 def test_base_argv() -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from qxub.errors import CommandFailed
-from qxub.remote.ssh import OpenSshTransport, SshError, SshTarget
+from qxub.remote.openssh import OpenSshTransport
+from qxub.remote.target import SshError, SshTarget
 
 import children
 from sshd_server import SshServer, free_port

@@ -38,8 +38,8 @@ def exec_command(ctx: click.Context, /, **_: Any) -> None:
             "no command given", hint="put the command after `--`, e.g. qxub exec -- python3 run.py"
         )
     if options.remote:
+        from qxub.mirroring.run import run_remote_job
         from qxub.remote.config import find_remote
-        from qxub.remote.run import run_remote_job
 
         remote = find_remote(config, options.remote)
         # Forwarded: what was typed here, then the remote's defaults (never this config's).

@@ -11,12 +11,12 @@ from qxub.cli.configured import cli_config, options_as_typed
 from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
 from qxub.config import Config
 from qxub.errors import UsageError
+from qxub.mirroring.place import mirror_place
+from qxub.mirroring.run import remote_exec_script
 from qxub.project import find_project_root
-from qxub.remote.commands import subdir
 from qxub.remote.config import Remote, configured_remotes, find_remote
-from qxub.remote.mirror import mirror_place
-from qxub.remote.run import remote_exec_script
-from qxub.remote.transport import display_command, transport_for
+from qxub.remote.reach import transport_for
+from qxub.remote.scripts import subdir
 
 
 def _config() -> Config:
@@ -56,8 +56,8 @@ def remote_list() -> None:
 @click.argument("name", required=False)
 def remote_show(name: str | None) -> None:
     """All settings of one remote (default: default_remote)."""
-    from qxub.remote.engines import engine_choice
-    from qxub.remote.transport import transport_kind
+    from qxub.mirroring.engines import engine_choice
+    from qxub.remote.reach import transport_kind
 
     remote = _remote(name)
     target = remote.target
@@ -86,7 +86,7 @@ def remote_test(name: str | None) -> None:
     """Check every link to a remote: name, network, login, host key, qxub, working dir, rsync."""
     remote = _remote(name)
     failed = False
-    from qxub.remote.check import FAIL, run_checks
+    from qxub.mirroring.check import FAIL, run_checks
 
     for check in run_checks(remote):
         click.echo(f"{check.verdict:<5} {check.what:<12} {check.detail}")
@@ -134,7 +134,7 @@ def remote_explain(ctx: click.Context, /, remote_name: str, **_: Any) -> None:
     click.echo("remote script:")
     for line in script:
         click.echo(f"    {line}")
-    click.echo(f"local command:  {display_command(transport, script)}")
+    click.echo(f"local command:  {transport.describe(script)}")
 
 
 def _q(word: str) -> str:
@@ -166,7 +166,7 @@ def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full
     gone here. Files the job wrote there are never touched."""
     import sys
 
-    from qxub.remote.syncing import push
+    from qxub.mirroring.push import push
 
     config = _config()
     remote = _remote(name)
@@ -196,7 +196,7 @@ def remote_pull(
 
     A local file that changed since qxub last synced it is never overwritten: the remote copy
     is kept beside it as NAME.from-REMOTE (--keep-local skips it, --force overwrites)."""
-    from qxub.remote.syncing import pull
+    from qxub.mirroring.pull import pull
 
     if force and keep_local:
         raise UsageError("--force and --keep-local contradict each other", hint="pick one")
@@ -236,7 +236,7 @@ def remote_watch(name: str | None, verbose: int, quiet: bool, quiet_period: int)
 
     Uses the same ignore rules and the same never-delete-what-qxub-did-not-push rule as
     `qxub remote push`."""
-    from qxub.remote.watching import watch
+    from qxub.mirroring.watch import watch
 
     config = _config()
     remote = _remote(name)

@@ -17,7 +17,7 @@ from typing import Any
 
 from qxub.config import Config
 from qxub.errors import ConfigError, QxubError
-from qxub.remote.ssh import SshTarget
+from qxub.remote.target import SshTarget
 from qxub.schema import Reader, close_matches, join
 from qxub.state import config_home, state_home
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from qxub import __version__, protocol
 from qxub.errors import EXIT_INTERRUPTED, QxubError
 from qxub.execute import Streams
-from qxub.remote.commands import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
 from qxub.remote.config import Remote
-from qxub.remote.transport import Pipe, RemoteProcess, Transport
+from qxub.remote.running import Pipe, RemoteProcess
+from qxub.remote.scripts import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
+from qxub.remote.transport import Transport
 
 EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the job goes on; try again (qxub wait --remote)
 CANCEL_TIMEOUT = 60.0
@@ -97,7 +98,7 @@ class RemoteRun:
             _reader(process.stderr, protocol.EventFilter(self._stderr_sink, self._on_event)),
         ]
         try:
-            returncode = _wait(process)
+            returncode = process.wait_interruptibly()
         except KeyboardInterrupt:
             return self._interrupted(process, readers)
         for reader in readers:
@@ -223,19 +224,6 @@ def _reader(pipe: Pipe | None, filt: protocol.EventFilter) -> threading.Thread:
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
     return thread
-
-
-def _wait(process: RemoteProcess) -> int:
-    if isinstance(process, subprocess.Popen):
-        # waitpid returns the moment ssh ends, and Ctrl-C still interrupts it (PEP 475 runs
-        # the handler, which raises). A wait with a timeout would poll, adding up to 50 ms.
-        return process.wait()
-    # Other processes (a paramiko channel) wait on a lock: poll so that Ctrl-C gets in.
-    while True:
-        try:
-            return process.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _stop(process: RemoteProcess) -> None:

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from qxub import proc
 from qxub.errors import SchedulerError
 from qxub.job.script import STARTED_FILE
 from qxub.job.spec import JobSpec
@@ -61,12 +62,12 @@ class LocalScheduler:
         job_id = _next_id()
         with open(logdir / RUNNER_LOG, "wb") as log:
             try:
-                proc = subprocess.Popen(
+                # Its own session and no death with qxub: the job outlives the command.
+                job = proc.start(
                     ["bash", str(script)],
-                    stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,
+                    new_session=True,
                     cwd=str(logdir),
                 )
             except OSError as exc:
@@ -74,8 +75,8 @@ class LocalScheduler:
                     f"could not start bash for the job: {exc}",
                     hint="the local runner needs bash on PATH",
                 ) from exc
-        _children[proc.pid] = proc
-        (logdir / PID_FILE).write_text(f"{proc.pid}\n")
+        _children[job.pid] = job
+        (logdir / PID_FILE).write_text(f"{job.pid}\n")
         return job_id
 
     def state(self, job_id: str) -> JobState:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qxub import proc
 from qxub.errors import QxubError
 from qxub.sync.engine import Progress, Transfer
 
@@ -147,13 +148,7 @@ def run_rsync(
     transfer = Transfer()
     started = time.monotonic()
     try:
-        process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-        )
+        process = proc.start(argv, stdin=subprocess.PIPE, cwd=cwd, die_with_parent=True)
     except FileNotFoundError:
         raise QxubError(
             "rsync: command not found",

@@ -24,7 +24,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from qxub.errors import QxubError
-from qxub.sync.engine import Attrs, Progress, RemoteFiles, Transfer
+from qxub.file_access import Attrs, RemoteFiles
+from qxub.sync.engine import Progress, Transfer
 from qxub.sync.sftp_push import (
     CHUNK,
     PART,

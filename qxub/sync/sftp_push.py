@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from qxub.sync.engine import Attrs, NewFile, RemoteFiles
+from qxub.file_access import Attrs, NewFile, RemoteFiles
 
 PART = ".qxub-part-"  # prefix of the temporary names files are written under
 CHUNK = 256 * 1024

@@ -1,22 +1,22 @@
-"""`qxub remote push|pull` and `exec --sync/--pull`: the sync engine joined to a remote."""
+"""`qxub remote push` and `exec --sync`: the project's files sent to its mirror on a remote."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.job.resources import format_duration, format_size_human
+from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
+from qxub.mirroring.place import check_mirror, mirror_place, remove_empty_dirs, rsync_there
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
-from qxub.remote.engines import needs_rsync_check, sync_engine_for
-from qxub.remote.mirror import check_mirror, mirror_place, remove_empty_dirs, rsync_there
-from qxub.remote.transport import Transport, transport_for
+from qxub.remote.reach import transport_for
+from qxub.remote.transport import Transport
 from qxub.sync.engine import SyncEngine, Transfer
 from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
-from qxub.sync.pull import PullResult, project_paths, run_pull
 from qxub.sync.push import (
     changed_since_push,
     emptied_folders,
@@ -222,62 +222,3 @@ def _size(path: Path) -> int:
         return path.lstat().st_size
     except OSError:
         return 0
-
-
-def pull(
-    remote: Remote,
-    cwd: Path,
-    remote_path: str | None,
-    patterns: Sequence[str],
-    say: Say,
-    *,
-    dry_run: bool = False,
-    force: bool = False,
-    keep_local: bool = False,
-    verbose: int = 0,
-) -> PullResult:
-    """Bring `patterns` (default: the remote's sync.pull) home, keeping local edits."""
-    patterns = list(patterns) or list(remote.sync_pull)
-    if not patterns:
-        from qxub.errors import UsageError
-
-        raise UsageError(
-            "nothing to pull: name paths, or set sync.pull for this remote",
-            hint=f"e.g. qxub remote pull {remote.name} results/",
-        )
-    root = find_project_root(cwd)
-    paths = project_paths(patterns, root, cwd)
-    ctx, path = open_sync(remote, cwd, remote_path)
-    engine = engine_for(ctx, ctx.manifest)
-    result = run_pull(
-        root,
-        paths,
-        engine,
-        path,
-        ctx.manifest,
-        remote.name,
-        dry_run=dry_run,
-        force=force,
-        keep_local=keep_local,
-    )
-    if not dry_run:
-        ctx.manifest.save()
-    verb = "would pull" if dry_run else "pulled"
-    if dry_run or verbose:
-        for rel, size in result.pulled:
-            say(f"{verb} {rel} ({format_size_human(size)})")
-    for rel, kept in result.conflicts:
-        if kept is None:
-            say(f"kept your {rel}: it changed here since it was last synced (remote copy skipped)")
-        else:
-            mark = "would keep" if dry_run else "kept"
-            say(
-                f"{mark} your {rel}: it changed here since it was last synced; "
-                f"the copy from {remote.name} is {kept}"
-            )
-    say(
-        f"{verb} {files(len(result.pulled))} ({format_size_human(result.pulled_bytes)}) "
-        f"from {remote.name}:{path}"
-        + (f"; {len(result.conflicts)} conflicts" if result.conflicts else "")
-    )
-    return result

@@ -6,12 +6,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from qxub.remote.ssh import SshError
-
-if TYPE_CHECKING:
-    from qxub.remote.paramiko_connect import HostSettings
+from qxub.remote.paramiko.ssh_config import HostSettings
+from qxub.remote.target import SshError
 
 # known_hosts names RSA keys ssh-rsa; the server signs with one of these algorithms.
 _ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}

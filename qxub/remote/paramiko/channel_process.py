@@ -93,6 +93,14 @@ class ChannelProcess:
             # In slices: a bare wait would not let Ctrl-C in.
             self.channel.status_event.wait(0.2 if left is None else min(left, 0.2))
 
+    def wait_interruptibly(self) -> int:
+        """Wait on the channel's lock in short steps, so that Ctrl-C gets in."""
+        while True:
+            try:
+                return self.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
+
     def send_signal(self, sig: int) -> None:
         """Close the session, as killing the local `ssh` would."""
         if self.returncode is not None:

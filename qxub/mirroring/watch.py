@@ -8,8 +8,8 @@ from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.job.resources import format_duration, format_size_human
+from qxub.mirroring.push import Pusher, files
 from qxub.remote.config import Remote
-from qxub.remote.syncing import Pusher, files
 from qxub.sync.ignore import IgnoreRules
 from qxub.sync.watch import Batcher, ProjectEvents, start_observer
 

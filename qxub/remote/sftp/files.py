@@ -1,4 +1,4 @@
-"""The file operations the SFTP sync engine needs (qxub.sync.engine.RemoteFiles), on paramiko's
+"""The file operations the SFTP sync engine needs (qxub.file_access.RemoteFiles), on paramiko's
 SFTP client: over the paramiko transport's connection, or over `ssh -s host sftp` riding the
 OpenSSH master. The session opens on first use and again after a lost connection (a watch
 keeps pushing once the network is back)."""
@@ -13,15 +13,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from qxub.errors import QxubError
-from qxub.remote.paramiko_connect import connection, import_paramiko
-from qxub.remote.pipe_socket import CommandSocket
-from qxub.remote.sftp_wire import answer_error, listdir_bytes, pipelined
-from qxub.remote.ssh import OpenSshTransport, SshError, SshTarget
-from qxub.sync.engine import Attrs, Kind, NewFile
+from qxub.file_access import Attrs, Kind, NewFile
+from qxub.remote.paramiko import import_paramiko
+from qxub.remote.paramiko.connect import connection
+from qxub.remote.paramiko.pipe_socket import CommandSocket
+from qxub.remote.sftp.wire import answer_error, listdir_bytes, pipelined
+from qxub.remote.target import LOST_HINT, SshError, SshTarget
 
 T = TypeVar("T")
 CHUNK = 32768  # the most data one SFTP write request carries, for most servers
-LOST_HINT = "the network dropped or the server went away; check your network and try again"
+ConnectionCheck = Callable[[int, str], SshError | None]
 
 
 class Session:
@@ -318,24 +319,23 @@ def paramiko_files(target: SshTarget) -> SftpFiles:
     return SftpFiles(open_, target.display())
 
 
-def openssh_files(transport: OpenSshTransport) -> SftpFiles:
-    """SFTP through `ssh -s host sftp`, on the OpenSSH master connection."""
-    target = transport.target
+def command_files(argv: Sequence[str], where: str, connection_error: ConnectionCheck) -> SftpFiles:
+    """SFTP through a command that speaks it on stdin/stdout (`ssh -s host sftp`, riding the
+    OpenSSH master); `connection_error` tells ssh's own failures apart."""
 
     def open_() -> Session:
         paramiko = import_paramiko()
-        base = transport.base_argv()
-        sock = CommandSocket([*base[:-1], "-T", "-s", base[-1], "sftp"])
+        sock = CommandSocket(argv)
         try:
             client = paramiko.SFTPClient(sock)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             sock.close()
             said = sock.stderr_text()
-            error = transport.connection_error(255, said)
+            error = connection_error(255, said)
             if error is not None:
                 raise error from None
             last = said.strip().splitlines()[-1:] or [str(exc) or type(exc).__name__]
-            raise _no_sftp(target.display(), last[0]) from None
+            raise _no_sftp(where, last[0]) from None
         return Session(client, lambda: not sock.closed, sock.close, sock.close)
 
-    return SftpFiles(open_, target.display())
+    return SftpFiles(open_, where)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from qxub.remote.paramiko_connect import import_paramiko
+from qxub.remote.paramiko import import_paramiko
 
 
 def listdir_bytes(client: Any, path: bytes) -> list[tuple[str, Any]]:

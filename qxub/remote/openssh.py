@@ -8,7 +8,6 @@ user's own ssh config, untouched.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import re
@@ -16,88 +15,19 @@ import shlex
 import stat
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-from urllib.parse import unquote, urlsplit
 
 from qxub import proc
-from qxub.errors import CommandFailed, ConfigError, QxubError
+from qxub.errors import CommandFailed, QxubError
+from qxub.remote.running import ScriptRunner
+from qxub.remote.scripts import remote_command
+from qxub.remote.sftp.files import SftpFiles, command_files
+from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshError, SshTarget
 
 # A unix socket path must fit sun_path: 104 bytes on macOS (108 on Linux) with its NUL. ssh
 # binds "<ControlPath>.<16 random chars>" before renaming it, and %C is 40 hex digits, so
 # "<control dir>/" may take 104 - 1 - 40 - 17 - 1 = 45 bytes.
 MAX_CONTROL_DIR_LEN = 45
-# Far below the kernel's limit for one argument (128 KiB); a script this long is a bug.
-MAX_REMOTE_COMMAND = 100_000
-URL_HINT = "write it as ssh://[user@]host[:port], e.g. ssh://jr9959@gadi.nci.org.au"
-
-FailureKind = Literal[
-    "changed_host_key", "unknown_host_key", "unresolved", "auth", "unreachable", "config", "closed"
-]  # fmt: skip
-
-
-class SshError(QxubError):
-    """ssh itself failed (its exit code 255): the command never ran, or its connection broke."""
-
-    def __init__(self, message: str, hint: str, kind: FailureKind) -> None:
-        super().__init__(message, hint)
-        self.kind: FailureKind = kind
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    """Where to connect. `host` may be an alias of the ssh config; None leaves a setting to it."""
-
-    host: str
-    user: str | None = None
-    port: int | None = None
-    config_file: str | None = None
-
-    def __post_init__(self) -> None:
-        # A leading "-" would turn a config value into an ssh option.
-        bad_host = not self.host or self.host.startswith("-") or re.search(r"[\s@/]", self.host)
-        bad_user = self.user is not None and (not self.user or self.user.startswith("-"))
-        if bad_host or bad_user or (self.port is not None and not 0 < self.port < 65536):
-            raise ConfigError(
-                f"invalid ssh destination: host={self.host!r} user={self.user!r} port={self.port}",
-                hint=URL_HINT,
-            )
-
-    @classmethod
-    def from_url(cls, url: str, config_file: str | None = None) -> SshTarget:
-        """Parse `ssh://[user@]host[:port]` (the host may be an alias of the ssh config)."""
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            port = 0
-        extra = parts.path not in ("", "/") or parts.query or parts.fragment or parts.password
-        if parts.scheme != "ssh" or not parts.hostname or extra or port == 0:
-            raise ConfigError(
-                f"not an ssh url: {url!r}",
-                hint=URL_HINT,
-            )
-        user = unquote(parts.username) if parts.username else None
-        return cls(host=parts.hostname, user=user, port=port, config_file=config_file)
-
-    def display(self) -> str:
-        """`user@host:port` with what is set, for messages."""
-        text = f"{self.user}@{self.host}" if self.user else self.host
-        return f"{text}:{self.port}" if self.port else text
-
-    def plain_ssh(self) -> list[str]:
-        """The plain `ssh` command a user would type to reach this target by hand."""
-        argv = ["ssh"]
-        if self.config_file:
-            argv += ["-F", self.config_file]
-        if self.port:
-            argv += ["-p", str(self.port)]
-        return [*argv, f"{self.user}@{self.host}" if self.user else self.host]
-
-    def known_hosts_name(self) -> str:
-        """How known_hosts names this host (ssh-keygen -R takes it)."""
-        return self.host if self.port in (None, 22) else f"[{self.host}]:{self.port}"
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -129,26 +59,7 @@ def default_control_dir() -> Path:
     return ensure_private_dir(Path("/tmp") / f"qxub-{os.getuid()}")
 
 
-def remote_command(script_lines: Sequence[str]) -> str:
-    """The one string ssh hands to the remote login shell to run `script_lines` with bash.
-
-    The script travels base64-encoded, so the login shell sees only `bash --norc -c '...'`
-    with nothing to expand: that survives any login shell (csh/tcsh reject newlines inside
-    quotes; fish has its own syntax) and keeps stdin free (`ssh -n`: a `cat` in the script
-    reads nothing instead of eating the rest of the script, as with `bash -s`). The login
-    shell runs the user's shell init once and bash inherits what it exported (PATH, conda
-    and module variables) but not functions or aliases, like any script; `--norc` stops bash
-    from sourcing ~/.bashrc a second time because it sees it was started by sshd.
-    """
-    script = "\n".join(script_lines) + "\n"
-    encoded = base64.b64encode(script.encode()).decode("ascii")
-    command = f"bash --norc -c 'eval \"$(echo {encoded} | base64 -d)\"'"
-    if len(command) > MAX_REMOTE_COMMAND:
-        raise QxubError(f"remote script too long ({len(script)} chars)", hint="a qxub bug")
-    return command
-
-
-class OpenSshTransport:
+class OpenSshTransport(ScriptRunner):
     """Run remote bash scripts through the system `ssh`, sharing one master connection."""
 
     def __init__(
@@ -214,33 +125,22 @@ class OpenSshTransport:
         """The remote's `force_tty` when set, else what the caller wanted (auto = no tty)."""
         return self.force_tty if self.force_tty is not None else bool(wanted)
 
-    def run(
-        self, script_lines: Sequence[str], *, timeout: float | None = None, check: bool = True
-    ) -> proc.Result:
-        """Run a script and capture its output. ssh's own failures raise SshError even without
-        `check`; with `check`, a non-zero exit of the script raises CommandFailed.
-        On timeout the local ssh is killed; what already started remotely runs on."""
-        argv = self.command_argv(script_lines)
+    def display(self) -> str:
+        return self.target.display()
+
+    def describe(self, script_lines: Sequence[str]) -> str:
+        """The exact local command line that runs the script, for `qxub remote explain`."""
+        return shlex.join(self.command_argv(script_lines))
+
+    def capture(self, script_lines: Sequence[str], timeout: float | None) -> proc.Result:
         try:
-            result = proc.run(argv, check=False, timeout=timeout)
+            return proc.run(
+                self.command_argv(script_lines), check=False, timeout=timeout, die_with_parent=True
+            )
         except CommandFailed as exc:
             if isinstance(exc.__cause__, subprocess.TimeoutExpired):
-                raise CommandFailed(
-                    f"remote command on {self.target.display()} did not finish within "
-                    f"{timeout:g}s:\n{_excerpt(script_lines)}",
-                    hint="the cluster may be overloaded or the network slow; try again",
-                ) from exc
+                raise exc.__cause__ from None
             raise _ssh_not_found() from exc
-        error = self.connection_error(result.returncode, result.stderr)
-        if error is not None:
-            raise error
-        if check and result.returncode != 0:
-            said = "\n".join(result.stderr.rstrip().splitlines()[-10:]) or "(no output)"
-            raise CommandFailed(
-                f"remote command on {self.target.display()} failed with exit code "
-                f"{result.returncode}:\n{_excerpt(script_lines)}\nIt said:\n{said}"
-            )
-        return result
 
     def popen(
         self,
@@ -248,19 +148,18 @@ class OpenSshTransport:
         *,
         tty: bool | None = None,
         own_process_group: bool = True,
-    ) -> subprocess.Popen[bytes]:
+    ) -> proc.Process:
         """Start a script with stdout and stderr as pipes, to stream them as they come; pass
         its end to `connection_error()`. With `own_process_group`, Ctrl-C at the terminal
         reaches qxub but not ssh, so qxub can cancel the job by id and keep reading. A tty
         needs the terminal: then ssh stays in the foreground group and reads stdin."""
         use_tty = self.resolve_tty(tty)
         try:
-            return subprocess.Popen(
+            return proc.start(
                 self.command_argv(script_lines, tty=use_tty),
                 stdin=None if use_tty else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=own_process_group and not use_tty,
+                new_session=own_process_group and not use_tty,
+                die_with_parent=True,
             )
         except FileNotFoundError as exc:
             raise _ssh_not_found() from exc
@@ -277,7 +176,7 @@ class OpenSshTransport:
             said = stderr.strip().splitlines()[-1:] or ["ssh said nothing"]
             error = SshError(
                 f"the connection to {self.target.display()} was lost ({said[0]})",
-                hint=_FAILURES[-1][3],
+                hint=LOST_HINT,
                 kind="closed",
             )
         return error
@@ -310,10 +209,38 @@ class OpenSshTransport:
         the master. Name the remote side `host:path`, without user@ (`-l` is in here)."""
         return shlex.join(self._options())
 
+    def rsync_route(self) -> RsyncRoute:
+        """rsync rides this transport's master connection."""
+        return RsyncRoute(prefix=f"{self.target.host}:", rsh=self.rsync_rsh())
 
-def _excerpt(script_lines: Sequence[str], limit: int = 10) -> str:
-    more = [f"... ({len(script_lines) - limit} more lines)"] if len(script_lines) > limit else []
-    return "\n".join(f"  {line}" for line in [*script_lines[:limit], *more])
+    def settings(self) -> dict[str, str]:
+        """What ssh will really use for the target (`ssh -G`): host name, port, user, proxies."""
+        argv = [*self._options(), "-G", self.target.host]
+        result = proc.run(argv, check=False, timeout=10)
+        settings: dict[str, str] = {}
+        for line in result.stdout.splitlines():
+            key, _, value = line.partition(" ")
+            settings.setdefault(key.lower(), value)
+        return settings
+
+    def route(self) -> Route:
+        settings = self.settings()
+        proxy = settings.get("proxyjump") or settings.get("proxycommand")
+        host = settings.get("hostname", self.target.host)
+        return Route(host, int(settings.get("port", "22")), proxy if proxy != "none" else None)
+
+    def sftp_files(self, target: SshTarget) -> SftpFiles:
+        """SFTP through `ssh -s host sftp` on the master connection to `target` (this one's,
+        or a master of its own for a data mover)."""
+        via = self if target == self.target else self.to(target)
+        base = via.base_argv()
+        return command_files(
+            [*base[:-1], "-T", "-s", base[-1], "sftp"], target.display(), via.connection_error
+        )
+
+    def to(self, target: SshTarget) -> OpenSshTransport:
+        """The same kind of transport to another host (a data mover)."""
+        return OpenSshTransport(target, control_dir=self.control_dir)
 
 
 def _ssh_not_found() -> QxubError:
@@ -371,7 +298,7 @@ _FAILURES: tuple[tuple[FailureKind, str, str, str], ...] = (
         r".*(kex_exchange_identification|Connection closed by|Connection reset by|closed by"
         r" remote host|Broken pipe|client_loop:|mux_client|Timeout, server).*",
         "the connection to {name} was lost: {said}",
-        "the network dropped or the server went away; check your network and try again",
+        LOST_HINT,
     ),
 )
 

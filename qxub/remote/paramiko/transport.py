@@ -11,22 +11,17 @@ import time
 from collections.abc import Sequence
 
 from qxub import proc
-from qxub.errors import CommandFailed
-from qxub.remote.channel_process import ChannelProcess
-from qxub.remote.paramiko_connect import (
-    Connection,
-    HostSettings,
-    cached,
-    connection,
-    import_paramiko,
-    resolve,
-)
-from qxub.remote.ssh import SshError, SshTarget, _excerpt, remote_command
-
-LOST_HINT = "the network dropped or the server went away; check your network and try again"
+from qxub.remote.paramiko import import_paramiko
+from qxub.remote.paramiko.channel_process import ChannelProcess
+from qxub.remote.paramiko.connect import Connection, cached, connection
+from qxub.remote.paramiko.ssh_config import HostSettings, resolve
+from qxub.remote.running import ScriptRunner
+from qxub.remote.scripts import remote_command
+from qxub.remote.sftp.files import SftpFiles, paramiko_files
+from qxub.remote.target import LOST_HINT, Route, RsyncRoute, SshError, SshTarget
 
 
-class ParamikoTransport:
+class ParamikoTransport(ScriptRunner):
     """Run remote bash scripts over paramiko, sharing one connection per target."""
 
     def __init__(self, target: SshTarget, *, force_tty: bool | None = None) -> None:
@@ -40,6 +35,28 @@ class ParamikoTransport:
 
     def connection(self) -> Connection:
         return connection(self.target)
+
+    def display(self) -> str:
+        return self.target.display()
+
+    def describe(self, script_lines: Sequence[str]) -> str:
+        """How `qxub remote explain` shows a paramiko run: no local command runs."""
+        return (
+            f"none: qxub connects with paramiko to {self.target.display()} and runs "
+            f"{remote_command(script_lines)}"
+        )
+
+    def route(self) -> Route:
+        found = self.settings()
+        return Route(found.hostname, found.port, found.proxy_jump or found.proxy_command)
+
+    def rsync_route(self) -> RsyncRoute | None:
+        """None: rsync cannot ride a paramiko connection; it needs an `ssh` of its own."""
+        return None
+
+    def sftp_files(self, target: SshTarget) -> SftpFiles:
+        """SFTP on a channel of the paramiko connection to `target`."""
+        return paramiko_files(target)
 
     def command_argv(self, script_lines: Sequence[str], *, tty: bool = False) -> list[str]:
         """No local command runs: these words say where the exec request goes and what it
@@ -83,32 +100,15 @@ class ParamikoTransport:
     def _ended_without_status(self) -> None:
         self._no_status = True
 
-    def run(
-        self, script_lines: Sequence[str], *, timeout: float | None = None, check: bool = True
-    ) -> proc.Result:
-        """Run a script and capture its output; connection failures raise SshError, and with
-        `check` a non-zero exit raises CommandFailed, as with the OpenSSH transport."""
+    def capture(self, script_lines: Sequence[str], timeout: float | None) -> proc.Result:
         process = self.popen(script_lines)
         try:
             out, err = process.communicate(timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            raise CommandFailed(
-                f"remote command on {self.target.display()} did not finish within "
-                f"{timeout:g}s:\n{_excerpt(script_lines)}",
-                hint="the cluster may be overloaded or the network slow; try again",
-            ) from None
+            raise
         returncode = process.wait()
         stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
-        error = self.connection_error(returncode, stderr)
-        if error is not None:
-            raise error
-        if check and returncode != 0:
-            said = "\n".join(stderr.rstrip().splitlines()[-10:]) or "(no output)"
-            raise CommandFailed(
-                f"remote command on {self.target.display()} failed with exit code "
-                f"{returncode}:\n{_excerpt(script_lines)}\nIt said:\n{said}"
-            )
         return proc.Result(tuple(process.args), returncode, stdout, stderr)
 
     def connection_error(self, returncode: int, stderr: str) -> SshError | None:
@@ -127,11 +127,3 @@ class ParamikoTransport:
         return SshError(
             f"the connection to {self.target.display()} was lost ({reason})", LOST_HINT, "closed"
         )
-
-
-def describe(transport: ParamikoTransport, script_lines: Sequence[str]) -> str:
-    """How `qxub remote explain` shows a paramiko run."""
-    return (
-        f"none: qxub connects with paramiko to {transport.target.display()} and runs "
-        f"{remote_command(script_lines)}"
-    )

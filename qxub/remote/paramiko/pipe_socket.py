@@ -9,6 +9,8 @@ import select
 import subprocess
 from collections.abc import Sequence
 
+from qxub import proc
+
 
 class CommandSocket:
     """send/recv/settimeout/close over a child process. recv returns b"" once the command
@@ -16,13 +18,12 @@ class CommandSocket:
 
     def __init__(self, argv: Sequence[str]) -> None:
         self.argv = list(argv)
-        self.process = subprocess.Popen(
+        self.process = proc.start(
             self.argv,
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            start_new_session=True,  # Ctrl-C at the terminal is qxub's to handle, not its
+            unbuffered=True,
+            new_session=True,  # Ctrl-C at the terminal is qxub's to handle, not its
+            die_with_parent=True,
         )
         self.timeout: float | None = None
         self._closed = False

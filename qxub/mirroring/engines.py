@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import shutil
 
+from qxub.mirroring.place import rsync_endpoint
 from qxub.remote.config import Remote
-from qxub.remote.mirror import rsync_endpoint
-from qxub.remote.paramiko_transport import ParamikoTransport
-from qxub.remote.sftp_files import SftpFiles, openssh_files, paramiko_files
-from qxub.remote.ssh import OpenSshTransport, default_control_dir
-from qxub.remote.transport import Transport, transport_kind
+from qxub.remote.reach import sftp_files, transport_kind
+from qxub.remote.transport import Transport
 from qxub.sync.engine import SyncEngine
 from qxub.sync.rsync import RsyncEngine
 from qxub.sync.sftp import SftpEngine
@@ -35,18 +33,6 @@ def engine_choice(remote: Remote, rsync_there: bool | None) -> tuple[str, str]:
 def needs_rsync_check(remote: Remote) -> bool:
     """Does the choice depend on whether the remote has rsync?"""
     return engine_choice(remote, None) != engine_choice(remote, False)
-
-
-def sftp_files(remote: Remote, transport: Transport) -> SftpFiles:
-    """An SFTP session to where transfers go (the data mover, when set) over the transport's
-    kind of connection."""
-    target = remote.sync_target or remote.target
-    assert target is not None
-    if isinstance(transport, ParamikoTransport):
-        return paramiko_files(target)
-    if isinstance(transport, OpenSshTransport) and target == transport.target:
-        return openssh_files(transport)
-    return openssh_files(OpenSshTransport(target, control_dir=default_control_dir()))
 
 
 def sync_engine_for(remote: Remote, transport: Transport, rsync_there: bool | None) -> SyncEngine:

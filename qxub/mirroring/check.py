@@ -9,15 +9,15 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from qxub import __version__, proc, protocol
+from qxub import __version__, protocol
 from qxub.errors import QxubError
-from qxub.remote.commands import preamble
+from qxub.mirroring.engines import engine_choice
 from qxub.remote.config import Remote
-from qxub.remote.engines import engine_choice, sftp_files
-from qxub.remote.paramiko_connect import NOT_INSTALLED_HINT
-from qxub.remote.paramiko_transport import ParamikoTransport
-from qxub.remote.ssh import OpenSshTransport, SshError, default_control_dir
-from qxub.remote.transport import Transport, transport_for, transport_kind
+from qxub.remote.paramiko import NOT_INSTALLED_HINT
+from qxub.remote.reach import openssh_to, sftp_files, transport_for, transport_kind
+from qxub.remote.scripts import data_mover_probe, probe_script
+from qxub.remote.target import Route, SshError
+from qxub.remote.transport import Transport
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -30,31 +30,8 @@ class Check:
     fix: str | None = None
 
 
-def ssh_settings(transport: OpenSshTransport) -> dict[str, str]:
-    """What ssh will really use for the target (`ssh -G`): host name, port, user, proxies."""
-    argv = [*transport.base_argv()[:-1], "-G", transport.target.host]
-    result = proc.run(argv, check=False, timeout=10)
-    settings: dict[str, str] = {}
-    for line in result.stdout.splitlines():
-        key, _, value = line.partition(" ")
-        settings.setdefault(key.lower(), value)
-    return settings
-
-
-def _route(transport: Transport) -> tuple[str, int, str | None] | None:
-    """Where the transport connects: host name, port and proxy, from the ssh config."""
-    if isinstance(transport, OpenSshTransport):
-        settings = ssh_settings(transport)
-        proxy = settings.get("proxyjump") or settings.get("proxycommand")
-        host = settings.get("hostname", transport.target.host)
-        return host, int(settings.get("port", "22")), proxy if proxy != "none" else None
-    if isinstance(transport, ParamikoTransport):
-        found = transport.settings()
-        return found.hostname, found.port, found.proxy_jump or found.proxy_command
-    return None
-
-
-def _network_checks(host: str, port: int, proxy: str | None) -> Iterator[Check]:
+def _network_checks(route: Route) -> Iterator[Check]:
+    host, port, proxy = route.host, route.port, route.proxy
     if proxy:
         yield Check(OK, "route", f"{host}:{port} through proxy {proxy} (from your ssh config)")
         return
@@ -83,36 +60,6 @@ def _network_checks(host: str, port: int, proxy: str | None) -> Iterator[Check]:
     yield Check(OK, "connect", f"{host}:{port} accepts connections")
 
 
-def _probe_script(remote: Remote) -> list[str]:
-    lines = [line for line in preamble(remote) if not line.startswith("export QXUB_PROTOCOL")]
-    # The preamble exits when qxub is missing; report that instead of stopping.
-    lines = [line.replace("exit 127", "__qxub_missing=1") for line in lines]
-    return [
-        'echo "user=$USER"',
-        'echo "home=$HOME"',
-        f"__qxub_wd={remote.working_dir_word()}",
-        'echo "workdir=$__qxub_wd"',
-        'if [ -d "$__qxub_wd" ]; then __qxub_p=$__qxub_wd; __qxub_ok=writable __qxub_no=readonly',
-        "else __qxub_p=$__qxub_wd; __qxub_ok=creatable __qxub_no=blocked",
-        '  while [ ! -d "$__qxub_p" ]; do __qxub_p=$(dirname "$__qxub_p"); done',
-        "fi",
-        'if [ -w "$__qxub_p" ]; then echo "workdir_state=$__qxub_ok"; '
-        'else echo "workdir_state=$__qxub_no"; fi',
-        'if command -v rsync >/dev/null 2>&1; then echo "rsync=$(rsync --version | head -1)"; '
-        "else echo rsync=; fi",
-        *lines,
-        'if [ -z "$__qxub_missing" ]; then',
-        "  echo info=$(" + " ".join(_quoted(remote.qxub_command)) + " info --json 2>&1 | tail -1)",
-        "fi",
-    ]
-
-
-def _quoted(words: tuple[str, ...]) -> list[str]:
-    import shlex
-
-    return [shlex.quote(w) for w in words]
-
-
 def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[Check]:
     """Every check in order; later ones are skipped when an earlier link is broken."""
     yield Check(OK, "config", f"{remote.name}: {remote.url} (from {remote.source})")
@@ -122,12 +69,12 @@ def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[C
         return
     transport = transport or transport_for(remote)
     try:
-        route = _route(transport)
-        network = list(_network_checks(*route)) if route else []
+        route = transport.route()
+        network = list(_network_checks(route)) if route else []
         yield from network
         if any(c.verdict == FAIL for c in network):
             return
-        result = transport.run(_probe_script(remote), timeout=60, check=False)
+        result = transport.run(probe_script(remote), timeout=60, check=False)
     except SshError as exc:
         what = {"auth": "login", "unknown_host_key": "host key", "changed_host_key": "host key"}
         yield Check(FAIL, what.get(exc.kind, "ssh"), exc.message, exc.hint)
@@ -139,7 +86,7 @@ def run_checks(remote: Remote, transport: Transport | None = None) -> Iterator[C
         yield Check(OK, "login", f"logged in as {_field(result.stdout, 'user')}; host key known")
     yield from _remote_checks(remote, result.stdout)
     yield from sync_checks(remote, transport, bool(_field(result.stdout, "rsync")))
-    if isinstance(transport, OpenSshTransport):
+    if transport.rsync_route() is not None:  # rsync rides OpenSSH: check the data mover too
         yield from data_mover_check(remote)
 
 
@@ -242,10 +189,10 @@ def data_mover_check(remote: Remote) -> Iterator[Check]:
     """With `sync_url`, pushes and pulls go to another host: log in there too."""
     if remote.sync_target is None or remote.target is None:
         return
-    mover = OpenSshTransport(remote.sync_target, control_dir=default_control_dir())
+    mover = openssh_to(remote.sync_target)
     what = f"data mover {remote.sync_target.display()}"
     try:
-        result = mover.run(['command -v rsync || echo "no rsync"'], timeout=60, check=False)
+        result = mover.run(data_mover_probe(), timeout=60, check=False)
     except QxubError as exc:
         yield Check(FAIL, "data mover", f"{what}: {exc.message}", exc.hint)
         return

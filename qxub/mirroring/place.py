@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +13,11 @@ from pathlib import Path
 from qxub import __version__
 from qxub.errors import QxubError
 from qxub.remote.config import Remote, shell_word_with_vars
-from qxub.remote.ssh import OpenSshTransport, default_control_dir
+from qxub.remote.reach import rsync_route
+from qxub.remote.scripts import RSYNC_PROBE, mirror_script, remove_dirs_script
 from qxub.remote.transport import Transport
+from qxub.sync.pull import MARKER
 from qxub.sync.rsync import Endpoint
-
-MARKER = ".qxub-mirror"
 
 
 @dataclass(frozen=True)
@@ -48,21 +47,6 @@ class Mirror:
     rsync: bool  # whether rsync is on the remote's PATH (for the choice of sync engine)
 
 
-def prepare_mirror(
-    remote: Remote,
-    transport: Transport,
-    place: MirrorPlace,
-    project_root: Path,
-    *,
-    look_only: bool = False,
-) -> str | None:
-    """Check the mirror on the remote, claim it with a marker if it is new; return its real
-    path there. Raises QxubError saying what is wrong and what to do. With `look_only`
-    nothing is written, and a mirror that does not exist yet gives None."""
-    found = check_mirror(remote, transport, place, project_root, look_only=look_only)
-    return found.path if found else None
-
-
 def check_mirror(
     remote: Remote,
     transport: Transport,
@@ -71,33 +55,17 @@ def check_mirror(
     *,
     look_only: bool = False,
 ) -> Mirror | None:
-    """prepare_mirror, also saying whether the remote has rsync."""
-    marker = marker_text(project_root)
-    claim = "true" if look_only else f"printf '%s\\n' {shlex.quote(marker)} > {MARKER}"
-    enter = (
-        '[ -d "$__qxub_d" ] || { printf "missing=1\\0"; exit 0; }; cd -- "$__qxub_d" || exit 97'
-        if look_only
-        else 'mkdir -p -- "$__qxub_d" && cd -- "$__qxub_d" || exit 97'
+    """Check the mirror on the remote, claim it with a marker if it is new; say where it
+    really is and whether the remote has rsync. Raises QxubError saying what is wrong and what
+    to do. With `look_only` nothing is written, and a mirror that does not exist yet gives
+    None."""
+    script = mirror_script(
+        place.word,
+        remote.working_dir_word(),
+        MARKER,
+        marker_text(project_root),
+        look_only=look_only,
     )
-    script = [
-        f"__qxub_d={place.word}",
-        f"__qxub_wd={remote.working_dir_word()}",
-        enter,
-        # Fields end in NUL, not a newline: the paths may hold newlines. The first NUL ends
-        # whatever the login shell printed before.
-        'printf "\\0"',
-        'command -v rsync >/dev/null 2>&1 && printf "rsync=1\\0"',
-        'printf "path=%s\\0" "$(pwd -P)"',
-        'printf "home=%s\\0" "$(cd ~ && pwd -P)"',
-        'printf "wd=%s\\0" "$(cd -- "$__qxub_wd" 2>/dev/null && pwd -P)"',
-        f"if [ -f {MARKER} ]; then",
-        f'    printf "marker=%s\\0" "$(head -c 4096 {MARKER} | tr "\\n" " ")"',
-        'elif [ -z "$(ls -A)" ]; then',
-        f'    {claim} && printf "created=1\\0"',
-        "else",
-        '    printf "unmarked=1\\0"',
-        "fi",
-    ]
     result = transport.run(script, timeout=60, check=False)
     if look_only and "missing=1" in result.stdout:
         return None
@@ -135,7 +103,7 @@ def check_mirror(
 
 def rsync_there(transport: Transport) -> bool:
     """Is rsync on the remote's PATH?"""
-    result = transport.run(["command -v rsync >/dev/null 2>&1 && echo rsync=1"], timeout=60)
+    result = transport.run([RSYNC_PROBE], timeout=60)
     return "rsync=1" in result.stdout
 
 
@@ -156,31 +124,12 @@ def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
 
 
 def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
-    """How rsync reaches the mirror: the data mover (sync_url) when set, else the remote's own
-    ssh master; nothing at all for the built-in `local`. rsync travels over OpenSSH only: with
-    the paramiko transport it needs an `ssh` of its own."""
-    target = remote.sync_target
-    if target is None and isinstance(transport, OpenSshTransport):
-        return Endpoint(prefix=f"{transport.target.host}:", rsh=transport.rsync_rsh())
-    target = target or remote.target
-    if target is None:
-        return Endpoint()
-    if shutil.which("ssh") is None:
-        raise QxubError(
-            f"sync_engine: rsync for {remote.name} needs an ssh client to carry rsync, and"
-            " there is none on PATH",
-            hint=f"set sync_engine: sftp (or auto) for {remote.name}, or install OpenSSH",
-        )
-    mover = OpenSshTransport(target, control_dir=default_control_dir())
-    return Endpoint(prefix=f"{target.host}:", rsh=mover.rsync_rsh())
+    """How rsync reaches the mirror (the remote's connection, or its data mover)."""
+    route = rsync_route(remote, transport)
+    return Endpoint(prefix=route.prefix, rsh=route.rsh)
 
 
 def remove_empty_dirs(transport: Transport, path: str, folders: list[str]) -> None:
     """rmdir folders qxub emptied, deepest first; a folder with anything in it stays."""
-    if not folders:
-        return
-    ordered = sorted(set(folders), key=lambda f: f.count("/"), reverse=True)
-    script = [f"cd -- {shlex.quote(path)} || exit 0"]
-    script += [f"rmdir -- {shlex.quote(f)} 2>/dev/null" for f in ordered]
-    script.append("exit 0")
-    transport.run(script, timeout=60, check=False)
+    if folders:
+        transport.run(remove_dirs_script(path, folders), timeout=60, check=False)
