@@ -8,8 +8,7 @@ it ends (PR_SET_PDEATHSIG); elsewhere that is a no-op and they end when their pi
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import shlex
 import signal
 import subprocess
@@ -54,36 +53,34 @@ def _tail(text: str, lines: int = 10) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _libc_prctl() -> Callable[..., int] | None:
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl on Linux (looked up once, when first needed), else None."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
+        prctl: Callable[..., int] = ctypes.CDLL(None).prctl  # libc is in the process already
+    except (OSError, AttributeError):
         return None
-    prctl: Callable[..., int] = libc.prctl
     return prctl
 
 
-_PRCTL = _libc_prctl()
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent ends."""
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
 def _preexec(die_with_parent: bool) -> Callable[[], None] | None:
-    # The signal comes when the *thread* that started the child ends, not the process: only a
-    # start from the main thread (which lives as long as qxub) may ask for it.
-    if (
-        die_with_parent
-        and _PRCTL is not None
-        and threading.current_thread() is threading.main_thread()
-    ):
-        return _die_with_parent
-    return None
+    """What the child runs before exec: for `die_with_parent`, ask for SIGTERM when the
+    parent ends. That signal comes when the *thread* that started the child ends, not the
+    process: only a start from the main thread (which lives as long as qxub) asks for it."""
+    if not die_with_parent or threading.current_thread() is not threading.main_thread():
+        return None
+    prctl = _prctl()
+    if prctl is None:
+        return None
+
+    def die_with_parent_() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return die_with_parent_
 
 
 def _run(

@@ -16,7 +16,7 @@ from qxub.remote.config import Remote, shell_word_with_vars
 from qxub.remote.reach import rsync_route
 from qxub.remote.scripts import RSYNC_PROBE, mirror_script, remove_dirs_script
 from qxub.remote.transport import Transport
-from qxub.sync.pull import MARKER
+from qxub.sync import MARKER
 from qxub.sync.rsync import Endpoint
 
 

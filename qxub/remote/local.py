@@ -5,12 +5,15 @@ from __future__ import annotations
 import shlex
 import subprocess
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.errors import CommandFailed, QxubError
 from qxub.remote.running import ScriptRunner
-from qxub.remote.sftp.files import SftpFiles
 from qxub.remote.target import RsyncRoute, SshError, SshTarget
+
+if TYPE_CHECKING:
+    from qxub.remote.sftp.files import SftpFiles
 
 
 class LocalTransport(ScriptRunner):

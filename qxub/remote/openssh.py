@@ -16,13 +16,16 @@ import stat
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.errors import CommandFailed, QxubError
 from qxub.remote.running import ScriptRunner
 from qxub.remote.scripts import remote_command
-from qxub.remote.sftp.files import SftpFiles, command_files
 from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshError, SshTarget
+
+if TYPE_CHECKING:
+    from qxub.remote.sftp.files import SftpFiles
 
 # A unix socket path must fit sun_path: 104 bytes on macOS (108 on Linux) with its NUL. ssh
 # binds "<ControlPath>.<16 random chars>" before renaming it, and %C is 40 hex digits, so
@@ -232,6 +235,8 @@ class OpenSshTransport(ScriptRunner):
     def sftp_files(self, target: SshTarget) -> SftpFiles:
         """SFTP through `ssh -s host sftp` on the master connection to `target` (this one's,
         or a master of its own for a data mover)."""
+        from qxub.remote.sftp.files import command_files  # paramiko's SFTP: only when used
+
         via = self if target == self.target else self.to(target)
         base = via.base_argv()
         return command_files(

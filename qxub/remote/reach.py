@@ -6,14 +6,17 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from qxub.errors import QxubError
 from qxub.remote.config import Remote
 from qxub.remote.local import LocalTransport
 from qxub.remote.openssh import OpenSshTransport, default_control_dir
-from qxub.remote.sftp.files import SftpFiles
 from qxub.remote.target import RsyncRoute, SshTarget
 from qxub.remote.transport import Transport
+
+if TYPE_CHECKING:
+    from qxub.remote.sftp.files import SftpFiles
 
 
 def transport_kind(remote: Remote) -> tuple[str, str]:

@@ -7,12 +7,14 @@ terminal session) is one more method here, implemented by each transport."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from qxub import proc
 from qxub.remote.running import RemoteProcess
-from qxub.remote.sftp.files import SftpFiles
 from qxub.remote.target import Route, RsyncRoute, SshError, SshTarget
+
+if TYPE_CHECKING:
+    from qxub.remote.sftp.files import SftpFiles
 
 
 class Transport(Protocol):

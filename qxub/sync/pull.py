@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qxub.errors import UsageError
+from qxub.sync import MARKER
 from qxub.sync.engine import SyncEngine
 from qxub.sync.manifest import Manifest, stamp
-
-MARKER = ".qxub-mirror"
 
 
 @dataclass

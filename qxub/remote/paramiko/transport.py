@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.remote.paramiko import import_paramiko
@@ -17,8 +18,10 @@ from qxub.remote.paramiko.connect import Connection, cached, connection
 from qxub.remote.paramiko.ssh_config import HostSettings, resolve
 from qxub.remote.running import ScriptRunner
 from qxub.remote.scripts import remote_command
-from qxub.remote.sftp.files import SftpFiles, paramiko_files
 from qxub.remote.target import LOST_HINT, Route, RsyncRoute, SshError, SshTarget
+
+if TYPE_CHECKING:
+    from qxub.remote.sftp.files import SftpFiles
 
 
 class ParamikoTransport(ScriptRunner):
@@ -56,6 +59,8 @@ class ParamikoTransport(ScriptRunner):
 
     def sftp_files(self, target: SshTarget) -> SftpFiles:
         """SFTP on a channel of the paramiko connection to `target`."""
+        from qxub.remote.sftp.files import paramiko_files
+
         return paramiko_files(target)
 
     def command_argv(self, script_lines: Sequence[str], *, tty: bool = False) -> list[str]:
