@@ -62,8 +62,16 @@ def git_files(cwd: Path) -> list[bytes]:
 
 
 def ours(root: Path, defaults: Sequence[str] = DEFAULT_IGNORES) -> list[bytes]:
+    """qxub's selection, by both engines (git's listing where it applies, and qxub's own
+    walk), which must agree, with the same stamps."""
     selection = select_files(root, defaults=defaults)
+    walked = select_files(root, defaults=defaults, git_listing=False)
     assert selection.files == sorted(selection.files, key=os.fsencode)
+    assert walked.files == selection.files
+    assert list(walked.stamps()) == list(selection.stamps())
+    for rel, (size, mtime) in selection.stamps():
+        info = os.lstat(root / rel)
+        assert (size, mtime) == (info.st_size, info.st_mtime_ns), rel
     return [os.fsencode(f) for f in selection.files]
 
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qxub.project import find_project_root
 from qxub.sync.ignore import DEFAULT_IGNORES, IgnoreRules, select_files
-from qxub.sync.project import find_project_root
 
 import children
 from ignore_trees import (
@@ -275,5 +275,7 @@ def test_random_trees_match_git(
         rules = IgnoreRules(root)
         here = [path for path in listed if os.path.lexists(root / os.fsdecode(path))]
         assert [os.fsencode(f) for f in rules.select().files] == here
+        walked = IgnoreRules(root, git_listing=False).select()
+        assert [os.fsencode(f) for f in walked.files] == here
         for path in files:
             assert rules.is_ignored(path, False) == (os.fsencode(path) not in listed), path

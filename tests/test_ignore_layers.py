@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from qxub.errors import QxubError
+from qxub.project import find_project_root
 from qxub.sync.ignore import IgnoreRules, Selection, select_files
-from qxub.sync.project import find_project_root
 
 import children
 from ignore_trees import (
@@ -146,7 +146,7 @@ def _as_nobody(fn: Callable[[], Selection]) -> Selection:
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)
             found = fn()
-            os.write(write, json.dumps([found.files, found.unreadable]).encode())
+            os.write(write, json.dumps([found.files, found.unreadable, found.warnings]).encode())
             code = 0
         finally:
             os._exit(code)
@@ -155,17 +155,23 @@ def _as_nobody(fn: Callable[[], Selection]) -> Selection:
         data = handle.read()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, "the selection failed as `nobody`"
-    files, unreadable = json.loads(data)
-    return Selection(files=files, warnings=[], unreadable=unreadable)
+    files, unreadable, warnings = json.loads(data)
+    return Selection(files=files, warnings=warnings, unreadable=unreadable)
 
 
 def test_unreadable_files_are_warned_not_fatal() -> None:
+    """Real denials: as root nothing is unreadable, so the selection runs as `nobody` then.
+    The permission bits are read from the one lstat of each file; a fifo is reported too."""
     base = Path(tempfile.mkdtemp(prefix="qxub-perm-", dir="/tmp"))
     base.chmod(0o755)  # reachable by `nobody`
     try:
-        write_tree(base, {"secret": "", "closed": {"x": ""}, "ok": ""})
-        (base / "secret").chmod(0)
-        (base / "closed").chmod(0)
+        tree: Tree = {"secret": "", "closed": {"x": ""}, "ok": "", "d": {"secret": "", "open": ""}}
+        write_tree(base, tree)
+        os.mkfifo(base / "fifo")
+        for path in ("secret", "closed", "d/secret"):
+            (base / path).chmod(0)
+        for path in ("ok", "d/open"):
+            (base / path).chmod(0o444)
         if os.geteuid() == 0:
             selection = _as_nobody(lambda: select_files(base))
         else:
@@ -173,31 +179,14 @@ def test_unreadable_files_are_warned_not_fatal() -> None:
     finally:
         (base / "closed").chmod(0o755)
         shutil.rmtree(base)
-    assert selection.files == ["ok"]
-    assert selection.unreadable == ["closed/", "secret"]
-
-
-def test_unreadable_reporting_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As root nothing is unreadable, so the denials are simulated where the engine asks."""
-    write_tree(tmp_path, {"secret": "", "closed": {"x": ""}, "ok": "", "d": {"secret": ""}})
-    os.mkfifo(tmp_path / "fifo")
-    real_access, real_scandir = os.access, os.scandir
-
-    def access(path: object, mode: int) -> bool:
-        return not os.fsencode(path).endswith(b"/secret") and real_access(path, mode)  # type: ignore[arg-type]
-
-    def scandir(path: bytes) -> object:
-        if path.endswith(b"/closed"):
-            raise PermissionError(13, "Permission denied")
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "access", access)
-    monkeypatch.setattr(os, "scandir", scandir)
-    selection = select_files(tmp_path)
-    assert selection.files == ["ok"]
+    assert selection.files == ["d/open", "ok"]
     assert selection.unreadable == ["closed/", "d/secret", "secret"]
-    assert len(selection.warnings) == 4
-    assert any("fifo is not a regular file" in w for w in selection.warnings)
+    assert sorted(selection.warnings) == [
+        "cannot read d/secret: permission denied; skipped",
+        "cannot read folder closed/: Permission denied; skipped",
+        "cannot read secret: permission denied; skipped",
+        "fifo is not a regular file: skipped",
+    ]
 
 
 def test_a_missing_root_is_an_error(tmp_path: Path) -> None:

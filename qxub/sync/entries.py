@@ -1,9 +1,37 @@
-"""What a selection says about the entries it finds on disk: how a path is shown to a person,
-and the warning a symlink gets when it will not work on the remote."""
+"""What a selection says about the entries it finds on disk: the one `lstat` of each, kept for
+the push (size, modification time); whether it can be read; how a path is shown to a person;
+the warning a symlink gets when it will not work on the remote."""
 
 from __future__ import annotations
 
 import os
+import stat
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+Stamp = tuple[int, int]
+"""(size, mtime in ns) of a file or link, as an lstat gave it."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a push sends. `files` are POSIX paths relative to the project root (symlinks
+    included, sent as links), sorted by their bytes as git sorts them; names that are not UTF-8
+    are str with surrogate escapes (os.fsencode gives the bytes back). `unreadable` lists what
+    exists but could not be read (folders end with '/'): neither send nor delete those.
+    `sizes` and `mtimes` (ns) are the lstat of each file when it was selected, in the order of
+    `files` (kept as arrays: a few bytes a file)."""
+
+    files: list[str]
+    warnings: list[str]
+    unreadable: list[str]
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    mtimes: array[int] = field(default_factory=lambda: array("q"))
+
+    def stamps(self) -> Iterator[tuple[str, Stamp]]:
+        """Each file with its (size, mtime_ns)."""
+        return zip(self.files, zip(self.sizes, self.mtimes, strict=True), strict=True)
 
 
 def show(rel: bytes) -> str:
@@ -29,4 +57,90 @@ def check_link(path: bytes, rel: bytes, inside: bytes, warnings: list[str]) -> N
         warnings.append(
             f"symlink {show(rel)} has an absolute target ({show(target)}): "
             "on the remote it points to that path there"
+        )
+
+
+Readable = Callable[[bytes, os.stat_result], bool]
+
+
+def _reader() -> Readable | None:
+    """Whether this process may read a regular file, from its lstat: the permission bits for
+    our user, group or others, as the kernel decides; None when it reads everything (root).
+    Only when the bits say no is the kernel asked (os.access), so ACLs that grant more are
+    honoured."""
+    if not hasattr(os, "geteuid"):
+        return lambda path, st: os.access(path, os.R_OK)
+    uid = os.geteuid()
+    if uid == 0:
+        return None
+    groups = frozenset((os.getegid(), *os.getgroups()))
+
+    def readable(path: bytes, st: os.stat_result) -> bool:
+        if st.st_uid == uid:
+            bit = stat.S_IRUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IRGRP
+        else:
+            bit = stat.S_IROTH
+        return bool(st.st_mode & bit) or os.access(path, os.R_OK)
+
+    return readable
+
+
+class Found:
+    """What a selection has found so far: files with their stamps (in the order found), what
+    cannot be read, what is neither file, link nor folder, and the warnings.
+
+    The walks append a readable regular file themselves (to `files`, `sizes`, `mtimes`; it
+    is readable when `readable` is None or says so): a call per file costs more than the
+    lstat; `add` takes every other entry."""
+
+    def __init__(self, inside: bytes) -> None:
+        self.inside = inside  # the project root with links resolved, ending in '/'
+        self.files: list[bytes] = []
+        self.sizes = array("q")
+        self.mtimes = array("q")
+        self.unreadable: list[bytes] = []
+        self.special: list[bytes] = []
+        self.warnings: list[str] = []
+        self.readable = _reader()
+
+    def add(self, rel: bytes, path: bytes, st: os.stat_result) -> None:
+        """Take the entry `rel` (at `path`, not a folder) as its lstat `st` shows it."""
+        mode = st.st_mode
+        if stat.S_ISREG(mode):
+            if self.readable is not None and not self.readable(path, st):
+                self.unreadable.append(rel)
+                self.warnings.append(f"cannot read {show(rel)}: permission denied; skipped")
+                return
+        elif stat.S_ISLNK(mode):
+            check_link(path, rel, self.inside, self.warnings)
+        else:
+            self.special.append(rel)
+            self.warnings.append(f"{show(rel)} is not a regular file: skipped")
+            return
+        self.files.append(rel)
+        self.sizes.append(st.st_size)
+        self.mtimes.append(st.st_mtime_ns)
+
+    def cannot_read(self, rel: bytes, exc: OSError) -> None:
+        """`rel` exists but cannot be read (a folder's ends with '/'): neither sent nor deleted."""
+        self.unreadable.append(rel)
+        what = "folder " if rel.endswith(b"/") else ""
+        self.warnings.append(f"cannot read {what}{show(rel)}: {exc.strerror}; skipped")
+
+    def selection(self, warnings: list[str]) -> Selection:
+        """The selection, sorted by bytes as git sorts; `warnings` come first."""
+        files, sizes, mtimes = self.files, self.sizes, self.mtimes
+        if any(files[i] > files[i + 1] for i in range(len(files) - 1)):
+            order = sorted(range(len(files)), key=files.__getitem__)
+            files = [files[i] for i in order]
+            sizes = array("q", [sizes[i] for i in order])
+            mtimes = array("q", [mtimes[i] for i in order])
+        return Selection(
+            files=[name.decode("utf-8", "surrogateescape") for name in files],
+            warnings=[*warnings, *self.warnings],
+            unreadable=[os.fsdecode(u) for u in sorted(self.unreadable)],
+            sizes=sizes,
+            mtimes=mtimes,
         )

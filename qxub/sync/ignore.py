@@ -20,8 +20,17 @@ ignored folders too) leave it or a folder above it out. That costs one `git ls-f
 selection (some 5 ms for 10,000 tracked files); without git, or if it fails, the rules alone
 decide. A submodule (a gitlink in the index) is a folder like any other: walked unless ignored.
 
-This module holds the layers and the walk; ignore_source.py compiles the lines of one ignore
-file, and tracked.py reads git's index and adds the tracked files the walk left out.
+With git's core.ignoreCase set, names match the lines whatever their case, as git does on
+case-insensitive disks.
+
+The walk does one lstat per entry it selects (entries it ignores cost none), and keeps it: the
+push takes sizes and times from the selection. It reads a folder's ignore files only when the
+folder's listing shows them, and compiles the rules once per set of ignore files (see
+ignore_source.py).
+
+This module holds the layers and the walk; ignore_source.py compiles the lines of ignore files,
+entries.py keeps what the walk finds, and tracked.py reads git's index and adds the tracked
+files the walk left out.
 """
 
 from __future__ import annotations
@@ -29,20 +38,24 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qxub.errors import QxubError
-from qxub.sync.entries import check_link, show
-from qxub.sync.ignore_source import Source
-from qxub.sync.project import find_git_repo, git_excludes_file
+from qxub.sync.entries import Found, Selection, show
+from qxub.sync.git_select import select_by_git
+from qxub.sync.ignore_source import NONE, Matcher, Source, rank
+from qxub.sync.project import find_git_repo, git_settings
 from qxub.sync.tracked import TrackedFiles, add_tracked
+
+__all__ = ["DEFAULT_IGNORES", "IGNORE_FILE_NAMES", "IgnoreRules", "Selection", "select_files"]
 
 DEFAULT_IGNORES: tuple[str, ...] = (
     ".qxub/",
     "__pycache__/",
-    "*.py[cod]",
+    "*.pyc",
     ".venv/",
     "venv/",
     ".tox/",
@@ -56,21 +69,10 @@ IGNORE_FILE_NAMES = (".gitignore", ".qxubignore")
 """Per-folder ignore files: a watcher calls IgnoreRules.reload(path) when one of them changes."""
 
 _GIT = b".git"
+_HEAD, _QXUB, _GIT_FILES, _TAIL = range(4)  # the layers' bands, the best first
 
 
-@dataclass(frozen=True)
-class Selection:
-    """What a push sends. `files` are POSIX paths relative to the project root (symlinks
-    included, sent as links), sorted by their bytes as git sorts them; names that are not UTF-8
-    are str with surrogate escapes (os.fsencode gives the bytes back). `unreadable` lists what
-    exists but could not be read (folders end with '/'): neither send nor delete those."""
-
-    files: list[str]
-    warnings: list[str]
-    unreadable: list[str]
-
-
-_Stack = Callable[[bytes], tuple[Source, ...]]
+_Matchers = Callable[[bytes], Matcher]
 
 
 class IgnoreRules:
@@ -81,20 +83,32 @@ class IgnoreRules:
     the index on each call and reads it again (one `git ls-files`) when the index changed."""
 
     def __init__(
-        self, root: Path, extra: Sequence[str] = (), *, defaults: Sequence[str] = DEFAULT_IGNORES
+        self,
+        root: Path,
+        extra: Sequence[str] = (),
+        *,
+        defaults: Sequence[str] = DEFAULT_IGNORES,
+        git_listing: bool = True,
     ) -> None:
+        """`git_listing`: let git list the selection where it can (see git_select.py); False
+        always walks with qxub's own engine."""
         self.root = Path(os.path.abspath(root))
         self.extra = tuple(extra)
         self.defaults = tuple(defaults)
+        self.git_listing = git_listing
         self._qxub_chains: dict[bytes, tuple[Source, ...]] = {}
         self._git_chains: dict[bytes, tuple[Source, ...]] = {}
-        self._stacks: dict[bytes, tuple[Source, ...]] = {}
+        self._folder_matchers: dict[bytes, Matcher] = {}
+        self._qxub_matchers: dict[bytes, Matcher] = {}
         self._dir_ignored: dict[bytes, bool] = {}
         self._qxub_dir_ignored: dict[bytes, bool] = {}
+        self._compiled: dict[frozenset[Source], Matcher] = {}
         self._tracked = TrackedFiles(self.root, None)
         self._warnings: list[str] = []
         self._global_warnings: list[str] = []
         self._top = self._prefix = b""
+        self._casefold = False
+        self._loaded = False
         self._head: tuple[Source, ...] = ()
         self._tail: tuple[Source, ...] = ()
         self.reload()
@@ -117,22 +131,36 @@ class IgnoreRules:
         inside = os.path.relpath(os.fsencode(self.root), top)
         self._top = top.rstrip(b"/") + b"/"
         self._prefix = b"" if inside == b"." else inside + b"/"
-        self._head = self._sources([(self._lines(self.extra), self._prefix)])
+        self._loaded = False
+        self._global_warnings = []
+
+    def _load(self) -> None:
+        """Read git's config and the layers that are not per folder, once per reload: only
+        qxub's own engine needs them (git's listing reads its own)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        repo = self._tracked.repo
+        saved, self._warnings = self._warnings, []
+        settings = git_settings(repo) if repo is not None else None
+        self._casefold = settings is not None and settings.ignore_case
+        self._head = self._sources([(self._lines(self.extra), self._prefix)], _HEAD)
         tail: list[tuple[bytes | None, bytes]] = []
-        if repo is not None:
+        if repo is not None and settings is not None:
             tail.append((self._read(os.fsencode(repo.info_exclude), False), b""))
-            excludes = git_excludes_file(repo)
+            excludes = settings.excludes_file
             tail.append((self._read(os.fsencode(excludes), False) if excludes else None, b""))
         tail.append((self._lines(self.defaults), self._prefix))
-        self._tail = self._sources(tail)
-        self._global_warnings, self._warnings = self._warnings, []
+        self._tail = self._sources(tail, _TAIL)
+        self._global_warnings, self._warnings = self._warnings, saved
 
-    def _caches(self) -> tuple[dict[bytes, tuple[Source, ...]] | dict[bytes, bool], ...]:
+    def _caches(self) -> tuple[dict[bytes, Any], ...]:
         """The per-folder caches, keyed by folder paths relative to the worktree top."""
         return (
             self._qxub_chains,
             self._git_chains,
-            self._stacks,
+            self._folder_matchers,
+            self._qxub_matchers,
             self._dir_ignored,
             self._qxub_dir_ignored,
         )
@@ -140,15 +168,22 @@ class IgnoreRules:
     def _forget_folders(self) -> None:
         for cache in self._caches():
             cache.clear()
+        self._compiled.clear()
         self._warnings = []
 
     @staticmethod
     def _lines(lines: Iterable[str]) -> bytes:
         return b"\n".join(os.fsencode(line) for line in lines)
 
-    @staticmethod
-    def _sources(items: Iterable[tuple[bytes | None, bytes]]) -> tuple[Source, ...]:
-        parsed = (Source.parse(data, base) for data, base in items if data)
+    def _sources(
+        self, items: Iterable[tuple[bytes | None, bytes]], band: int
+    ) -> tuple[Source, ...]:
+        """Sources of one layer, the first one best."""
+        parsed = [
+            Source.parse(data, base, rank(band, i), self._casefold)
+            for i, (data, base) in enumerate(items)
+            if data
+        ]
         return tuple(source for source in parsed if source is not None)
 
     def _read(self, path: bytes, in_tree: bool) -> bytes | None:
@@ -170,65 +205,90 @@ class IgnoreRules:
             return None
 
     def _chain(
-        self, key: bytes, name: bytes, top: bytes, cache: dict[bytes, tuple[Source, ...]]
+        self,
+        key: bytes,
+        name: bytes,
+        top: bytes,
+        cache: dict[bytes, tuple[Source, ...]],
+        listed: Sequence[bytes] | None = None,
     ) -> tuple[Source, ...]:
         """The sources of the ignore files called `name` in folder `key` (relative to the
-        worktree top, '' or ending in '/') and in those above it up to `top`, deepest first."""
+        worktree top, '' or ending in '/') and in those above it up to `top`, deepest first.
+        `listed`: the names in folder `key`, when known (the file is read only if there)."""
         chain = cache.get(key)
         if chain is None:
             parent = key[: key.rstrip(b"/").rfind(b"/") + 1]
             chain = self._chain(parent, name, top, cache) if len(key) > len(top) else ()
-            source = self._source(self._read(self._top + key + name, True), key)
+            data = None if listed is not None and name not in listed else self._read_in(key + name)
+            # The deeper file wins within its layer.
+            band = _QXUB if name == b".qxubignore" else _GIT_FILES
+            within = 4095 - key.count(b"/")
+            source = Source.parse(data, key, rank(band, within), self._casefold) if data else None
             chain = cache[key] = (source, *chain) if source else chain
         return chain
 
-    def _qxub_stack(self, key: bytes) -> tuple[Source, ...]:
+    def _read_in(self, rel: bytes) -> bytes | None:
+        return self._read(self._top + rel, True)
+
+    def _qxub_chain(self, key: bytes, listed: Sequence[bytes] | None) -> tuple[Source, ...]:
         """qxub's own layers for the entries of folder `key`: extra lines, then .qxubignore
         files (only those in the project: none above its root)."""
         if not key.startswith(self._prefix):
             return self._head
-        return (*self._head, *self._chain(key, b".qxubignore", self._prefix, self._qxub_chains))
+        chain = self._chain(key, b".qxubignore", self._prefix, self._qxub_chains, listed)
+        return (*self._head, *chain)
 
-    @staticmethod
-    def _source(data: bytes | None, base: bytes) -> Source | None:
-        return Source.parse(data, base) if data else None
+    def _compile(self, stack: tuple[Source, ...], parent: Matcher | None = None) -> Matcher:
+        """The matcher for `stack`; built on `parent` (the parent folder's) when given."""
+        sources = frozenset(stack)
+        matcher = self._compiled.get(sources)
+        if matcher is None:
+            matcher = parent.plus(sources) if parent else Matcher(sources, self._casefold)
+            self._compiled[sources] = matcher
+        return matcher
 
-    def _stack(self, key: bytes) -> tuple[Source, ...]:
-        """Every source that applies to the entries of folder `key`, highest layer first."""
-        stack = self._stacks.get(key)
-        if stack is None:
-            git = self._chain(key, b".gitignore", b"", self._git_chains)
-            stack = self._stacks[key] = (*self._qxub_stack(key), *git, *self._tail)
-        return stack
+    def _matcher(self, key: bytes, listed: Sequence[bytes] | None = None) -> Matcher:
+        """Every source that applies to the entries of folder `key`, highest layer first,
+        compiled; `listed`: the names in that folder, when known."""
+        matcher = self._folder_matchers.get(key)
+        if matcher is None:
+            self._load()
+            git = self._chain(key, b".gitignore", b"", self._git_chains, listed)
+            stack = (*self._qxub_chain(key, listed), *git, *self._tail)
+            parent = self._folder_matchers.get(key[: key.rstrip(b"/").rfind(b"/") + 1])
+            matcher = self._folder_matchers[key] = self._compile(stack, parent if key else None)
+        return matcher
 
-    @staticmethod
-    def _excluded(stack: tuple[Source, ...], key: bytes, name: bytes, is_dir: bool) -> bool:
-        path, start = key + name, len(key)
-        for source in stack:
-            decided = source.decide(path, start, is_dir)
-            if decided is not None:
-                return decided
-        return False
+    def _qxub_matcher(self, key: bytes) -> Matcher:
+        matcher = self._qxub_matchers.get(key)
+        if matcher is None:
+            self._load()
+            matcher = self._qxub_matchers[key] = self._compile(self._qxub_chain(key, None))
+        return matcher
 
     def _left_out(
-        self, parts: list[bytes], is_dir: bool, stack: _Stack, dir_cache: dict[bytes, bool]
+        self, parts: list[bytes], is_dir: bool, matchers: _Matchers, dir_cache: dict[bytes, bool]
     ) -> bool:
-        """Whether the sources `stack` gives leave out the path made of `parts` (relative to
+        """Whether the rules `matchers` gives leave out the path made of `parts` (relative to
         the project root) or a folder above it; `dir_cache` remembers the folders' answers."""
+        self._load()
         key = self._prefix
+        fold = self._casefold
         for part in parts[:-1]:
             folder = key + part
             ignored = dir_cache.get(folder)
             if ignored is None:
-                ignored = dir_cache[folder] = self._excluded(stack(key), key, part, True)
+                path = folder.lower() if fold else folder
+                ignored = dir_cache[folder] = matchers(key).excluded(path, len(key), True)
             if ignored:
                 return True
             key = folder + b"/"
-        return self._excluded(stack(key), key, parts[-1], is_dir)
+        path = key + parts[-1]
+        return matchers(key).excluded(path.lower() if fold else path, len(key), is_dir)
 
     def _qxub_leaves_out(self, parts: list[bytes], is_dir: bool) -> bool:
         """Whether qxub's own layers alone leave out this path or a folder above it."""
-        return self._left_out(parts, is_dir, self._qxub_stack, self._qxub_dir_ignored)
+        return self._left_out(parts, is_dir, self._qxub_matcher, self._qxub_dir_ignored)
 
     def is_ignored(self, relpath: str, is_dir: bool) -> bool:
         """Whether `relpath` (POSIX, relative to the project root) is left out: by a rule for
@@ -244,21 +304,40 @@ class IgnoreRules:
             return True
         if self._tracked.holds(b"/".join(parts), is_dir):
             return self._qxub_leaves_out(parts, is_dir)
-        return self._left_out(parts, is_dir, self._stack, self._dir_ignored)
+        return self._left_out(parts, is_dir, self._matcher, self._dir_ignored)
 
     def select(self) -> Selection:
         """Walk the project (never entering ignored folders) and list what is pushed, tracked
         files included. Ignore files and git's index are read afresh."""
         self._forget_folders()
-        tracked = self._tracked.files(fresh=True)
-        files: list[bytes] = []
-        unreadable: list[bytes] = []
-        special: list[bytes] = []  # neither file, link nor folder: fifos, sockets, devices
-        warnings: list[str] = []
         root = os.fsencode(self.root)
-        inside = os.path.realpath(root).rstrip(b"/") + b"/"
+        found = Found(os.path.realpath(root).rstrip(b"/") + b"/")
+        repo = self._tracked.repo
+        if self.git_listing and repo is not None and not self.extra:
+
+            def walk(rel: bytes) -> None:
+                parts = rel.rstrip(b"/").split(b"/")
+                if not self._left_out(parts, True, self._matcher, self._dir_ignored):
+                    self._walk(root + b"/" + rel.rstrip(b"/"), found, self._prefix + rel)
+
+            if select_by_git(self.root, repo.index, self._prefix, self.defaults, found, walk):
+                return found.selection([*self._global_warnings, *self._warnings])
+        self._load()
+        tracked = self._tracked.files(fresh=True)
+        self._walk(root, found, self._prefix)
+        if tracked:
+            left = sorted(tracked.difference(found.files, found.unreadable, found.special))
+            add_tracked(self.root, left, self._qxub_leaves_out, found)
+        return found.selection([*self._global_warnings, *self._warnings])
+
+    def _walk(self, start: bytes, found: Found, start_key: bytes) -> None:
+        """Add to `found` what the rules select below the folder `start` (`start_key` relative
+        to the worktree top), depth first."""
         skip = len(self._prefix)
-        todo = [(root, self._prefix)]
+        fold = self._casefold
+        files, sizes, mtimes, readable = found.files, found.sizes, found.mtimes, found.readable
+        regular = stat.S_IFREG
+        todo = [(start, start_key)]
         while todo:
             folder, key = todo.pop()
             try:
@@ -270,63 +349,50 @@ class IgnoreRules:
                         f"cannot read the project folder {self.root}: {exc.strerror}",
                         hint="check that the folder exists and that you may read it",
                     ) from exc
-                unreadable.append(key[skip:])
-                warnings.append(f"cannot read folder {show(key[skip:])}: {exc.strerror}; skipped")
+                found.cannot_read(key[skip:], exc)
                 continue
-            stack = self._stack(key)
-            start = len(key)
-            for entry in entries:
-                name = entry.name
+            names = [entry.name for entry in entries]
+            matcher = self._matcher(key, names)
+            dirs, plain = matcher.dirs.decide, matcher.files.decide
+            lkey = key.lower() if fold else key
+            rel_key = key[skip:]
+            for entry, name in zip(entries, names, strict=True):
                 if name == _GIT:
                     continue
-                path = key + name
                 try:
                     is_dir = entry.is_dir(follow_symlinks=False)
                 except OSError:
                     is_dir = False
-                for source in stack:
-                    decided = source.decide(path, start, is_dir)
-                    if decided is not None:
-                        break
-                else:
-                    decided = False
-                if decided:
+                lname = name.lower() if fold else name
+                code = (dirs if is_dir else plain)(lkey + lname, lname)
+                if code != NONE and not code & 1:
                     continue
                 if is_dir:
-                    todo.append((entry.path, path + b"/"))
-                elif entry.is_symlink():
-                    files.append(path[skip:])
-                    check_link(entry.path, path[skip:], inside, warnings)
-                elif not entry.is_file(follow_symlinks=False):
-                    special.append(path[skip:])
-                    warnings.append(f"{show(path[skip:])} is not a regular file: skipped")
-                elif os.access(entry.path, os.R_OK):
-                    files.append(path[skip:])
+                    todo.append((entry.path, key + name + b"/"))
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # gone since the listing
+                except OSError as exc:
+                    found.cannot_read(rel_key + name, exc)
+                    continue
+                if info.st_mode & 0o170000 == regular and (
+                    readable is None or readable(entry.path, info)
+                ):
+                    files.append(rel_key + name)
+                    sizes.append(info.st_size)
+                    mtimes.append(info.st_mtime_ns)
                 else:
-                    unreadable.append(path[skip:])
-                    warnings.append(f"cannot read {show(path[skip:])}: permission denied; skipped")
-        if tracked:
-            left = sorted(tracked.difference(files, unreadable, special))  # usually few
-            add_tracked(
-                self.root,
-                left,
-                self._qxub_leaves_out,
-                files=files,
-                unreadable=unreadable,
-                warnings=warnings,
-                inside=inside,
-            )
-        files.sort()
-        unreadable.sort()
-        return Selection(
-            files=[os.fsdecode(f) for f in files],
-            warnings=[*self._global_warnings, *self._warnings, *warnings],
-            unreadable=[os.fsdecode(u) for u in unreadable],
-        )
+                    found.add(rel_key + name, entry.path, info)
 
 
 def select_files(
-    root: Path, extra: Sequence[str] = (), *, defaults: Sequence[str] = DEFAULT_IGNORES
+    root: Path,
+    extra: Sequence[str] = (),
+    *,
+    defaults: Sequence[str] = DEFAULT_IGNORES,
+    git_listing: bool = True,
 ) -> Selection:
     """The files of the project at `root` that a push sends (see the module docstring)."""
-    return IgnoreRules(root, extra, defaults=defaults).select()
+    return IgnoreRules(root, extra, defaults=defaults, git_listing=git_listing).select()

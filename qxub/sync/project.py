@@ -1,27 +1,15 @@
-"""Where a project starts, and the git repository (if any) that holds it."""
+"""The git repository (if any) that holds a project, and what its config says about ignores."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import CommandFailed
 from qxub.proc import run
-
-PROJECT_MARKERS = (".qxub.yaml", ".qxubignore", ".git")
-
-
-def find_project_root(start: Path) -> Path:
-    """The nearest ancestor of `start` (itself included) that holds `.qxub.yaml`, `.qxubignore`
-    or `.git`; `start` itself when there is none. Made absolute, symlinks left as they are."""
-    start = Path(os.path.abspath(start))
-    if not start.is_dir():
-        start = start.parent
-    for folder in (start, *start.parents):
-        if any(os.path.lexists(folder / marker) for marker in PROJECT_MARKERS):
-            return folder
-    return start
 
 
 @dataclass(frozen=True)
@@ -77,21 +65,39 @@ def find_git_repo(start: Path) -> GitRepo | None:
     return None
 
 
-def git_excludes_file(repo: GitRepo) -> Path | None:
-    """The user's global excludes file as git itself finds it: `core.excludesFile` (from any
-    git config that applies to `repo`), else `$XDG_CONFIG_HOME/git/ignore` or
-    `~/.config/git/ignore`. None when it is explicitly empty or cannot be known."""
+@dataclass(frozen=True)
+class GitSettings:
+    """What a repository's git config says about ignores."""
+
+    excludes_file: Path | None  # the user's global excludes file; None: none
+    ignore_case: bool  # core.ignoreCase: names match ignore lines whatever their case
+
+
+_TRUE = ("true", "yes", "on", "1", "")  # "" is a key without "= value": true for git
+_SETTINGS = r"^core\.(excludesfile|ignorecase)$"
+
+
+def git_settings(repo: GitRepo) -> GitSettings:
+    """Read with one `git config` from any config that applies to `repo`. The excludes file is
+    `core.excludesFile`, else `$XDG_CONFIG_HOME/git/ignore` or `~/.config/git/ignore` (None
+    when it is set empty or cannot be known), as git finds it."""
+    argv = ["git", "config", "-z", "--path", "--get-regexp", _SETTINGS]
     try:
-        result = run(
-            ["git", "config", "--path", "--get", "core.excludesFile"],
-            check=False,
-            cwd=str(repo.worktree),
-            timeout=30,
-        )
+        result = run(argv, check=False, cwd=str(repo.worktree), timeout=30)
     except (CommandFailed, OSError, UnicodeDecodeError):
         result = None
+    found: dict[str, str] = {}
     if result is not None and result.returncode == 0:
-        value = result.stdout[:-1] if result.stdout.endswith("\n") else result.stdout
+        for item in result.stdout.split("\0"):
+            key, _, value = item.partition("\n")
+            if key:
+                found[key.lower()] = value  # the last one wins, as in git
+    ignore_case = found.get("core.ignorecase", "false").strip().lower() in _TRUE
+    return GitSettings(_excludes_file(repo, found.get("core.excludesfile")), ignore_case)
+
+
+def _excludes_file(repo: GitRepo, value: str | None) -> Path | None:
+    if value is not None:
         if not value:
             return None
         path = Path(value)
@@ -128,19 +134,39 @@ def _unquote(raw: bytes) -> bytes:
     return bytes(out)
 
 
-def git_tracked_files(folder: Path) -> set[bytes] | None:
-    """The paths below `folder` that git's index holds, relative to it, as bytes (a submodule
-    is one path, its folder's). None when git cannot say (no git, not a repository, a failure).
+@functools.cache
+def git_version() -> tuple[int, int] | None:
+    """git's (major, minor) version; None without a working git. Asked once per process."""
+    try:
+        result = run(["git", "version"], check=False, timeout=30)
+    except (CommandFailed, OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r"(\d+)\.(\d+)", result.stdout)
+    return (int(found[1]), int(found[2])) if found and result.returncode == 0 else None
+
+
+def ls_files(folder: Path, *options: str, timeout: float = 60) -> tuple[list[bytes], str] | None:
+    """`git ls-files OPTIONS` in `folder`: the paths it lists, as bytes, and its stderr (in
+    the C locale). None when git cannot say (no git, not a repository, a failure).
 
     Not `-z`: qxub.proc.run decodes output as text, strictly and with universal newlines, so
     raw names would fail on bytes that are not UTF-8 and lose a '\\r'. With core.quotePath
     forced on, git prints every such name quoted and in ASCII, and _unquote gives the bytes."""
-    argv = ["git", "-c", "core.quotePath=true", "ls-files", "--cached"]
+    argv = ["git", "-c", "core.quotePath=true", "ls-files", *options]
+    env = {**os.environ, "LC_ALL": "C"}
     try:
-        result = run(argv, check=False, cwd=str(folder), timeout=60)
+        result = run(argv, check=False, cwd=str(folder), timeout=timeout, env=env)
     except (CommandFailed, OSError, UnicodeDecodeError):
         return None
     if result.returncode != 0:
         return None
     names = os.fsencode(result.stdout).split(b"\n")  # a newline in a name is escaped
-    return {_unquote(name) if name.startswith(b'"') else name for name in names if name}
+    paths = [_unquote(name) if name.startswith(b'"') else name for name in names if name]
+    return paths, result.stderr
+
+
+def git_tracked_files(folder: Path) -> set[bytes] | None:
+    """The paths below `folder` that git's index holds, relative to it, as bytes (a submodule
+    is one path, its folder's). None when git cannot say."""
+    listed = ls_files(folder, "--cached")
+    return set(listed[0]) if listed is not None else None

@@ -11,16 +11,16 @@ from pathlib import Path
 
 from qxub.sync.engine import Progress, SyncEngine, Transfer
 from qxub.sync.ignore import Selection, select_files
-from qxub.sync.manifest import Manifest, Stamp, stamp
+from qxub.sync.manifest import Manifest, Stamp
 
 
 @dataclass(frozen=True)
 class PushPlan:
     selection: Selection
     deleted: list[str]  # pushed earlier, gone here now: to delete there
-    # Size and mtime of each selected file when the push was planned. What is recorded as
-    # pushed is this, not a look afterwards: a file edited or renamed while it was being sent
-    # is then seen as changed (or as pushed and gone) by the next push.
+    # Size and mtime of each selected file when the push was planned (the selection's lstat).
+    # What is recorded as pushed is this, not a look afterwards: a file edited or renamed
+    # while it was being sent is then seen as changed (or as pushed and gone) by the next push.
     stamps: dict[str, Stamp]
 
     @property
@@ -39,8 +39,7 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
         and not os.path.lexists(root / rel)
         and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
     ]
-    stamps = {rel: found for rel in selection.files if (found := stamp(root / rel)) is not None}
-    return PushPlan(selection, sorted(deleted), stamps)
+    return PushPlan(selection, sorted(deleted), dict(selection.stamps()))
 
 
 def changed_since_push(root: Path, plan: PushPlan, manifest: Manifest) -> list[str]:

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from qxub.sync.entries import check_link, show
+from qxub.sync.entries import Found
 from qxub.sync.project import GitRepo, git_tracked_files
 
 _GIT = b".git"
@@ -63,18 +63,13 @@ def add_tracked(
     root: Path,
     left: list[bytes],
     qxub_leaves_out: Callable[[list[bytes], bool], bool],
-    *,
-    files: list[bytes],
-    unreadable: list[bytes],
-    warnings: list[str],
-    inside: bytes,
+    found: Found,
 ) -> None:
-    """Add to `files` the tracked files a walk of `root` left out (`left`) because git's layers
+    """Add to `found` the tracked files a walk of `root` left out (`left`) because git's layers
     ignore them or a folder above them, unless qxub's layers (`qxub_leaves_out`, given a path's
-    parts) leave them out or they are not here. `inside`: the root with links resolved, ending
-    in '/'. What cannot be read goes to `unreadable`, with a line in `warnings`."""
+    parts) leave them out or they are not here."""
     top = os.fsencode(root) + b"/"
-    folders_out = tuple(u for u in unreadable if u.endswith(b"/"))
+    folders_out = tuple(u for u in found.unreadable if u.endswith(b"/"))
     real: dict[bytes, bool] = {b"": True}
     for rel in left:
         parts = rel.split(b"/")
@@ -84,27 +79,16 @@ def add_tracked(
         # below it is not in the project any more.
         folder = rel.rpartition(b"/")[0]
         if folder not in real:
-            real[folder] = os.path.realpath(top + folder) == inside + folder
+            real[folder] = os.path.realpath(top + folder) == found.inside + folder
         if not real[folder]:
             continue
         path = top + rel
         try:
-            mode = os.lstat(path).st_mode
+            info = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
             continue  # deleted here: nothing to send
         except OSError as exc:
-            unreadable.append(rel)
-            warnings.append(f"cannot read {show(rel)}: {exc.strerror}; skipped")
+            found.cannot_read(rel, exc)
             continue
-        if stat.S_ISLNK(mode):
-            files.append(rel)
-            check_link(path, rel, inside, warnings)
-        elif stat.S_ISDIR(mode):
-            continue  # a folder now: the walk decided about it by the rules
-        elif not stat.S_ISREG(mode):
-            warnings.append(f"{show(rel)} is not a regular file: skipped")
-        elif os.access(path, os.R_OK):
-            files.append(rel)
-        else:
-            unreadable.append(rel)
-            warnings.append(f"cannot read {show(rel)}: permission denied; skipped")
+        if not stat.S_ISDIR(info.st_mode):  # a folder now: the walk decided by the rules
+            found.add(rel, path, info)

@@ -2,7 +2,16 @@
 
 A faithful translation of git's `dir.c` (parse_path_pattern, match_basename, match_pathname) and
 `wildmatch.c` (WM_PATHNAME), working on the raw bytes of paths as git does: `?` matches one
-byte, not one character, and names that are not UTF-8 match like any other.
+byte, not one character, and names that are not UTF-8 match like any other. With `casefold`
+(git's core.ignoreCase), patterns are compiled for text that the caller has lowered
+(ASCII only, as git's tolower), following wildmatch's WM_CASEFOLD rules.
+
+Backtracking: a regex for `*a*a*a...` backtracks exponentially where git's wildmatch gives up
+at once. A `*` followed by a fixed run of bytes and another `*` (all within one path
+component) takes the earliest place where the run matches, and never tries another (an atomic
+group, written as a lookahead and a back-reference so that Python 3.10 has it too): a later
+place could only leave the next `*` less to match. The group names are placeholders until
+`number_groups` gives each regex of an alternation its own.
 
 pathspec's GitIgnoreSpec is close but not exact (it matches characters, not bytes, and misses
 git's literal-prefix split: in git `a**/b` matches `a/b` and `ax/y/b`), so qxub does it here.
@@ -14,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 NEVER = b"(?!)"
+_MARK = b"\0"  # a group name placeholder: a NUL never reaches a regex any other way
 _SLASH = ord("/")
 _STAR = ord("*")
 _BACKSLASH = ord("\\")
@@ -52,6 +62,24 @@ class Pattern:
     negative: bool
     dir_only: bool
     basename_only: bool
+    literal: bytes | None = None  # no wildcard: the name (or the path) itself
+    suffix: bytes | None = None  # `*` then no wildcard: names ending with this
+
+
+def number_groups(regex: bytes, first: int = 0) -> tuple[bytes, int]:
+    """`regex` with its atomic groups' placeholder names made unique (a0, a1 ... from
+    `first`); returns it and how many groups it holds."""
+    pieces = regex.split(_MARK)
+    if len(pieces) == 1:
+        return regex, 0
+    out = [pieces[0]]
+    for k, piece in enumerate(pieces[1:]):
+        out += [b"a%d" % (first + k // 2), piece]
+    return b"".join(out), (len(pieces) - 1) // 2
+
+
+def _atomic(inner: bytes) -> bytes:
+    return b"(?=(?P<" + _MARK + b">" + inner + b"))(?P=" + _MARK + b")"
 
 
 def _byte_class(members: set[int], negated: bool) -> bytes:
@@ -70,7 +98,15 @@ def _byte_class(members: set[int], negated: bool) -> bytes:
     return ("[" + "".join(parts) + "]").encode()
 
 
-def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
+def _fold_range(low: int, high: int, casefold: bool) -> range | set[int]:
+    """The bytes a range `[low-high]` matches; with casefold, wildmatch also takes a lower-case
+    byte whose upper case is in the range (the text is lowered, the range is not)."""
+    if not casefold:
+        return range(low, high + 1)
+    return {b for b in range(256) if low <= b <= high or (b in _LOWER and low <= b - 32 <= high)}
+
+
+def _bracket(pat: bytes, i: int, casefold: bool = False) -> tuple[bytes, int]:
     """Translate the bracket expression opening at pat[i]; returns (regex, index of its ']').
     Malformed or unclosed brackets make git abort the whole match: NEVER."""
     n = len(pat)
@@ -103,7 +139,7 @@ def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
                 p_ch = at(j)
                 if not p_ch:
                     return NEVER, n
-            members.update(range(prev_ch, p_ch + 1))
+            members.update(_fold_range(prev_ch, p_ch, casefold))
             p_ch = 0
         elif p_ch == ord("[") and at(j + 1) == ord(":"):
             s = k = j + 2
@@ -115,10 +151,11 @@ def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
                 # No ":]": the '[' is an ordinary member and scanning goes on after it.
                 members.add(p_ch)
             else:
-                cls = _CLASSES.get(pat[s : k - 1])
+                name = pat[s : k - 1]
+                cls = _CLASSES.get(name)
                 if cls is None:
                     return NEVER, n
-                members |= cls
+                members |= _UPPER | _LOWER if casefold and name == b"upper" else cls
                 j = k
                 p_ch = 0
         else:
@@ -130,10 +167,14 @@ def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
             return _byte_class(members, negated), j
 
 
-def _wild(pat: bytes) -> bytes:
+_STAR_RE = b"[^/]*"
+_FIXED, _STARRED, _OTHER = 0, 1, 2  # token kinds: one byte but '/', `*`, anything else
+
+
+def _wild(pat: bytes, casefold: bool = False) -> bytes:
     """wildmatch(pat, text, WM_PATHNAME) as a regex; `pat` starts where git's matcher starts
     (which matters: a `**` there counts as following a slash)."""
-    out: list[bytes] = []
+    tokens: list[tuple[int, bytes]] = []
     i, n = 0, len(pat)
     while i < n:
         c = pat[i]
@@ -143,36 +184,61 @@ def _wild(pat: bytes) -> bytes:
                 j += 1
             if j - i > 1 and (i == 0 or pat[i - 1] == _SLASH):
                 if j == n:  # trailing "**": everything
-                    out.append(b".*")
+                    tokens.append((_OTHER, b".*"))
                     i = j
                     continue
                 if pat[j] == _SLASH:  # "**/": zero or more whole folders
-                    out.append(b"(?:.*/)?")
+                    tokens.append((_OTHER, b"(?:.*/)?"))
                     i = j + 1
                     continue
                 if pat[j : j + 2] == b"\\/":  # "**\/": git skips the zero-folder case
-                    out.append(b".*")
+                    tokens.append((_OTHER, b".*"))
                     i = j
                     continue
-            out.append(b"[^/]*")
+            tokens.append((_STARRED, _STAR_RE))
             i = j
         elif c == ord("?"):
-            out.append(b"[^/]")
+            tokens.append((_FIXED, b"[^/]"))
             i += 1
         elif c == ord("["):
-            regex, end = _bracket(pat, i)
+            regex, end = _bracket(pat, i, casefold)
             if regex == NEVER:
                 return NEVER
-            out.append(regex)
+            tokens.append((_FIXED, regex))
             i = end + 1
         elif c == _BACKSLASH:
             if i + 1 >= n:  # a lone trailing backslash never matches
                 return NEVER
-            out.append(re.escape(pat[i + 1 : i + 2]))
+            tokens.append(_literal(pat[i + 1 : i + 2], casefold))
             i += 2
         else:
-            out.append(re.escape(pat[i : i + 1]))
+            tokens.append(_literal(pat[i : i + 1], casefold))
             i += 1
+    return _render(tokens)
+
+
+def _literal(byte: bytes, casefold: bool) -> tuple[int, bytes]:
+    kind = _OTHER if byte == b"/" else _FIXED
+    return kind, re.escape(byte.lower() if casefold else byte)
+
+
+def _render(tokens: list[tuple[int, bytes]]) -> bytes:
+    """The tokens as one regex; `*`, a fixed run, `*` becomes an atomic group (see above)."""
+    out: list[bytes] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        kind, regex = tokens[i]
+        if kind == _STARRED:
+            j = i + 1
+            while j < n and tokens[j][0] == _FIXED:
+                j += 1
+            if j > i + 1 and j < n and tokens[j][0] == _STARRED:
+                fixed = b"".join(t for _, t in tokens[i + 1 : j])
+                out.append(_atomic(b"[^/]*?" + fixed))
+                i = j
+                continue
+        out.append(regex)
+        i += 1
     return b"".join(out)
 
 
@@ -212,8 +278,9 @@ def parse_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def compile_pattern(line: bytes) -> Pattern | None:
-    """One pattern line (already through parse_lines) -> Pattern; None if it matches nothing."""
+def compile_pattern(line: bytes, casefold: bool = False) -> Pattern | None:
+    """One pattern line (already through parse_lines) -> Pattern; None if it matches nothing.
+    With `casefold`, the pattern is for lowered text (core.ignoreCase)."""
     negative = line.startswith(b"!")
     if negative:
         line = line[1:]
@@ -223,17 +290,26 @@ def compile_pattern(line: bytes) -> Pattern | None:
     if not line:
         return None
     basename_only = b"/" not in line
+    literal = suffix = None
     if basename_only:
         # Matched against the basename only, at any depth below the ignore file's folder.
-        regex = _wild(line)
+        regex = _wild(line, casefold)
+        wild = [k for k, c in enumerate(line) if c in _GLOB_SPECIAL]
+        if not wild:
+            literal = line.lower() if casefold else line
+        elif wild == [0] and line[0] == _STAR and len(line) > 1:
+            suffix = line[1:].lower() if casefold else line[1:]
     else:
         # Anchored to the folder. git compares the part before the first wildcard literally
         # and wildmatches only the rest, so the rest starts a fresh match.
         prefix = next((k for k, c in enumerate(line) if c in _GLOB_SPECIAL), len(line))
         if line.startswith(b"/"):
             line, prefix = line[1:], prefix - 1
-        rest = _wild(line[prefix:])
-        regex = NEVER if rest == NEVER else re.escape(line[:prefix]) + rest
+        head = line[:prefix].lower() if casefold else line[:prefix]
+        rest = _wild(line[prefix:], casefold)
+        regex = NEVER if rest == NEVER else re.escape(head) + rest
+        if prefix == len(line):
+            literal = head
     if regex == NEVER:
         return None
-    return Pattern(regex, negative, dir_only, basename_only)
+    return Pattern(regex, negative, dir_only, basename_only, literal, suffix)
