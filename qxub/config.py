@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from qxub.errors import ConfigError
 from qxub.project import find_project_root
 from qxub.schema import Reader, load_yaml
@@ -194,26 +192,38 @@ def load_config(cwd: Path, explicit: Path | None = None, schema: Schema | None =
     return Config(tuple(layers), schema)
 
 
-def set_value(path: Path, key: str, value: Any, schema: Schema | None) -> None:
-    """Set a dotted key in one file, keeping its other keys; validate before writing."""
-    try:
-        data = yaml.safe_load(path.read_text()) if path.exists() else {}
-    except yaml.YAMLError:
-        data = None
-    if data is None and path.exists() and path.read_text().strip():
-        load_layer("target", path, schema)  # raises the precise parse error
-    data = data or {}
-    node = data
-    parts = key.split(".")
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"{path}: {part} is not a mapping; cannot set {key}")
-        node = child
-    node[parts[-1]] = value
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+def _read_for_edit(path: Path, schema: Schema | None) -> str:
+    text = path.read_text() if path.exists() else ""
+    if text.strip():
+        load_layer("target", path, schema)  # a file that does not load is not edited
+    return text
+
+
+def _write_checked(path: Path, text: str, schema: Schema | None) -> None:
     parse_layer("target", path, text, schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def set_value(path: Path, key: str, value: Any, schema: Schema | None) -> None:
+    """Set a dotted key in one file, keeping its other lines and comments; validate before
+    writing."""
+    from qxub.config_edit import set_in_text
+
+    text = _read_for_edit(path, schema)
+    _write_checked(path, set_in_text(text, key, value, str(path)), schema)
+
+
+def unset_value(path: Path, key: str, schema: Schema | None) -> bool:
+    """Remove a dotted key from one file (False when it is not there); validate first."""
+    from qxub.config_edit import unset_in_text
+
+    if not path.exists():
+        return False
+    new = unset_in_text(_read_for_edit(path, schema), key, str(path))
+    if new is None:
+        return False
+    _write_checked(path, new, schema)
+    return True

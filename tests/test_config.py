@@ -52,7 +52,7 @@ def test_defaults_go_through_option_checks(project: Path) -> None:
     user_file().write_text("defaults:\n  mem: 16GB\n  cpus: 2\n  gpu-type: v100\n")
     result = qxub("config", "list", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert "defaults.mem = 16GB" in result.stdout
+    assert "defaults.mem: 16GB " in result.stdout  # YAML, with the file as a comment
     assert str(user_file()) in result.stdout
 
 
