@@ -1,6 +1,8 @@
 """The small line protocol by which a remote qxub tells the laptop's qxub what happened.
 
-The laptop sets QXUB_PROTOCOL=<version> in the remote command. A qxub that sees it writes
+The laptop sets QXUB_PROTOCOL=<protocol> and QXUB_CALLER_VERSION=<its qxub version> in the remote
+command; a remote qxub of another version says hello and stops before doing anything (protocol
+2: versions must match, so what runs there is what was tested here). A qxub that sees it writes
 event lines to stderr, each starting with MARKER; the laptop strips them from what the user
 sees. Events: `hello <qxub version> <protocol>`, `submitted <job id> <scheduler>`,
 `finished <exit code>`.
@@ -13,8 +15,9 @@ import sys
 from collections.abc import Callable
 from typing import BinaryIO
 
-PROTOCOL = 1
+PROTOCOL = 2
 ENV = "QXUB_PROTOCOL"
+VERSION_ENV = "QXUB_CALLER_VERSION"
 MARKER = b"\x1e@qxub "
 
 
@@ -48,6 +51,13 @@ def hello() -> None:
             f"the qxub that called this one speaks protocol {requested_protocol()}, "
             f"this qxub {__version__} speaks protocol {PROTOCOL}",
             hint=f"install the same qxub version at both ends (this end: qxub {__version__})",
+        )
+    caller = os.environ.get(VERSION_ENV)
+    if caller is not None and caller != __version__:
+        raise QxubError(
+            f"the qxub that called this one is version {caller}, this one is {__version__}",
+            hint="install the same qxub version at both ends: `qxub remote install NAME` from"
+            " the laptop",
         )
 
 

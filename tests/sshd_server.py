@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -92,10 +93,10 @@ class SshServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None, user: str | None = None) -> None:
         self.root = root
         self.port = port or free_port()
-        self.user = pwd.getpwuid(os.getuid()).pw_name
+        self.user = user or pwd.getpwuid(os.getuid()).pw_name
         self.host_key = root / "ssh_host_ed25519_key"
         self.client_key = root / "id_ed25519"
         self.authorized_keys = root / "authorized_keys"
@@ -256,3 +257,33 @@ class SshServer:
     def accepted_logins(self) -> int:
         """How many connections have logged in so far (one per TCP connection)."""
         return self.log_text().count("Accepted publickey for ")
+
+
+class FreshUser:
+    """A new account on this machine with an empty home, for a first contact as a new cluster
+    user makes it (needs root: useradd). `remove()` deletes the account and its home."""
+
+    def __init__(self, prefix: str = "qxf") -> None:
+        if os.getuid() != 0:
+            raise RuntimeError("a fresh user needs root (useradd); run the tests as root")
+        self.base = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir="/tmp"))
+        self.base.chmod(0o755)
+        self.name = f"{prefix}{os.getpid() % 100000}{self.base.name[-4:].lower()}"
+        self.name = "".join(c for c in self.name if c.isalnum())[:30]
+        self.home = self.base / "home"
+        run(
+            ["useradd", "-m", "-d", str(self.home), "-s", "/bin/bash", self.name],
+            check=True,
+            capture_output=True,
+        )
+        # A locked password ("!") makes sshd refuse even a key; "*" is no password at all.
+        run(["usermod", "-p", "*", self.name], check=True, capture_output=True)
+        for leftover in self.home.iterdir():  # useradd copies /etc/skel: start empty
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+
+    def remove(self) -> None:
+        run(["userdel", self.name], check=False, capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -149,8 +149,8 @@ def test_remote_list_show_test_explain(remote: str, sshd: SshServer, via: str) -
     assert "R " in listing.stdout and sshd.url in listing.stdout and "local" in listing.stdout
     show = qxub("remote", "show", remote).stdout
     assert "working_dir" in show
-    assert f"transport      {transport} (set by transport:" in show
-    assert f"sync_engine    {engine} (set by sync_engine:" in show
+    assert f"transport       {transport} (set by transport:" in show
+    assert f"sync_engine     {engine} (set by sync_engine:" in show
     test = qxub("remote", "test", remote)
     assert test.returncode == 0, test.stdout + test.stderr
     for what in ("resolve", "connect", "login", "qxub there", "working dir", "rsync there"):
@@ -211,7 +211,7 @@ def test_remote_without_qxub(sshd: SshServer, remote_home: Path, remote: str) ->
     write_config({"B": remote_settings(sshd, remote_home, qxub_command="/nonexistent/qxub")})
     result = qxub("exec", "--remote", "B", "--", "true")
     assert_one_line_error(result)
-    assert "not installed" in result.stderr and "pip install qxub" in result.stderr
+    assert "not installed" in result.stderr and "qxub remote install B" in result.stderr
 
 
 def test_protocol_mismatch_names_versions(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from qxub.cli.completion import platform_names, queue_names, remote_names
 from qxub.cli.types import AssignmentType, DurationType, SizeType
 from qxub.schedulers.registry import NAMES as SCHEDULER_NAMES
 
@@ -134,7 +135,12 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
             help="The job needs internet access (--queue auto honours it).",
         ),
     ),
-    (_JOB, click.option("-q", "--queue", help="Queue (partition), or 'auto'.")),
+    (
+        _JOB,
+        click.option(
+            "-q", "--queue", help="Queue (partition), or 'auto'.", shell_complete=queue_names
+        ),
+    ),
     (_JOB, click.option("-N", "--name", help="Job name (default: the command's name).")),
     (_JOB, click.option("-P", "--project", help="Project (account) to charge.")),
     (
@@ -201,7 +207,10 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
     (
         _JOB,
         click.option(
-            "--platform", metavar="NAME", help="Platform definition to use (default: detected)."
+            "--platform",
+            metavar="NAME",
+            help="Platform definition to use (default: detected).",
+            shell_complete=platform_names,
         ),
     ),
     (
@@ -252,6 +261,7 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
             "--remote",
             metavar="NAME",
             help="Run on this remote (see `qxub remote list`); `local` is built in.",
+            shell_complete=remote_names,
         ),
     ),
     (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from qxub import protocol
+from qxub.cli.completion import remote_names
 from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams, cancel_job
 from qxub.jobstatus import table, view
@@ -13,7 +14,10 @@ from qxub.schedulers.registry import get_scheduler
 from qxub.state import list_records, load_record
 
 REMOTE_OPTION = click.option(
-    "--remote", metavar="NAME", help="The job runs on this remote (see `qxub remote list`)."
+    "--remote",
+    metavar="NAME",
+    help="The job runs on this remote (see `qxub remote list`).",
+    shell_complete=remote_names,
 )
 
 

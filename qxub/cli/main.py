@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "qxub.cli.info_cmd:info_command",
         "What qxub finds on this machine: version, platform, scheduler.",
     ),
+    "completion": (
+        "qxub.cli.completion:completion_command",
+        "Print the shell completion script for SHELL (bash, zsh or fish).",
+    ),
 }
 
 
@@ -145,5 +149,6 @@ def main() -> NoReturn:
 
 
 def qx_main() -> NoReturn:
-    """`qx` is `qxub exec`."""
-    run(load_command("exec"), prog="qx")
+    """`qx` is `qxub exec` (with `--version`)."""
+    command = click.version_option(__version__, prog_name="qx")(load_command("exec"))
+    run(command, prog="qx")

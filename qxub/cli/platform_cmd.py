@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from qxub.cli.completion import platform_names, queue_names
 from qxub.cli.exec_options import options_named
 from qxub.job.build import build_resources
 from qxub.platforms import (
@@ -53,8 +54,22 @@ def platform_show(name: str) -> None:
 
 
 @platform_group.command("estimate")
-@click.option("--platform", "platform_name", required=True, metavar="NAME", help="Platform.")
-@click.option("-q", "--queue", default="auto", show_default=True, help="Queue, or 'auto'.")
+@click.option(
+    "--platform",
+    "platform_name",
+    required=True,
+    metavar="NAME",
+    help="Platform.",
+    shell_complete=platform_names,
+)
+@click.option(
+    "-q",
+    "--queue",
+    default="auto",
+    show_default=True,
+    help="Queue, or 'auto'.",
+    shell_complete=queue_names,
+)
 @click.option("-v", "--verbose", count=True, help="Explain the choice of queue.")
 @options_named(_ESTIMATE_OPTIONS)
 def platform_estimate(

@@ -1,14 +1,18 @@
-"""`qxub remote list|show|test|explain`."""
+"""`qxub remote list|show|test|explain|push|pull|watch` (and add|remove|install|login, from
+remote_setup)."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
+from qxub.cli.completion import remote_names
 from qxub.cli.configured import cli_config, options_as_typed
 from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
+from qxub.cli.remote_setup import remote_add, remote_install, remote_login, remote_remove
 from qxub.config import Config
 from qxub.errors import UsageError
 from qxub.mirroring.place import mirror_place
@@ -53,7 +57,7 @@ def remote_list() -> None:
 
 
 @remote_group.command("show")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=remote_names)
 def remote_show(name: str | None) -> None:
     """All settings of one remote (default: default_remote)."""
     from qxub.mirroring.engines import engine_choice
@@ -61,39 +65,38 @@ def remote_show(name: str | None) -> None:
 
     remote = _remote(name)
     target = remote.target
+    mover = remote.sync_target
     fields: list[tuple[str, Any]] = [
         ("name", remote.name),
         ("url", remote.url),
         ("working_dir", remote.working_dir),
         ("platform", remote.platform or "(detected there)"),
-        ("conda_env", remote.conda_env),
-        ("qxub_command", " ".join(remote.qxub_command)),
-        ("config", target.config_file if target else None),
-        ("force_tty", remote.force_tty),
+        ("conda_env", remote.conda_env or "(none)"),
+        ("qxub_command", shlex.join(remote.qxub_command)),
+        ("config", (target.config_file if target else None) or "(ssh's own)"),
+        ("force_tty", "(automatic)" if remote.force_tty is None else remote.force_tty),
         ("transport", "{} ({})".format(*transport_kind(remote))),
         ("sync_engine", "{} ({})".format(*engine_choice(remote, None))),
-        ("defaults", " ".join(f"{k}={v}" for k, v in remote.defaults) or None),
+        ("sync_url", (mover and f"ssh://{mover.display()}") or "(none: the remote itself)"),
+        ("sync.auto", remote.sync_auto),
+        ("sync.ignore", " ".join(remote.sync_ignore) or "(none)"),
+        ("sync.pull", " ".join(remote.sync_pull) or "(none)"),
+        ("auto_install", remote.auto_install),
+        ("control_persist", remote.control_persist),
+        ("defaults", " ".join(f"{k}={v}" for k, v in remote.defaults) or "(none)"),
         ("configured in", remote.source),
     ]
     for key, value in fields:
-        if value is not None:
-            click.echo(f"{key:<14} {value}")
+        click.echo(f"{key:<15} {value}")
 
 
 @remote_group.command("test")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=remote_names)
 def remote_test(name: str | None) -> None:
     """Check every link to a remote: name, network, login, host key, qxub, working dir, rsync."""
-    remote = _remote(name)
-    failed = False
-    from qxub.mirroring.check import FAIL, run_checks
+    from qxub.cli.remote_setup import _run_checks
 
-    for check in run_checks(remote):
-        click.echo(f"{check.verdict:<5} {check.what:<12} {check.detail}")
-        if check.fix:
-            click.echo(f"{'':<5} {'':<12} fix: {check.fix}")
-        failed = failed or check.verdict == FAIL
-    if failed:
+    if not _run_checks(_remote(name).name):
         raise SystemExit(1)
 
 
@@ -152,7 +155,7 @@ def _say(quiet: bool) -> Any:
 
 
 @remote_group.command("push")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=remote_names)
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be sent and deleted.")
 @click.option("-v", "--verbose", count=True, help="Name each file sent or deleted.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
@@ -183,7 +186,7 @@ def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full
 
 
 @remote_group.command("pull")
-@click.argument("args", nargs=-1, metavar="[NAME] [PATH]...")
+@click.argument("args", nargs=-1, metavar="[NAME] [PATH]...", shell_complete=remote_names)
 @click.option("--dry-run", "-n", is_flag=True, help="List what would come, and the conflicts.")
 @click.option("--force", is_flag=True, help="Overwrite local files even if they changed here.")
 @click.option("--keep-local", is_flag=True, help="Skip files that changed here (no side copy).")
@@ -220,7 +223,7 @@ def remote_pull(
 
 
 @remote_group.command("watch")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=remote_names)
 @click.option("-v", "--verbose", count=True, help="Name each file sent or deleted.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option(
@@ -250,3 +253,7 @@ def remote_watch(name: str | None, verbose: int, quiet: bool, quiet_period: int)
             verbose=verbose,
         )
     )
+
+
+for _command in (remote_add, remote_remove, remote_install, remote_login):
+    remote_group.add_command(_command)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import shlex
 import shutil
 import socket
 from collections.abc import Iterator
@@ -116,7 +118,7 @@ def _remote_checks(remote: Remote, text: str) -> Iterator[Check]:
             FAIL,
             "qxub there",
             f"{' '.join(remote.qxub_command)} not found on {remote.name}",
-            "install qxub there (pip install qxub), or set conda_env / qxub_command",
+            f"qxub remote install {shlex.quote(remote.name)}, or set conda_env / qxub_command",
         )
     else:
         try:
@@ -131,31 +133,68 @@ def _remote_checks(remote: Remote, text: str) -> Iterator[Check]:
         else:
             theirs = str(info.get("version"))
             same_protocol = str(info.get("protocol")) == str(protocol.PROTOCOL)
-            verdict = OK if theirs == __version__ else (WARN if same_protocol else FAIL)
-            fix = None if verdict == OK else f"install qxub {__version__} there to match"
+            # A remote qxub of another version refuses to run jobs for this one.
+            verdict = OK if theirs == __version__ and same_protocol else FAIL
+            install = f"qxub remote install {shlex.quote(remote.name)}"
+            fix = None if verdict == OK else f"{install} (installs qxub {__version__} there)"
             yield Check(verdict, "qxub there", f"version {theirs} (here: {__version__})", fix)
             platform = info.get("platform") or "none detected"
             yield Check(OK, "platform", f"{platform}; scheduler {info.get('scheduler')}")
+    yield from working_dir_checks(remote, text)
+    yield Check(OK, "rsync there", _field(text, "rsync") or "not found")
+
+
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
+_PLACEHOLDERS = {"USER": "{{user}}", "LOGNAME": "{{user}}", "HOME": "{{home}}"}
+
+
+def working_dir_checks(remote: Remote, text: str) -> Iterator[Check]:
+    """Every part of working_dir: the parts that exist are folders, the first missing one can
+    be created, the folder is writable; and no shell variable that qxub would not expand."""
+    for match in _VARIABLE.finditer(remote.working_dir):
+        name = match.group(1)
+        instead = _PLACEHOLDERS.get(name)
+        better = (
+            f"write {instead} instead: {remote.working_dir.replace(match.group(0), instead)}"
+            if instead
+            else "write the path out in full ({{user}} and {{home}} are expanded there)"
+        )
+        yield Check(
+            WARN,
+            "working dir",
+            f"{remote.working_dir} holds {match.group(0)}, which is not expanded: qxub would"
+            f" make a folder literally named {match.group(0)}",
+            better,
+        )
     state = _field(text, "workdir_state")
     where = _field(text, "workdir")
-    verdicts = {
-        "writable": Check(OK, "working dir", f"{where} exists and is writable"),
-        "creatable": Check(OK, "working dir", f"{where} does not exist yet; it can be created"),
-        "readonly": Check(
+    found = _field(text, "workdir_found")
+    missing = _field(text, "workdir_missing")
+    key = f"working_dir of {remote.name}"
+    if state == "writable":
+        yield Check(OK, "working dir", f"{where} exists and is writable")
+    elif state == "creatable":
+        yield Check(
+            OK, "working dir", f"{where} does not exist yet; {missing} can be created in {found}"
+        )
+    elif state == "readonly":
+        yield Check(FAIL, "working dir", f"{where} is not writable", f"choose another {key}")
+    elif state == "blocked":
+        yield Check(
             FAIL,
             "working dir",
-            f"{where} is not writable",
-            "choose another working_dir for this remote",
-        ),
-        "blocked": Check(
+            f"{where} cannot be created: {found} is not writable",
+            f"choose another {key}, or create {missing} there with the rights you need",
+        )
+    elif state == "notdir":
+        yield Check(
             FAIL,
             "working dir",
-            f"{where} cannot be created",
-            "choose another working_dir, or create it there",
-        ),
-    }
-    yield verdicts.get(state, Check(FAIL, "working dir", f"could not check {where}"))
-    yield Check(OK, "rsync there", _field(text, "rsync") or "not found")
+            f"{where} cannot be a folder: {found} is a file, not a folder",
+            f"choose another {key}, or move {found} away on {remote.name}",
+        )
+    else:
+        yield Check(FAIL, "working dir", f"could not check {where}")
 
 
 def sync_checks(remote: Remote, transport: Transport, rsync_there: bool) -> Iterator[Check]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,12 @@ from qxub.execute import Streams
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
-from qxub.remote.executor import EXIT_CONNECTION_LOST, RemoteRun
+from qxub.remote.executor import (
+    EXIT_CONNECTION_LOST,
+    RemoteQxubMissing,
+    RemoteRun,
+    RemoteVersionError,
+)
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import exec_script, subdir
 
@@ -41,7 +47,21 @@ def run_remote_exec(
     script = remote_exec_script(remote, words, cwd, remote_path)
     if verbose:
         streams.status(f"on {remote.name} ({remote.url}): {shlex.join(['qxub', 'exec', *words])}")
-    return RemoteRun(remote, transport_for(remote), script, streams).run()
+    transport = transport_for(remote)
+    try:
+        return RemoteRun(remote, transport, script, streams).run()
+    except (RemoteVersionError, RemoteQxubMissing):
+        if not remote.auto_install:
+            raise
+    # The remote qxub stopped before doing anything: install this one (auto_install), again.
+    from qxub.mirroring.install import install, record_command
+
+    installed = install(remote, transport, streams.status)
+    record_command(remote, installed.command)
+    streams.status(f"qxub_command of {remote.name} is now {installed.command}")
+    remote = dataclasses.replace(remote, qxub_command=(installed.command,))
+    script = remote_exec_script(remote, words, cwd, remote_path)
+    return RemoteRun(remote, transport, script, streams).run()
 
 
 def run_remote_job(

@@ -36,7 +36,13 @@ REMOTE_KEYS = {
     "sync": "true to push before every exec, or a mapping with auto, ignore and pull",
     "transport": "openssh or paramiko; default auto: openssh when `ssh` is on PATH",
     "sync_engine": "rsync or sftp; default auto: rsync when both ends have it",
+    "auto_install": "true: `qxub exec --remote` installs this qxub there when it is missing or"
+    " another version",
+    "control_persist": "how long the shared ssh connection stays up when unused, e.g. 10m"
+    " (the default) or 8h",
 }
+DEFAULT_CONTROL_PERSIST = "10m"
+_PERSIST = re.compile(r"(?:\d+[smhdwSMHDW]?)+")
 TRANSPORTS = ("openssh", "paramiko")
 SYNC_ENGINES = ("rsync", "sftp")
 SYNC_KEYS = {
@@ -68,6 +74,8 @@ class Remote:
     sync_pull: tuple[str, ...] = ()
     transport: str | None = None  # "openssh" or "paramiko"; None: chosen by what is installed
     sync_engine: str | None = None  # "rsync" or "sftp"; None: chosen by what is installed
+    auto_install: bool = False
+    control_persist: str = DEFAULT_CONTROL_PERSIST
 
     @property
     def url(self) -> str:
@@ -187,7 +195,21 @@ def parse_remote(
         None if sync_url is None else _target(r, join(where, "sync_url"), sync_url, ssh_config)
     )
     auto, ignore, pull = _sync_settings(r, join(where, "sync"), d.get("sync"))
+    auto_install = d.get("auto_install")
+    persist = d.get("control_persist")
+    if persist is not None:
+        persist = str(persist)
+        if not _PERSIST.fullmatch(persist) or not any(c != "0" for c in persist if c.isdigit()):
+            r.fail(
+                join(where, "control_persist"),
+                f"{persist!r} is not a time",
+                "e.g. 600 (seconds), 10m or 8h",
+            )
     return Remote(
+        auto_install=False
+        if auto_install is None
+        else r.boolean(auto_install, join(where, "auto_install")),
+        control_persist=persist or DEFAULT_CONTROL_PERSIST,
         sync_target=sync_target,
         sync_auto=auto,
         sync_ignore=ignore,

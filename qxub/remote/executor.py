@@ -7,6 +7,7 @@ Ctrl-C cancels the remote job by id, and a dropped connection says how to reatta
 from __future__ import annotations
 
 import contextlib
+import shlex
 import subprocess
 import threading
 import time
@@ -179,10 +180,11 @@ class RemoteRun:
     def _no_hello(self, returncode: int) -> QxubError:
         name = self.remote.name
         if returncode == EXIT_NO_QXUB:
-            return QxubError(
+            return RemoteQxubMissing(
                 f"qxub is not installed on {name} (or not on the PATH of non-interactive shells)",
-                hint=f"install it there (pip install qxub), or set conda_env or qxub_command for "
-                f"{name} in your config; `qxub remote test {name}` checks",
+                hint=f"install it there: qxub remote install {shlex.quote(name)} (or set"
+                f" auto_install: true, conda_env or qxub_command for {name});"
+                f" `qxub remote test {shlex.quote(name)}` checks",
             )
         if returncode == EXIT_NO_DIR:
             return QxubError(
@@ -191,19 +193,31 @@ class RemoteRun:
             )
         return QxubError(
             f"the qxub on {name} ended (exit {returncode}) without speaking qxub's remote protocol",
-            hint=f"it may be older than this qxub ({__version__}): install the same version there",
+            hint=f"it may be older than this qxub ({__version__}): install the same version there"
+            f" with qxub remote install {shlex.quote(name)}",
         )
 
     def _check_protocol(self, hello: list[str]) -> None:
         version = hello[0] if hello else "?"
         theirs = hello[1] if len(hello) > 1 else "?"
-        if theirs != str(protocol.PROTOCOL):
-            raise QxubError(
-                f"the qxub on {self.remote.name} is version {version} (remote protocol {theirs}); "
-                f"this qxub is {__version__} (protocol {protocol.PROTOCOL})",
-                hint=f"versions meet when both speak protocol {protocol.PROTOCOL}: install qxub "
-                f"{__version__} on {self.remote.name} (pip install 'qxub=={__version__}')",
-            )
+        if theirs != str(protocol.PROTOCOL) or version != __version__:
+            raise RemoteVersionError(self.remote.name, version, theirs)
+
+
+class RemoteVersionError(QxubError):
+    """The remote qxub is another version: it stopped before doing anything."""
+
+    def __init__(self, name: str, version: str, protocol_there: str) -> None:
+        super().__init__(
+            f"the qxub on {name} is version {version} (remote protocol {protocol_there}); this"
+            f" qxub is {__version__} (protocol {protocol.PROTOCOL}); nothing was submitted",
+            hint=f"install qxub {__version__} there: qxub remote install {shlex.quote(name)}"
+            f" (or set auto_install: true for {name})",
+        )
+
+
+class RemoteQxubMissing(QxubError):
+    """No qxub on the remote: the script stopped before doing anything."""
 
 
 def _reader(pipe: Pipe | None, filt: protocol.EventFilter) -> threading.Thread:

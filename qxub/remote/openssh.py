@@ -14,6 +14,7 @@ import re
 import shlex
 import stat
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,6 +75,7 @@ class OpenSshTransport(ScriptRunner):
         connect_timeout: int = 10,
         force_tty: bool | None = None,
         server_alive_interval: int | None = 15,
+        remote_name: str | None = None,
     ) -> None:
         if len(str(control_dir)) > MAX_CONTROL_DIR_LEN:
             too_long = f"control socket directory {control_dir} is too long for a socket path"
@@ -84,11 +86,13 @@ class OpenSshTransport(ScriptRunner):
         self.connect_timeout = connect_timeout
         self.force_tty = force_tty
         self.server_alive_interval = server_alive_interval
+        self.remote_name = remote_name  # for hints that name the remote
 
-    def _options(self) -> list[str]:
+    def _options(self, *, batch: bool = True) -> list[str]:
         """ssh's options, without the host: shared by commands, `-O` requests and rsync."""
         options = {
-            "BatchMode": "yes",  # nothing may wait on a prompt that no one sees: fail instead
+            # Nothing may wait on a prompt that no one sees: fail instead (but `login`).
+            "BatchMode": "yes" if batch else "no",
             "ControlMaster": "auto",
             "ControlPath": str(self.control_dir).replace("%", "%%") + "/%C",
             "ControlPersist": self.persist,
@@ -174,7 +178,7 @@ class OpenSshTransport(ScriptRunner):
         script that exits 255; only then does this ask whether the master is still up."""
         if returncode != 255:
             return None
-        error = classify_ssh_failure(stderr, self.target)
+        error = classify_ssh_failure(stderr, self.target, self.remote_name)
         if error is None and not self.check_master():
             said = stderr.strip().splitlines()[-1:] or ["ssh said nothing"]
             error = SshError(
@@ -206,6 +210,29 @@ class OpenSshTransport(ScriptRunner):
     def exit_master(self) -> bool:
         """Ask the master to exit (`ssh -O exit`); False when none was running."""
         return self._control("exit").returncode == 0
+
+    def login(self) -> None:
+        """Open the master connection on this terminal: ssh may ask for a password, a
+        passphrase or a one-time code. The master then serves every command for
+        ControlPersist."""
+        if self.check_master():
+            return
+        argv = [*self._options(batch=False), self.target.host, "true"]
+        try:
+            process = proc.start(argv, stdin=None, stdout=None, stderr=subprocess.PIPE)
+        except FileNotFoundError as exc:
+            raise _ssh_not_found() from exc
+        _, err = process.communicate()
+        said = err.decode(errors="replace") if isinstance(err, bytes) else str(err or "")
+        if process.returncode != 0 or not self.check_master():
+            error = classify_ssh_failure(said, self.target)
+            if error is not None:
+                raise error
+            raise QxubError(
+                f"could not log in to {self.target.display()}: "
+                + (said.strip().splitlines() or ["ssh said nothing"])[-1],
+                hint=f"try `{shlex.join(self.target.plain_ssh())}` to see why",
+            )
 
     def rsync_rsh(self) -> str:
         """The value of rsync's `-e`: this ssh with its options but no host, so rsync shares
@@ -245,7 +272,7 @@ class OpenSshTransport(ScriptRunner):
 
     def to(self, target: SshTarget) -> OpenSshTransport:
         """The same kind of transport to another host (a data mover)."""
-        return OpenSshTransport(target, control_dir=self.control_dir)
+        return OpenSshTransport(target, control_dir=self.control_dir, persist=self.persist)
 
 
 def _ssh_not_found() -> QxubError:
@@ -308,10 +335,22 @@ _FAILURES: tuple[tuple[FailureKind, str, str, str], ...] = (
 )
 
 
-def classify_ssh_failure(stderr: str, target: SshTarget) -> SshError | None:
+_LOGIN_HINT = (
+    "qxub runs ssh with BatchMode=yes, so it cannot ask for a password or code itself: log in"
+    " once on this terminal with `{login}` (ssh asks what it needs; later commands reuse that"
+    " connection), or load your key into your agent (`ssh-add`)"
+)
+
+
+def classify_ssh_failure(
+    stderr: str, target: SshTarget, remote_name: str | None = None
+) -> SshError | None:
     """Turn what ssh printed when it exited 255 into an error that says what to do, or None
-    when it is not a failure this module knows."""
+    when it is not a failure this module knows. On a terminal, a refused login suggests
+    `qxub remote login NAME`, which lets ssh prompt."""
     for kind, pattern, message, hint in _FAILURES:
+        if kind == "auth" and remote_name and sys.stdin.isatty() and sys.stderr.isatty():
+            hint = _LOGIN_HINT
         found = re.search(pattern, stderr)
         if not found:
             continue
@@ -324,6 +363,7 @@ def classify_ssh_failure(stderr: str, target: SshTarget) -> SshError | None:
             "name": target.display(),
             "host": target.host,
             "plain": shlex.join(target.plain_ssh()),
+            "login": shlex.join(["qxub", "remote", "login", remote_name or target.host]),
             "remove": shlex.join(remove),
             "said": re.sub(r"^(ssh: )?connect to host \S+ port \d+: |^ssh: ", "", found[0].strip()),
         }

@@ -53,7 +53,11 @@ def transport_for(remote: Remote, *, notice: Callable[[str], None] = _notice) ->
 
         return ParamikoTransport(remote.target, force_tty=remote.force_tty)
     return OpenSshTransport(
-        remote.target, control_dir=default_control_dir(), force_tty=remote.force_tty
+        remote.target,
+        control_dir=default_control_dir(),
+        force_tty=remote.force_tty,
+        persist=remote.control_persist,
+        remote_name=remote.name,
     )
 
 

@@ -9,7 +9,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from qxub import protocol
+from qxub import __version__, protocol
 from qxub.errors import QxubError
 from qxub.job.context import activation_lines
 from qxub.job.spec import Context
@@ -55,6 +55,7 @@ def preamble(remote: Remote, *, probe: bool = False) -> list[str]:
     lines = ["export PYTHONUNBUFFERED=1"]
     if not probe:
         lines.append(f"export {protocol.ENV}={protocol.PROTOCOL}")
+        lines.append(f"export {protocol.VERSION_ENV}={shlex.quote(__version__)}")
     if remote.platform:
         lines.append(f"export QXUB_PLATFORM={shlex.quote(remote.platform)}")
     if remote.conda_env:
@@ -107,12 +108,19 @@ def probe_script(remote: Remote) -> list[str]:
         'echo "home=$HOME"',
         f"__qxub_wd={remote.working_dir_word()}",
         'echo "workdir=$__qxub_wd"',
-        'if [ -d "$__qxub_wd" ]; then __qxub_p=$__qxub_wd; __qxub_ok=writable __qxub_no=readonly',
-        "else __qxub_p=$__qxub_wd; __qxub_ok=creatable __qxub_no=blocked",
-        '  while [ ! -d "$__qxub_p" ]; do __qxub_p=$(dirname "$__qxub_p"); done',
-        "fi",
-        'if [ -w "$__qxub_p" ]; then echo "workdir_state=$__qxub_ok"; '
-        'else echo "workdir_state=$__qxub_no"; fi',
+        # The deepest part of the path that exists, and the first one that does not.
+        "__qxub_p=$__qxub_wd __qxub_m=",
+        'while [ ! -e "$__qxub_p" ] && [ ! -L "$__qxub_p" ]; do',
+        '    __qxub_m=$__qxub_p; __qxub_p=$(dirname -- "$__qxub_p")',
+        "done",
+        'echo "workdir_found=$__qxub_p"',
+        'echo "workdir_missing=$__qxub_m"',
+        'if [ ! -d "$__qxub_p" ]; then echo workdir_state=notdir',
+        'elif [ -z "$__qxub_m" ]; then',
+        '    if [ -w "$__qxub_p" ]; then echo workdir_state=writable;'
+        " else echo workdir_state=readonly; fi",
+        'elif [ -w "$__qxub_p" ]; then echo workdir_state=creatable',
+        "else echo workdir_state=blocked; fi",
         'if command -v rsync >/dev/null 2>&1; then echo "rsync=$(rsync --version | head -1)"; '
         "else echo rsync=; fi",
         *preamble(remote, probe=True),
@@ -166,3 +174,143 @@ def remove_dirs_script(path: str, folders: list[str]) -> list[str]:
     script += [f"rmdir -- {shlex.quote(f)} 2>/dev/null" for f in ordered]
     script.append("exit 0")
     return script
+
+
+# `qxub remote install`: find a Python >= 3.10 (with venv), receive wheels in chunks, install.
+_PYTHON_CHECK = (
+    "import sys, venv; v = sys.version_info; "
+    "print('ok' if v >= (3, 10) else 'too old:', '%d.%d.%d' % v[:3], sys.executable)"
+)
+PYTHON_NAMES = ("python3.14", "python3.13", "python3.12", "python3.11", "python3.10")
+# Fresh-venv installer, run by the venv's python: checks each wheel's digest, unpacks it into
+# site-packages and writes its console scripts (no pip needed there, so no package index).
+_INSTALLER = """\
+import base64, configparser, hashlib, os, sys, sysconfig, zipfile
+src, paths = sys.argv[1], sysconfig.get_paths()
+for name, digest in zip(sys.argv[2::2], sys.argv[3::2]):
+    with open(os.path.join(src, name + ".b64"), "rb") as f:
+        data = base64.b64decode(f.read())
+    if hashlib.sha256(data).hexdigest() != digest:
+        sys.exit("qxub: " + name + " arrived damaged")
+    with open(os.path.join(src, name), "wb") as f:
+        f.write(data)
+    with zipfile.ZipFile(os.path.join(src, name)) as z:
+        z.extractall(paths["purelib"])
+        info = [n.split("/")[0] for n in z.namelist() if n.endswith(".dist-info/WHEEL")][0]
+    info = os.path.join(paths["purelib"], info)
+    with open(os.path.join(info, "INSTALLER"), "w") as f:
+        f.write("qxub\\n")
+    entry_points = configparser.ConfigParser()
+    entry_points.optionxform = str
+    entry_points.read(os.path.join(info, "entry_points.txt"))
+    if entry_points.has_section("console_scripts"):
+        for script, target in entry_points.items("console_scripts"):
+            module, _, func = target.replace(" ", "").partition(":")
+            out = os.path.join(paths["scripts"], script)
+            with open(out, "w") as f:
+                f.write("#!%s\\nimport sys\\nfrom %s import %s\\nsys.exit(%s())\\n"
+                        % (sys.executable, module, func, func))
+            os.chmod(out, 0o755)
+"""
+
+
+def install_venv_line(base_word: str, version: str) -> str:
+    """Sets $__qxub_venv: the versioned venv folder under `base_word` (a shell word)."""
+    return f"__qxub_venv={base_word}/{shlex.quote('qxub-' + version)}"
+
+
+def install_probe_script(base_word: str, version: str, stamp: str, python: str | None) -> list[str]:
+    """Reports `venv=`, then `installed=1` when this very set of wheels is installed there,
+    else the Python to use (`python=VERSION PATH`, with `module=NAME` when a module provides
+    it) or `none=1`, with a `tried=` line for each Python that did not do."""
+    check = shlex.quote(_PYTHON_CHECK)
+    lines = [
+        install_venv_line(base_word, version),
+        'printf "venv=%s\\n" "$__qxub_venv"',
+        f'if [ -x "$__qxub_venv/bin/qxub" ] && [ "$(cat -- "$__qxub_venv/qxub-wheels" 2>/dev/null)"'
+        f" = {shlex.quote(stamp)} ]; then echo installed=1; exit 0; fi",
+        "__qxub_try() {",
+        '    __qxub_p=$(command -v -- "$1" 2>/dev/null) || return 1',
+        f'    __qxub_r=$("$__qxub_p" -c {check} 2>&1 | tail -1)',
+        '    case $__qxub_r in "ok "*) echo "python=${__qxub_r#ok }"; return 0;; esac',
+        '    echo "tried=$__qxub_p: ${__qxub_r:-no answer}"; return 1',
+        "}",
+    ]
+    if python:
+        word = shlex.quote(python)
+        return [
+            *lines,
+            f'__qxub_try {word} || {{ command -v -- {word} >/dev/null || echo "tried={python}:'
+            ' not found"; echo none=1; }',
+        ]
+    return [
+        *lines,
+        "for __qxub_c in python3 python; do __qxub_try $__qxub_c && exit 0; done",
+        'if ! type module >/dev/null 2>&1 && [ -f "$MODULESHOME/init/bash" ]; then',
+        '    . "$MODULESHOME/init/bash" >/dev/null 2>&1',
+        "fi",
+        "if type module >/dev/null 2>&1; then",
+        "    for __qxub_m in $(module -t avail python3 2>&1 | grep -v ':$' | sed 's/(.*//'"
+        " | grep '^python3' | sort -V -r); do",
+        '        module load "$__qxub_m" >/dev/null 2>&1 || continue',
+        '        if __qxub_try python3; then echo "module=$__qxub_m"; exit 0; fi',
+        '        module unload "$__qxub_m" >/dev/null 2>&1',
+        "    done",
+        "fi",
+        f"for __qxub_c in {' '.join(PYTHON_NAMES)}; do __qxub_try $__qxub_c && exit 0; done",
+        "echo none=1",
+    ]
+
+
+def upload_chunk_script(
+    base_word: str, version: str, pieces: Sequence[tuple[str, str]], first: bool
+) -> list[str]:
+    """Append base64 `pieces` (file name, text) to files in the venv's incoming folder."""
+    lines = [install_venv_line(base_word, version), '__qxub_in="$__qxub_venv.incoming"']
+    if first:
+        lines.append('rm -rf -- "$__qxub_in" && mkdir -p -- "$__qxub_in" || exit 1')
+    for name, text in pieces:
+        target = shlex.quote(name + ".b64")
+        lines.append(f'printf %s {shlex.quote(text)} >> "$__qxub_in"/{target}')
+    return lines
+
+
+def install_script(
+    base_word: str,
+    version: str,
+    python: str,
+    module: str | None,
+    wheels: Sequence[tuple[str, str]],
+    stamp: str,
+) -> list[str]:
+    """Create the venv (a fresh one, replacing an earlier venv of this version) and install
+    the received wheels (file name, sha256) into it; reports `installed=VENV`."""
+    args = " ".join(shlex.quote(word) for pair in wheels for word in pair)
+    load = []
+    if module:
+        load = [
+            'if ! type module >/dev/null 2>&1 && [ -f "$MODULESHOME/init/bash" ]; then',
+            '    . "$MODULESHOME/init/bash" >/dev/null 2>&1',
+            "fi",
+            f"module load {shlex.quote(module)} >/dev/null 2>&1",
+        ]
+    return [
+        install_venv_line(base_word, version),
+        '__qxub_in="$__qxub_venv.incoming"',
+        *load,
+        'if [ -e "$__qxub_venv" ]; then',
+        '    [ -f "$__qxub_venv/pyvenv.cfg" ] || { echo "qxub: $__qxub_venv exists and is not a'
+        ' venv; not touching it" >&2; exit 1; }',
+        '    rm -rf -- "$__qxub_venv" || exit 1',
+        "fi",
+        f'{shlex.quote(python)} -m venv --without-pip "$__qxub_venv" || exit 1',
+        f'"$__qxub_venv/bin/python" -c {shlex.quote(_INSTALLER)} "$__qxub_in" {args} || exit 1',
+        f'printf "%s\\n" {shlex.quote(stamp)} > "$__qxub_venv/qxub-wheels" || exit 1',
+        'rm -rf -- "$__qxub_in"',
+        'printf "installed=%s\\n" "$__qxub_venv"',
+    ]
+
+
+def installed_version_script(venv: str) -> list[str]:
+    """The installed qxub's version, run in a fresh shell (no module loaded)."""
+    return [f"{shlex.quote(venv + '/bin/qxub')} --version"]

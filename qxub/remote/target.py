@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class SshTarget:
         """The plain `ssh` command a user would type to reach this target by hand."""
         argv = ["ssh"]
         if self.config_file:
-            argv += ["-F", self.config_file]
+            # Expanded: a hint shows it shell-quoted, and a quoted ~ is never expanded.
+            argv += ["-F", os.path.expanduser(self.config_file)]
         if self.port:
             argv += ["-p", str(self.port)]
         return [*argv, f"{self.user}@{self.host}" if self.user else self.host]
