@@ -74,7 +74,7 @@ def watcher(remote: str) -> Iterator[Callable[..., Watch]]:
             w.proc.wait()
 
 
-def eventually(check: Callable[[], bool], within: float = 1.0) -> float:
+def eventually(check: Callable[[], bool], within: float = 15.0) -> float:
     """Poll `check` until true; return how long it took (fails after `within` seconds)."""
     start = time.monotonic()
     while time.monotonic() - start < within:
