@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from qxub.errors import JobLost, QxubError
+from qxub.errors import JobLost, JobNotFound, QxubError
 from qxub.job.resources import format_duration
 from qxub.job.script import STARTED_FILE, stderr_path, stdout_path
 from qxub.schedulers.base import JobState, Scheduler, State
-from qxub.state import JobRecord, read_exit_code
+from qxub.state import JobRecord, load_record, read_exit_code
 
 # The monitor's own pace between looks at the output files: quick while output flows, slower
 # (up to IDLE_MOST) while the job is quiet. Asking the scheduler follows its own PollPolicy.
 IDLE_FIRST, IDLE_MOST = 0.02, 0.25
 # After the scheduler says a job is gone, look again this soon for its exit code file.
 GONE_RECHECK = 0.1
+# An exit code from here up is a shell's report of a signal (128+N).
+SIGNALLED = 129
 
 Clock = Callable[[], float]
 
@@ -147,6 +149,31 @@ class EndRule:
             return None
         return Outcome(code, None, _elapsed(self.record.path, self.record, self.wall_clock))
 
+    def with_reason(
+        self, outcome: Outcome, clock: Clock, sleep: Callable[[float], None]
+    ) -> Outcome:
+        """A job killed by a signal (128+N) recorded only the signal: the scheduler knows why
+        (walltime, qdel, scancel) once it has seen the job end; ask it, at most once a second,
+        for as long as the file grace; else say it was cancelled if qxub cancelled it."""
+        if outcome.exit_code < SIGNALLED or outcome.reason is not None:
+            return outcome
+        deadline = clock() + self.scheduler.poll.file_grace
+        while True:
+            try:
+                state = self.scheduler.state(self.record.job_id)
+            except QxubError:
+                state = None
+            if state is not None and state.state in (State.DONE, State.UNKNOWN):
+                if state.reason and state.exit_code in (None, outcome.exit_code):
+                    return replace(outcome, reason=state.reason)
+                break
+            if clock() >= deadline:
+                break
+            sleep(min(1.0, self.scheduler.poll.first))
+        if _cancelled_by_qxub(self.record.job_id):
+            return replace(outcome, reason="cancelled")
+        return outcome
+
     def from_scheduler(self, poller: Poller) -> Outcome | None:
         """The scheduler's record of a job gone for longer than the file grace (JobLost if it
         has no exit code either); None while the exit code file may still come."""
@@ -181,7 +208,7 @@ def follow(
                 tails.pump()
                 if not said_started:
                     status(f"job {record.job_id} started")
-                return outcome
+                return end.with_reason(outcome, clock, sleep)
             if not said_started and (record.path / STARTED_FILE).exists():
                 said_started = True
                 status(f"job {record.job_id} started")
@@ -194,6 +221,14 @@ def follow(
             sleep(idle)
     finally:
         tails.close()
+
+
+def _cancelled_by_qxub(job_id: str) -> bool:
+    """Whether `qxub cancel` (from any shell) noted the job as cancelled in its record."""
+    try:
+        return bool(load_record(job_id).extra.get("cancelled"))
+    except JobNotFound:
+        return False
 
 
 def _elapsed(logdir: Path, record: JobRecord, wall_clock: Callable[[], float]) -> float:

@@ -112,9 +112,13 @@ def test_the_job_sees_its_directory_and_resources(
     assert (asked["ncpus"], asked["mem"], asked["walltime"]) == (1, "100mb", "00:05:00")
 
 
-def test_a_walltime_kill_exits_143(pbs_server: PbsServer, pbs_user_dir: PbsUserDir) -> None:
+def test_a_walltime_kill_is_reported_with_pbs_reason(
+    pbs_server: PbsServer, pbs_user_dir: PbsUserDir
+) -> None:
     result = qxub(pbs_server, pbs_user_dir, "exec", "--runtime", "5s", "--", "sleep", "60")
     assert result.returncode == 143, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert "exit code 143 (walltime exceeded (used " in last and "limit 5)" in last, last
     job_id = result.stderr.split("qxub: job ", 1)[1].split()[0]
     assert pbs_server.wait_finished(job_id)["Exit_status"] == -29  # JOB_EXEC_KILL_WALLTIME
 
@@ -130,7 +134,7 @@ def test_cancel_from_another_shell_while_running(
     assert proc.wait(timeout=60) == 143
     assert proc.stderr is not None
     last = proc.stderr.read().splitlines()[-1]
-    assert "exit code 143" in last, last
+    assert f"exit code 143 (deleted while running (qdel by {pbs_server.user}@" in last, last
     status = qxub(pbs_server, pbs_user_dir, "status", job_id, timeout=60)
     assert "cancelled" in status.stdout and "143" in status.stdout, status.stdout
 

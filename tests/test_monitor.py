@@ -10,6 +10,7 @@ import io
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,25 @@ def test_no_real_time_passes() -> None:
     assert outcome.exit_code == 5
     assert clock.slept >= 30.0
     assert time.monotonic() - started < 5.0
+
+
+def test_a_signal_code_asks_the_scheduler_why_then_the_record() -> None:
+    """143 says only SIGTERM: the monitor asks the scheduler why (a real PBS answers in
+    test_exec_pbs.py); the local runner never knows, so the reason
+    comes from the record that `qxub cancel` marked."""
+    record = local_record(os.getpid())
+    clock = FakeClock()
+    clock.at(1.0, write(record.path / EXIT_CODE_FILE, "143\n"))
+    save_record(replace(record, extra={"cancelled": True}))
+    outcome, *_ = run_follow(record, clock)
+    assert (outcome.exit_code, outcome.reason) == (143, "cancelled")
+    assert clock.now >= 1.0
+
+
+def test_an_ordinary_code_does_not_wait_for_the_scheduler() -> None:
+    record = local_record(os.getpid())
+    clock = FakeClock()
+    clock.at(1.0, write(record.path / EXIT_CODE_FILE, "128\n"))
+    outcome, *_ = run_follow(record, clock)
+    assert (outcome.exit_code, outcome.reason) == (128, None)
+    assert clock.now < 1.3
