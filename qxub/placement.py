@@ -7,10 +7,10 @@ and queue limits are the ones that count.
 from __future__ import annotations
 
 import dataclasses
-import socket
 from dataclasses import dataclass
 
 from qxub.errors import UsageError
+from qxub.job.habits import select_equivalent
 from qxub.job.spec import JobSpec
 from qxub.platforms import (
     Platform,
@@ -19,6 +19,7 @@ from qxub.platforms import (
     describe_estimate,
     detect_platform,
     explain,
+    host_names,
     load_platform,
 )
 from qxub.schedulers.registry import detect_scheduler_name
@@ -40,8 +41,10 @@ def place(
     if spec.platform:
         platform: Platform | None = load_platform(spec.platform)
     else:
-        platform = detect_platform(hostname or socket.getfqdn())
+        platform = detect_platform(hostname or host_names())
     scheduler_name = detect_scheduler_name(scheduler, platform.scheduler if platform else None)
+    if platform is not None and not platform.select:
+        _refuse_select(platform.name, spec)
     notes: list[str] = []
     if platform is not None:
         notes.append(f"platform {platform.name} ({platform.source})")
@@ -73,3 +76,13 @@ def place(
 
 def _estimate_line(queue: str, text: str) -> str:
     return f"estimate on {queue}: {text}"
+
+
+def _refuse_select(platform: str, spec: JobSpec) -> None:
+    """A site that refuses `-l select` (Gadi) is told before anything is submitted."""
+    for key, value in spec.resources.extra:
+        if key.lower() == "select":
+            raise UsageError(
+                f"{platform} does not support -l select={value}",
+                hint=f"ask for the whole job instead: {select_equivalent(value)}",
+            )

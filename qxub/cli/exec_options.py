@@ -113,8 +113,10 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
             "--resources",
             multiple=True,
             metavar="K=V[,K=V]",
-            type=AssignmentType(many=True, shell_names=False),
-            help="Extra scheduler resources, passed on verbatim.",
+            type=AssignmentType(many=True, shell_names=False, bare_keys=True),
+            help="Scheduler resources. ncpus, mem, walltime, jobfs, ngpus, storage and wd "
+            "(and Slurm's cpus-per-task, time, gres=gpu:N) are read as the options they name; "
+            "others are passed on verbatim.",
         ),
     ),
     (

@@ -10,7 +10,7 @@ import click
 
 from qxub import __version__, protocol
 from qxub.errors import QxubError
-from qxub.platforms import detect_platform
+from qxub.platforms import detect_platform, host_names
 from qxub.schedulers.registry import detect_scheduler_name
 from qxub.state import state_home
 
@@ -18,7 +18,7 @@ from qxub.state import state_home
 def machine_info() -> dict[str, object]:
     host = socket.getfqdn()
     try:
-        platform = detect_platform(host)
+        platform = detect_platform(host_names())
         platform_name: str | None = platform.name if platform else None
         platform_error = None
     except QxubError as exc:

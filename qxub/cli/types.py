@@ -47,8 +47,13 @@ class DurationType(CheckedText):
 class AssignmentType(CheckedText):
     """KEY=VALUE (or a comma-separated list of them, with `many`), KEY a shell name."""
 
-    def __init__(self, many: bool = False, shell_names: bool = True) -> None:
+    def __init__(
+        self, many: bool = False, shell_names: bool = True, bare_keys: bool = False
+    ) -> None:
         self.many = many
         super().__init__(
-            "key=value", lambda text: parse_assignments(text, many=many, shell_names=shell_names)
+            "key=value",
+            lambda text: parse_assignments(
+                text, many=many, shell_names=shell_names, bare_keys=bare_keys
+            ),
         )

@@ -6,9 +6,10 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qxub.errors import UsageError
+from qxub.job.habits import OPTION_OF, read_l_words
 from qxub.job.resources import parse_duration, parse_size
 from qxub.job.spec import Context, JobSpec, Resources
 
@@ -46,12 +47,16 @@ def build_context(
 
 
 def parse_assignments(
-    text: str, *, many: bool = False, shell_names: bool = True
+    text: str, *, many: bool = False, shell_names: bool = True, bare_keys: bool = False
 ) -> list[tuple[str, str]]:
     """'K=V' (with `many`: 'A=1,B=2') -> [(key, value)]; ValueError says what is wrong.
-    With `shell_names`, keys must be valid shell variable names."""
+    With `shell_names`, keys must be valid shell variable names; with `bare_keys`, a key
+    alone ('wd') is a key with an empty value."""
     pairs = []
     for part in text.split(",") if many else [text]:
+        if "=" not in part and bare_keys and part.strip():
+            pairs.append((part.strip(), ""))
+            continue
         if "=" not in part:
             raise ValueError(f"{part!r} is not KEY=VALUE (e.g. OMP_NUM_THREADS=4)")
         key, value = part.split("=", 1)
@@ -65,12 +70,19 @@ def parse_assignments(
 
 
 def _assignments(
-    texts: Sequence[str], option: str, *, many: bool, shell_names: bool = True
+    texts: Sequence[str],
+    option: str,
+    *,
+    many: bool,
+    shell_names: bool = True,
+    bare_keys: bool = False,
 ) -> list[tuple[str, str]]:
     pairs = []
     for text in texts:
         try:
-            pairs += parse_assignments(text, many=many, shell_names=shell_names)
+            pairs += parse_assignments(
+                text, many=many, shell_names=shell_names, bare_keys=bare_keys
+            )
         except ValueError as exc:
             raise UsageError(f"{option}: {exc}", hint=f"e.g. {option} A=1") from None
     return pairs
@@ -95,18 +107,44 @@ def build_resources(
     resources: Sequence[str],
     volumes: str | None,
 ) -> Resources:
-    if gpu_type and not gpus:
+    """The job's resources from the options and the `-l` words that name the same things
+    (job.habits); a resource given both ways is a UsageError naming both."""
+    pairs = _assignments(resources, "-l", many=True, shell_names=False, bare_keys=True)
+    words = read_l_words(pairs)
+    typed: dict[str, tuple[object, str] | None] = {
+        "cpus": None if cpus is None else (cpus, str(cpus)),
+        "mem": None if not mem else (parse_size(mem, "--mem"), mem),
+        "runtime": None if not runtime else (parse_duration(runtime, "--runtime"), runtime),
+        "disk": None if not disk else (parse_size(disk, "--disk"), disk),
+        "gpus": None if gpus is None else (gpus, str(gpus)),
+        "gpu_type": None if not gpu_type else (gpu_type, gpu_type),
+        "storage": None if not volumes else (volumes, volumes),
+    }
+    for field, (value, word) in words.named.items():
+        given = typed[field]
+        if given is not None:
+            option = OPTION_OF[field]
+            raise UsageError(
+                f"{option} {given[1]} and -l {word} both ask for the {option[2:]}",
+                hint=f"give it once: {option} {given[1]} or -l {word}",
+            )
+        typed[field] = (value, word)
+
+    def get(field: str) -> Any:
+        given = typed[field]
+        return None if given is None else given[0]
+
+    if get("gpu_type") and not get("gpus"):
         raise UsageError("--gpu-type needs --gpus N", hint="e.g. --gpus 1 --gpu-type a100")
-    extra = _assignments(resources, "--resources", many=True, shell_names=False)
     return Resources(
-        mem=parse_size(mem, "--mem") if mem else None,
-        cpus=cpus,
-        runtime=parse_duration(runtime, "--runtime") if runtime else None,
-        disk=parse_size(disk, "--disk") if disk else None,
-        gpus=gpus,
-        gpu_type=gpu_type or None,
-        storage=volumes or None,
-        extra=tuple(extra),
+        mem=get("mem"),
+        cpus=get("cpus"),
+        runtime=get("runtime"),
+        disk=get("disk"),
+        gpus=get("gpus"),
+        gpu_type=get("gpu_type"),
+        storage=get("storage"),
+        extra=words.verbatim,
     )
 
 

@@ -6,7 +6,7 @@ built-ins of the same name. They are read on the machine that submits the job, n
 laptop that forwards to a remote.
 
     load_platform("nci_gadi")                       -> Platform
-    detect_platform(socket.getfqdn())               -> Platform | None  ($QXUB_PLATFORM wins)
+    detect_platform(host_names())                  -> Platform | None  ($QXUB_PLATFORM wins)
     choose_queue(platform, resources)               -> QueueChoice      (--queue auto)
     check_queue(platform, "normal", resources)      -> Estimate         (explicit -q)
     estimate(platform, "normal", resources)         -> Estimate         (price only)
@@ -15,6 +15,7 @@ laptop that forwards to a remote.
 from qxub.platforms.loader import (
     ENV_PLATFORM,
     detect_platform,
+    host_names,
     list_platforms,
     load_platform,
     matches_host,
@@ -56,6 +57,7 @@ __all__ = [
     "estimate_cost",
     "explain",
     "format_su",
+    "host_names",
     "list_platforms",
     "load_platform",
     "matches_host",

@@ -6,7 +6,8 @@ whose platform has the same name as a built-in replaces it, any other adds a pla
 
     list_platforms(env=None) -> list[Platform]            every platform, sorted by name
     load_platform(name, env=None) -> Platform             ConfigError naming close names if unknown
-    detect_platform(hostname, env=None) -> Platform|None  $QXUB_PLATFORM, else host patterns
+    detect_platform(names, env=None) -> Platform|None     $QXUB_PLATFORM, else host patterns
+    host_names() -> this host's full and short names
 
 `env` defaults to os.environ; tests pass their own.
 """
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Mapping
+import socket
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -96,13 +98,27 @@ def _suggest(name: str, known: list[str], env: Mapping[str, str] | None) -> str:
     return f"{lead}known platforms: {listing} (add your own in {user_platform_dir(env)})"
 
 
-def matches_host(platform: Platform, hostname: str) -> bool:
-    """Whether `hostname` fits one of the platform's host patterns (fnmatch, any case)."""
-    host = hostname.strip().lower()
-    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in platform.hosts)
+def host_names() -> tuple[str, ...]:
+    """This host's full and short names (either may be the one a platform's patterns know:
+    getfqdn() gives 'localhost' on hosts whose resolver knows no domain)."""
+    full, short = socket.getfqdn(), socket.gethostname()
+    return tuple(dict.fromkeys(n for n in (full, short, short.split(".")[0]) if n))
 
 
-def detect_platform(hostname: str, env: Mapping[str, str] | None = None) -> Platform | None:
+def matches_host(platform: Platform, hostname: str | Sequence[str]) -> bool:
+    """Whether `hostname` (or one of several names) fits one of the platform's host patterns
+    (fnmatch, any case)."""
+    names = [hostname] if isinstance(hostname, str) else list(hostname)
+    return any(
+        fnmatch.fnmatchcase(name.strip().lower(), pattern.lower())
+        for name in names
+        for pattern in platform.hosts
+    )
+
+
+def detect_platform(
+    hostname: str | Sequence[str], env: Mapping[str, str] | None = None
+) -> Platform | None:
     """The platform this host belongs to: $QXUB_PLATFORM if set, else the first whose host
     patterns match (user platforms before built-ins, then by name); None if none does."""
     env = os.environ if env is None else env

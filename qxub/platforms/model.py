@@ -8,6 +8,7 @@ quoted string such as "48h" or "30m"):
     scheduler: pbs                 # pbs | slurm | local
     hosts: ["gadi-*"]              # fnmatch patterns, case-insensitive, tried on the full host name
     default_queue: normal          # optional
+    select: false                  # the site refuses `-l select=...` (default: true)
     queues:
       normal:
         description: Cascade Lake, normal priority
@@ -124,6 +125,7 @@ class Platform:
     description: str = ""
     hosts: tuple[str, ...] = ()
     default_queue: str | None = None
+    select: bool = True  # whether the site accepts `-l select=...`
     source: str = ""  # the file it came from, for messages
 
     @property
@@ -135,7 +137,15 @@ class Platform:
         return next((q for q in self.queues if q.name == name), None)
 
 
-_PLATFORM_KEYS = ("name", "description", "scheduler", "hosts", "default_queue", "queues")
+_PLATFORM_KEYS = (
+    "name",
+    "description",
+    "scheduler",
+    "hosts",
+    "default_queue",
+    "select",
+    "queues",
+)
 _QUEUE_KEYS = (
     "description",
     "charge_rate",
@@ -200,6 +210,7 @@ def parse_platform(data: object, source: str, default_name: str) -> Platform:
         description=r.string(top["description"], "description") if top.get("description") else "",
         hosts=r.strings(top["hosts"], "hosts") if top.get("hosts") is not None else (),
         default_queue=default_queue,
+        select=r.boolean(top["select"], "select") if top.get("select") is not None else True,
         source=source,
     )
 
