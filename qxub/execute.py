@@ -12,7 +12,8 @@ from qxub import protocol
 from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
-from qxub.monitor import Outcome, describe_outcome, follow
+from qxub.monitor import describe_outcome, follow
+from qxub.polling import Outcome
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
 

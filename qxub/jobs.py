@@ -38,6 +38,7 @@ def dry_run(spec: JobSpec, scheduler: Scheduler) -> DryRun:
         str(logdir),
         version=__version__,
         host=hostname(),
+        array_variable=scheduler.array_variable,
     )
     argv = scheduler.submit_argv(logdir / SCRIPT_NAME, logdir)
     return DryRun(script, shlex.join(argv), tuple(scheduler.unhonoured(spec)))
@@ -53,11 +54,12 @@ def submit(spec: JobSpec, scheduler: Scheduler) -> JobRecord:
         str(logdir),
         version=__version__,
         host=hostname(),
+        array_variable=scheduler.array_variable,
     )
     script.write_text(text)
     os.chmod(script, 0o700)
     submitted_at = time.time()
-    job_id = scheduler.submit(script, logdir)
+    job_id = scheduler.submit(script, logdir, spec)
     record = JobRecord(
         job_id=job_id,
         scheduler=scheduler.name,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qxub.errors import QxubError
-from qxub.schedulers.base import State
+from qxub.monitor_array import array_outcome
+from qxub.schedulers.base import Scheduler, State
 from qxub.schedulers.registry import get_scheduler
 from qxub.state import JobRecord, read_exit_code
 
@@ -19,6 +20,46 @@ class JobView:
     exit_code: int | None
     submitted: str
     command: str
+
+
+def views(record: JobRecord) -> list[JobView]:
+    """A job's row; an array's is followed by one row per sub-job (`ID[index]`)."""
+    if not record.spec.array:
+        return [view(record)]
+    scheduler = get_scheduler(record.scheduler)
+    rows = [_subjob_view(record, scheduler, i) for i in record.spec.indices]
+    codes = {i: row.exit_code for i, row in zip(record.spec.indices, rows, strict=True)}
+    parent = view(record)
+    if all(row.state in ("finished", "lost", "cancelled") for row in rows):
+        outcome = array_outcome(codes, 0.0)
+        state = "cancelled" if record.extra.get("cancelled") else "finished"
+        parent = replace(parent, state=state, exit_code=outcome.exit_code)
+    return [parent, *rows]
+
+
+def _subjob_view(record: JobRecord, scheduler: Scheduler, index: int) -> JobView:
+    job_id = scheduler.subjob_id(record.job_id, index)
+    code = read_exit_code(record.path / str(index))
+    state = "finished"
+    if code is None:
+        state, code = _state_of(scheduler, job_id)
+    if record.extra.get("cancelled") and state in ("finished", "lost"):
+        state = "cancelled"
+    return JobView(f"  {job_id}", record.scheduler, state, code, "", f"[{index}]")
+
+
+def _state_of(scheduler: Scheduler, job_id: str) -> tuple[str, int | None]:
+    try:
+        current = scheduler.state(job_id)
+    except QxubError as exc:
+        return f"unknown ({exc})", None
+    code = current.exit_code
+    return {
+        State.QUEUED: "queued",
+        State.RUNNING: "running",
+        State.DONE: "finished" if code is not None else "lost",
+        State.UNKNOWN: "unknown",
+    }[current.state], code
 
 
 def view(record: JobRecord) -> JobView:

@@ -10,32 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from qxub.errors import JobLost, JobNotFound, QxubError
 from qxub.job.resources import format_duration
 from qxub.job.script import STARTED_FILE, stderr_path, stdout_path
+from qxub.monitor_array import follow_array
+from qxub.polling import IDLE_FIRST, IDLE_MOST, SIGNALLED, Clock, Outcome, Poller, elapsed
 from qxub.schedulers.base import JobState, Scheduler, State
 from qxub.state import JobRecord, load_record, read_exit_code
-
-# The monitor's own pace between looks at the output files: quick while output flows, slower
-# (up to IDLE_MOST) while the job is quiet. Asking the scheduler follows its own PollPolicy.
-IDLE_FIRST, IDLE_MOST = 0.02, 0.25
-# After the scheduler says a job is gone, look again this soon for its exit code file.
-GONE_RECHECK = 0.1
-# An exit code from here up is a shell's report of a signal (128+N).
-SIGNALLED = 129
-
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    exit_code: int
-    reason: str | None
-    elapsed: float
 
 
 class _Tail:
@@ -85,55 +70,6 @@ class Tails:
             tail.close()
 
 
-class Poller:
-    """Asks the scheduler about one job at the pace of its PollPolicy; a failed ask is said
-    once and retried later, never fatal."""
-
-    def __init__(
-        self, scheduler: Scheduler, job_id: str, status: Callable[[str], None], clock: Clock
-    ) -> None:
-        self.scheduler = scheduler
-        self.job_id = job_id
-        self.status = status
-        self.clock = clock
-        self.interval = scheduler.poll.first
-        self.next_ask = clock()
-        self.last: JobState | None = None  # the latest answer
-        self.gone_since: float | None = None  # when the scheduler first said the job ended
-        self.failures = 0  # asks failed in a row
-        self.asks = 0
-        self._said_queued = False
-
-    def poll(self) -> None:
-        """Ask now if it is time to."""
-        now = self.clock()
-        if now < self.next_ask:
-            return
-        self.asks += 1
-        try:
-            self.last = self.scheduler.state(self.job_id)
-            self.failures = 0
-        except QxubError as exc:
-            self.failures += 1
-            if self.failures == 1:
-                self.status(f"could not ask {self.scheduler.name} about job {self.job_id}: {exc}")
-        self.interval = self.scheduler.poll.after(self.interval, failed=self.failures > 0)
-        self.next_ask = now + self.interval
-        if self.last is None:
-            return
-        queued = self.last.state is State.QUEUED and self.scheduler.poll.queue_is_news
-        if queued and not self._said_queued:
-            self._said_queued = True
-            self.status(f"job {self.job_id} is queued")
-        if self.last.state in (State.DONE, State.UNKNOWN):
-            self.gone_since = self.gone_since if self.gone_since is not None else now
-            self.next_ask = now + GONE_RECHECK
-
-    def gone_for(self) -> float | None:
-        """Seconds since the scheduler first said the job ended; None while it has not."""
-        return None if self.gone_since is None else self.clock() - self.gone_since
-
-
 class EndRule:
     """When following ends: the job's exit code file says so; failing that (a job killed
     before its EXIT trap ran), the scheduler's word once the file has had its grace."""
@@ -147,7 +83,7 @@ class EndRule:
         code = read_exit_code(self.record.path)
         if code is None:
             return None
-        return Outcome(code, None, _elapsed(self.record.path, self.record, self.wall_clock))
+        return Outcome(code, None, elapsed(self.record.path, self.record, self.wall_clock))
 
     def with_reason(
         self, outcome: Outcome, clock: Clock, sleep: Callable[[float], None]
@@ -195,6 +131,11 @@ def follow(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
     """Stream the job's output until it ends; return how it ended."""
+    if record.spec.array:
+        return follow_array(
+            record, scheduler, out=out, err=err, status=status,
+            clock=clock, wall_clock=wall_clock, sleep=sleep,
+        )  # fmt: skip
     tails = Tails(record, out, err)
     poller = Poller(scheduler, record.job_id, status, clock)
     end = EndRule(record, scheduler, wall_clock)
@@ -231,25 +172,19 @@ def _cancelled_by_qxub(job_id: str) -> bool:
         return False
 
 
-def _elapsed(logdir: Path, record: JobRecord, wall_clock: Callable[[], float]) -> float:
-    try:
-        started = float((logdir / STARTED_FILE).read_text().strip().replace(",", "."))
-    except (OSError, ValueError):
-        started = record.submitted_at
-    return max(0.0, wall_clock() - started)
-
-
 def _ended_without_trap(
     record: JobRecord, scheduler: Scheduler, state: JobState, wall_clock: Clock
 ) -> Outcome:
     """The job is gone and wrote no exit code: trust the scheduler's record, if it has one."""
     if state.exit_code is not None:
-        return Outcome(state.exit_code, state.reason, _elapsed(record.path, record, wall_clock))
+        return Outcome(state.exit_code, state.reason, elapsed(record.path, record, wall_clock))
     why = state.reason or f"{scheduler.name} no longer knows it"
     said = _scheduler_output(record.path, scheduler.output_files)
+    ended = "ended without recording an exit code"
+    if not (record.path / STARTED_FILE).exists():
+        ended = "did not run"  # e.g. a job it comes after failed
     raise JobLost(
-        f"job {record.job_id} ended without recording an exit code: {why}"
-        + (f"\n{said}" if said else ""),
+        f"job {record.job_id} {ended}: {why}" + (f"\n{said}" if said else ""),
         hint=f"its log directory is {record.logdir}; look at its files for what happened",
     )
 

@@ -33,6 +33,12 @@ class ExecOptions:
     queue: str | None = None
     name: str | None = None
     project: str | None = None
+    array: str | None = None
+    array_parallel: int | None = None
+    after: tuple[str, ...] = ()
+    after_any: tuple[str, ...] = ()
+    mail: str | None = None  # "" = the submitting user
+    mail_on: str | None = None
     execdir: str | None = None
     out: str | None = None
     err: str | None = None

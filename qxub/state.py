@@ -122,6 +122,8 @@ def record_from_dict(data: dict[str, Any]) -> JobRecord:
     spec["argv"] = tuple(spec["argv"])
     spec["variables"] = tuple(tuple(p) for p in spec.get("variables", ()))
     spec["options"] = tuple(spec.get("options", ()))
+    for name in ("after", "after_any", "mail_on"):
+        spec[name] = tuple(spec.get(name, ()))
     return JobRecord(
         job_id=data["job_id"],
         scheduler=data["scheduler"],

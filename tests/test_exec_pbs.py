@@ -219,3 +219,49 @@ def test_qstat_refusals_for_finished_and_unknown_jobs(
         "JobState(state=<State.DONE: 'done'>, exit_code=0, reason=None, raw_state='F')",
         "JobState(state=<State.UNKNOWN: 'unknown'>, exit_code=None, reason=None, raw_state=None)",
     ], states.stderr
+
+
+FAIL_3 = 'echo "out $PBS_ARRAY_INDEX"; [ "$QXUB_ARRAY_INDEX" != 3 ] || exit 5'
+
+
+def test_an_array_on_pbs(pbs_server: PbsServer, pbs_user_dir: PbsUserDir) -> None:
+    result = qxub(pbs_server, pbs_user_dir, "exec", "--array", "1-4", "--", "sh", "-c", FAIL_3)
+    assert result.returncode == 5, result.stderr
+    assert sorted(result.stdout.splitlines()) == [f"[{i}] out {i}" for i in range(1, 5)]
+    assert "exit code 5 (sub-job 3 of 4 failed)" in result.stderr.splitlines()[-1]
+    job_id = result.stderr.split("qxub: job ", 1)[1].split()[0]
+    assert "[]." in job_id
+    status = qxub(pbs_server, pbs_user_dir, "status", job_id, timeout=60).stdout.splitlines()
+    assert [line.split()[:4] for line in status[1:]] == [
+        [job_id, "pbs", "finished", "5"],
+        *[
+            [job_id.replace("[]", f"[{i}]"), "pbs", "finished", "5" if i == 3 else "0"]
+            for i in range(1, 5)
+        ],
+    ]
+    waited = qxub(pbs_server, pbs_user_dir, "wait", "--quiet", job_id)
+    assert waited.returncode == 5
+    sub = pbs_server.wait_finished(job_id.replace("[]", "[3]"))
+    assert sub["Exit_status"] == 5
+
+
+def test_after_on_pbs(pbs_server: PbsServer, pbs_user_dir: PbsUserDir) -> None:
+    first = qxub(
+        pbs_server, pbs_user_dir, "exec", "--terse", "--", "sh", "-c", "sleep 2; touch first_done"
+    )
+    assert first.returncode == 0, first.stderr
+    check = f"test -f {pbs_user_dir.work}/first_done && echo ok"
+    second = qxub(
+        pbs_server, pbs_user_dir, "exec", "--after", first.stdout.strip(), "--", "sh", "-c", check
+    )
+    assert (second.returncode, second.stdout) == (0, "ok\n"), second.stderr
+    failing = qxub(pbs_server, pbs_user_dir, "exec", "--terse", "--", "sh", "-c", "exit 4")
+    never = qxub(
+        pbs_server, pbs_user_dir, "exec", "--after", failing.stdout.strip(), "--mail",
+        "--mail-on", "begin,end", "--", "touch", "ran",
+    )  # fmt: skip
+    assert never.returncode == 1, never.stderr
+    assert "did not run: PBS deleted it: a job it comes after did not succeed" in never.stderr
+    assert not (pbs_user_dir.work / "ran").exists()
+    job_id = never.stderr.split("qxub: job ", 1)[1].split()[0]
+    assert pbs_server.qstat(job_id)["Mail_Points"] == "be"

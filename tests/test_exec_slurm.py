@@ -5,6 +5,7 @@ Ctrl-C scancels it."""
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -99,3 +100,37 @@ def test_resources_reach_sbatch(slurm_env: SlurmCluster, tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "named 1\n"
+
+
+FAIL_3 = 'echo "out $SLURM_ARRAY_TASK_ID"; [ "$QXUB_ARRAY_INDEX" != 3 ] || exit 5'
+
+
+def test_an_array_on_slurm(slurm_env: SlurmCluster, tmp_path: Path) -> None:
+    result = qxub(
+        "exec", "--scheduler", "slurm", "--array", "1-4", "--", "sh", "-c", FAIL_3,
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    assert sorted(result.stdout.splitlines()) == [f"[{i}] out {i}" for i in range(1, 5)]
+    assert "exit code 5 (sub-job 3 of 4 failed)" in result.stderr.splitlines()[-1]
+    job_id = result.stderr.split("qxub: job ", 1)[1].split()[0]
+    status = qxub("status", job_id).stdout.splitlines()
+    assert [line.split()[:4] for line in status[1:]] == [
+        [job_id, "slurm", "finished", "5"],
+        *[[f"{job_id}_{i}", "slurm", "finished", "5" if i == 3 else "0"] for i in range(1, 5)],
+    ]
+    assert qxub("wait", "--quiet", job_id, timeout=120).returncode == 5
+
+
+def test_after_on_slurm(slurm_env: SlurmCluster, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return qxub("exec", "--scheduler", "slurm", *args, cwd=tmp_path, timeout=120)
+
+    first = run("--terse", "--", "sh", "-c", "sleep 2; touch first_done")
+    second = run("--after", first.stdout.strip(), "--", "sh", "-c", "test -f first_done && echo ok")
+    assert (second.returncode, second.stdout) == (0, "ok\n"), second.stderr
+    failing = run("--terse", "--", "sh", "-c", "exit 4")
+    never = run("--after", failing.stdout.strip(), "--", "touch", "ran")
+    assert never.returncode == 1, never.stderr
+    assert "did not run: Slurm cancelled it: a job it comes after did not succeed" in never.stderr
+    assert not (tmp_path / "ran").exists()

@@ -18,7 +18,8 @@ import pytest
 from qxub.errors import JobLost
 from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE, STDERR_FILE, STDOUT_FILE
 from qxub.job.spec import JobSpec
-from qxub.monitor import Outcome, Poller, follow
+from qxub.monitor import follow
+from qxub.polling import Outcome, Poller
 from qxub.schedulers.base import JobState
 from qxub.schedulers.local import PID_FILE, RUNNER_LOG, LocalScheduler
 from qxub.schedulers.pbs import PbsScheduler

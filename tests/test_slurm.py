@@ -64,7 +64,7 @@ def test_directives_for_a_full_spec() -> None:
 def test_directives_for_a_bare_spec() -> None:
     lines = SlurmScheduler().directives(spec_for(), Path("/logs/1"))
     assert lines == [
-        "#SBATCH --job-name=python",
+        "#SBATCH --job-name=train",  # `python train.py` is named after its script
         "#SBATCH --output=/logs/1/slurm.out",
         "#SBATCH --error=/logs/1/slurm.err",
     ]

@@ -148,6 +148,61 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
     (
         _JOB,
         click.option(
+            "--array",
+            metavar="SPEC",
+            help="Run the command as a job array: 1-10, 1-100:2 or 1,3,7; each sub-job sees its "
+            "index in $QXUB_ARRAY_INDEX.",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--array-parallel",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Run at most N sub-jobs of the array at once (local default: the CPU count).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--after",
+            multiple=True,
+            metavar="ID[,ID]",
+            help="Start only after these jobs succeeded (never if one fails).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--after-any",
+            multiple=True,
+            metavar="ID[,ID]",
+            help="Start only after these jobs ended, whatever their exit codes.",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--mail",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            metavar="[ADDRESS]",
+            help="Send mail about the job (default address: yours on the cluster).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
+            "--mail-on",
+            metavar="EVENTS",
+            help="When to mail: begin, end, fail, comma-separated (default: end,fail).",
+        ),
+    ),
+    (
+        _JOB,
+        click.option(
             "--execdir",
             type=click.Path(file_okay=False),
             help="Directory to run in (default: the current one).",

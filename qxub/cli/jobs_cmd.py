@@ -8,7 +8,7 @@ from qxub import protocol
 from qxub.cli.completion import remote_names
 from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams, cancel_job
-from qxub.jobstatus import table, view
+from qxub.jobstatus import table, views
 from qxub.monitor import describe_outcome, follow
 from qxub.schedulers.registry import get_scheduler
 from qxub.state import list_records, load_record
@@ -68,7 +68,7 @@ def status_command(job_ids: tuple[str, ...], last: int, remote: str | None) -> N
     if not records:
         click.echo("no jobs submitted with qxub yet", err=True)
         return
-    click.echo(table([view(r) for r in records]))
+    click.echo(table([row for r in records for row in views(r)]))
 
 
 @click.command("cancel")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qxub.errors import UsageError
+from qxub.job.array import array_indices
 from qxub.job.habits import OPTION_OF, read_l_words
 from qxub.job.resources import parse_duration, parse_size
 from qxub.job.spec import Context, JobSpec, Resources
@@ -193,4 +194,55 @@ def spec_from_options(options: ExecOptions, cwd: Path) -> JobSpec:
         template=template,
         platform=options.platform,
         options=options.typed,
+        array=build_array(options),
+        array_parallel=options.array_parallel,
+        after=job_ids(options.after, "--after"),
+        after_any=job_ids(options.after_any, "--after-any"),
+        mail=options.mail if options.mail is not None or options.mail_on else None,
+        mail_on=mail_events(options.mail_on) if options.mail is not None or options.mail_on else (),
     )
+
+
+def build_array(options: ExecOptions) -> str | None:
+    """--array, checked; its companions make sense only with it."""
+    if options.array is None:
+        if options.array_parallel is not None:
+            raise UsageError(
+                "--array-parallel needs --array", hint="e.g. --array 1-10 --array-parallel 2"
+            )
+        return None
+    array_indices(options.array)
+    if options.out or options.err:
+        raise UsageError(
+            "--out and --err name one file, and an array's sub-jobs each write their own",
+            hint="drop --out/--err: each sub-job's output is in <log dir>/<index>/",
+        )
+    return options.array.strip()
+
+
+def job_ids(texts: Sequence[str], option: str) -> tuple[str, ...]:
+    """'12.gadi-pbs,13.gadi-pbs' (repeatable) -> the ids, each checked to be one word."""
+    ids = [word.strip() for text in texts for word in text.split(",")]
+    for word in ids:
+        if not word or any(c.isspace() or c in ":;" for c in word):
+            raise UsageError(
+                f"{option} {word!r} is not a job id", hint=f"e.g. {option} 12345.gadi-pbs"
+            )
+    return tuple(ids)
+
+
+MAIL_EVENTS = ("begin", "end", "fail")
+
+
+def mail_events(text: str | None) -> tuple[str, ...]:
+    """--mail-on 'begin,end' -> ('begin', 'end'); default end and fail."""
+    if not text:
+        return ("end", "fail")
+    events = tuple(dict.fromkeys(word.strip().lower() for word in text.split(",")))
+    wrong = [e for e in events if e not in MAIL_EVENTS]
+    if wrong or not events:
+        raise UsageError(
+            f"--mail-on {text}: {', '.join(wrong) or 'nothing'} is not an event",
+            hint=f"choose from {', '.join(MAIL_EVENTS)}, comma-separated",
+        )
+    return events

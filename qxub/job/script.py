@@ -47,11 +47,23 @@ def header_lines(spec: JobSpec, *, version: str, host: str) -> list[str]:
     ]
 
 
-def body_lines(spec: JobSpec, logdir: str) -> list[str]:
-    """The scheduler-independent part of the script."""
+def body_lines(spec: JobSpec, logdir: str, array_variable: str | None = None) -> list[str]:
+    """The scheduler-independent part of the script. An array's sub-job takes its index from
+    the scheduler's `array_variable` and writes its files into `<logdir>/<index>/`."""
     q = shlex.quote
-    lines = [
-        f"__qxub_log={q(logdir)}",
+    if spec.array:
+        variable = array_variable or "QXUB_ARRAY_INDEX"
+        lines = [
+            f'__qxub_idx="${{{variable}:?qxub: not started as a sub-job of an array}}"',
+            'export QXUB_ARRAY_INDEX="$__qxub_idx"',
+            f'__qxub_log={q(logdir)}/"$__qxub_idx"',
+            'mkdir -p -- "$__qxub_log" || exit 1',
+        ]
+        streams = f'exec >"$__qxub_log/{STDOUT_FILE}" 2>"$__qxub_log/{STDERR_FILE}"'
+    else:
+        lines = [f"__qxub_log={q(logdir)}"]
+        streams = f"exec >{q(stdout_path(spec, logdir))} 2>{q(stderr_path(spec, logdir))}"
+    lines += [
         "__qxub_finish() {",
         "    __qxub_rc=$?",
         f'    printf \'%s\\n\' "$__qxub_rc" > "$__qxub_log/{EXIT_CODE_FILE}.tmp"',
@@ -62,7 +74,7 @@ def body_lines(spec: JobSpec, logdir: str) -> list[str]:
         "trap 'exit 129' HUP",
         "trap 'exit 130' INT",
         "trap 'exit 143' TERM",
-        f"exec >{q(stdout_path(spec, logdir))} 2>{q(stderr_path(spec, logdir))}",
+        streams,
         f'printf \'%s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" > "$__qxub_log/{STARTED_FILE}"',
         "export PYTHONUNBUFFERED=1",
     ]
@@ -82,10 +94,16 @@ def body_lines(spec: JobSpec, logdir: str) -> list[str]:
 
 
 def render_script(
-    spec: JobSpec, directives: Sequence[str], logdir: str, *, version: str, host: str
+    spec: JobSpec,
+    directives: Sequence[str],
+    logdir: str,
+    *,
+    version: str,
+    host: str,
+    array_variable: str | None = None,
 ) -> str:
     """The whole job script as text."""
-    body = "\n".join(body_lines(spec, logdir))
+    body = "\n".join(body_lines(spec, logdir, array_variable))
     head = "\n".join(header_lines(spec, version=version, host=host))
     if spec.template is not None:
         return _fill_template(spec.template, "\n".join(directives), head + "\n\n" + body)

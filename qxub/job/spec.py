@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -61,11 +62,45 @@ class JobSpec:
     platform: str | None = None
     # The command-line options this job came from, as typed, for the script header.
     options: tuple[str, ...] = ()
+    array: str | None = None  # --array, checked (qxub.job.array)
+    array_parallel: int | None = None  # at most this many sub-jobs at once
+    after: tuple[str, ...] = ()  # start after these succeeded
+    after_any: tuple[str, ...] = ()  # start after these ended
+    mail: str | None = None  # mail about the job to this address ("" = the submitting user)
+    mail_on: tuple[str, ...] = ()  # begin, end, fail
+
+    @property
+    def indices(self) -> tuple[int, ...]:
+        """The sub-jobs' indices of an array job; () for a single job."""
+        from qxub.job.array import array_indices
+
+        return array_indices(self.array) if self.array else ()
 
     @property
     def job_name(self) -> str:
-        """The name shown by the scheduler: --name, else the command's base name."""
+        """The name shown by the scheduler: --name, else the script an interpreter runs
+        (`python3 train.py` -> 'train'), else the program's base name."""
         if self.name:
             return self.name
-        first = self.argv[0].rstrip("/").rsplit("/", 1)[-1] if self.argv else "job"
+        words = list(self.argv)
+        first = _base(words[0]) if words else "job"
+        if _INTERPRETER_RE.match(first):
+            rest = words[1:]
+            while rest and rest[0].startswith("-") and rest[0] not in ("-m", "-c", "-e"):
+                rest.pop(0)
+            if len(rest) >= 2 and rest[0] == "-m":
+                return rest[1].rsplit(".", 1)[-1] or first
+            if rest and not rest[0].startswith("-"):
+                script = _base(rest[0])
+                return script.rsplit(".", 1)[0] if "." in script[1:] else script or first
         return first or "job"
+
+
+# Programs whose first plain argument is the script that names the job.
+_INTERPRETER_RE = re.compile(
+    r"^(python[\d.]*|pypy[\d.]*|bash|sh|zsh|Rscript|julia|perl|ruby|node)$"
+)
+
+
+def _base(word: str) -> str:
+    return word.rstrip("/").rsplit("/", 1)[-1]

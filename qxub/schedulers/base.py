@@ -72,6 +72,12 @@ class Scheduler(Protocol):
     poll: PollPolicy  # how often the monitor asks `state`
     # Files the scheduler itself writes into the job's log directory (its own messages).
     output_files: tuple[str, ...]
+    # Where an array sub-job finds its index (PBS_ARRAY_INDEX, SLURM_ARRAY_TASK_ID...).
+    array_variable: str
+
+    def subjob_id(self, job_id: str, index: int) -> str:
+        """The id of sub-job `index` of array job `job_id`, as `state` takes it."""
+        ...
 
     def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
         """Header lines for the job script (#PBS, #SBATCH; none for local)."""
@@ -85,8 +91,9 @@ class Scheduler(Protocol):
         """The command that submits `script` (shown by --dry)."""
         ...
 
-    def submit(self, script: Path, logdir: Path) -> str:
-        """Submit; return the scheduler's job id."""
+    def submit(self, script: Path, logdir: Path, spec: JobSpec | None = None) -> str:
+        """Submit; return the scheduler's job id. `spec` is the job the script was rendered
+        from (the local runner reads its array and dependencies from it)."""
         ...
 
     def state(self, job_id: str) -> JobState:

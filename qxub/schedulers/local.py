@@ -18,6 +18,7 @@ from qxub.errors import SchedulerError
 from qxub.job.script import STARTED_FILE
 from qxub.job.spec import JobSpec
 from qxub.schedulers.base import JobState, PollPolicy, State
+from qxub.schedulers.local_driver import DRIVER_NAME, NEVER_RAN_FILE, driver_lines
 from qxub.state import jobs_dir, read_exit_code
 
 PID_FILE = "pid"
@@ -35,6 +36,11 @@ class LocalScheduler:
     # The state is a file read and a kill(0); a local job is queued only while bash starts.
     poll = PollPolicy(first=0.2, most=0.5, file_grace=0.5, queue_is_news=False)
     output_files: tuple[str, ...] = (RUNNER_LOG,)
+    array_variable = "QXUB_ARRAY_INDEX"
+
+    def subjob_id(self, job_id: str, index: int) -> str:
+        """'7.local', 3 -> '7.local[3]'."""
+        return f"{job_id}[{index}]"
 
     def directives(self, spec: JobSpec, logdir: Path) -> list[str]:
         return []
@@ -52,19 +58,36 @@ class LocalScheduler:
             "--gpu-type": r.gpu_type,
             "--storage": r.storage,
             "--resources": r.extra or None,
+            "--mail": spec.mail,
         }
         return [option for option, value in named.items() if value is not None]
 
     def submit_argv(self, script: Path, logdir: Path) -> list[str]:
         return ["bash", str(script)]
 
-    def submit(self, script: Path, logdir: Path) -> str:
+    def submit(self, script: Path, logdir: Path, spec: JobSpec | None = None) -> str:
+        """Start the job's driver (local_driver): it waits for the jobs this one comes after,
+        then runs the script (once per index for an array)."""
+        after = [] if spec is None else _after(spec)
+        driver = logdir / DRIVER_NAME
+        driver.write_text(
+            "\n".join(
+                driver_lines(
+                    script,
+                    logdir,
+                    after=after,
+                    indices=spec.indices if spec else (),
+                    parallel=(spec.array_parallel if spec else None) or os.cpu_count() or 1,
+                )
+            )
+            + "\n"
+        )
         job_id = _next_id()
         with open(logdir / RUNNER_LOG, "wb") as log:
             try:
                 # Its own session and no death with qxub: the job outlives the command.
                 job = proc.start(
-                    ["bash", str(script)],
+                    ["bash", str(driver)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     new_session=True,
@@ -80,9 +103,19 @@ class LocalScheduler:
         return job_id
 
     def state(self, job_id: str) -> JobState:
+        index = None
+        if job_id.endswith("]") and "[" in job_id:
+            job_id, _, rest = job_id.partition("[")
+            index = rest[:-1]
         logdir = _logdir(job_id)
         if logdir is None:
             return JobState(State.UNKNOWN)
+        never = logdir / NEVER_RAN_FILE
+        if never.exists():
+            why = never.read_text(errors="replace").strip()
+            return JobState(State.DONE, reason=why, raw_state="never ran")
+        if index is not None:
+            return self._subjob_state(logdir, index)
         code = read_exit_code(logdir)
         if code is not None:
             return JobState(State.DONE, exit_code=code, raw_state="exited")
@@ -101,6 +134,16 @@ class LocalScheduler:
             raw_state="vanished",
         )
 
+    def _subjob_state(self, logdir: Path, index: str) -> JobState:
+        code = read_exit_code(logdir / index)
+        if code is not None:
+            return JobState(State.DONE, exit_code=code, raw_state="exited")
+        pid = _read_pid(logdir)
+        if pid is not None and _alive(pid):
+            started = (logdir / index / STARTED_FILE).exists()
+            return JobState(State.RUNNING if started else State.QUEUED, raw_state="alive")
+        return JobState(State.DONE, reason="the array ended but this sub-job recorded no exit code")
+
     def cancel(self, job_id: str) -> None:
         logdir = _logdir(job_id)
         pid = _read_pid(logdir) if logdir else None
@@ -115,6 +158,21 @@ class LocalScheduler:
             time.sleep(0.02)
         # Whatever ignored SIGTERM in the job's session goes now.
         _signal_group(pid, signal.SIGKILL)
+
+
+def _after(spec: JobSpec) -> list[tuple[str, Path, bool]]:
+    """The local jobs `spec` comes after, with their log dirs; an unknown id is an error."""
+    found = []
+    for ids, must_succeed in ((spec.after, True), (spec.after_any, False)):
+        for job_id in ids:
+            logdir = _logdir(job_id)
+            if logdir is None:
+                raise SchedulerError(
+                    f"no local job {job_id} to come after",
+                    hint="`qxub status` lists the jobs qxub knows; local ids look like 7.local",
+                )
+            found.append((job_id, logdir, must_succeed))
+    return found
 
 
 def _next_id() -> str:

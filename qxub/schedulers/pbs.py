@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qxub.errors import SchedulerError, UsageError
+from qxub.job.array import single_range
 from qxub.job.resources import format_clock, format_size
 from qxub.job.spec import JobSpec
 from qxub.proc import Result, run
@@ -152,6 +153,41 @@ class _Lookup:
     gone: bool = False  # ended, but PBS keeps no record of how
 
 
+_MAIL_POINTS = {"begin": "b", "end": "e", "fail": "a"}
+
+
+def _sequencing(spec: JobSpec) -> list[str]:
+    """-J (arrays), -W depend (--after), -M/-m (--mail): PBS's words for them."""
+    lines = []
+    if spec.array:
+        bounds = single_range(spec.array)
+        if bounds is None:
+            raise UsageError(
+                f"PBS cannot run --array {spec.array}: its -J takes one range of two or more "
+                "indices",
+                hint="give a range such as 1-10 or 1-100:2 (Slurm and the local runner take lists)",
+            )
+        start, end, step = bounds
+        lines.append(f"-J {start}-{end}" + (f":{step}" if step > 1 else ""))
+        if spec.array_parallel:
+            lines.append(f"-W max_run_subjobs={spec.array_parallel}")
+    depend = [
+        f"{kind}:" + ":".join(_value(option, job) for job in jobs)
+        for kind, option, jobs in (
+            ("afterok", "--after", spec.after),
+            ("afterany", "--after-any", spec.after_any),
+        )
+        if jobs
+    ]
+    if depend:
+        lines.append(f"-W depend={','.join(depend)}")
+    if spec.mail is not None:
+        if spec.mail:
+            lines.append(f"-M {_value('--mail', spec.mail)}")
+        lines.append("-m " + "".join(_MAIL_POINTS[event] for event in spec.mail_on))
+    return lines
+
+
 class PbsScheduler:
     """PBS Pro / OpenPBS (NCI Gadi and others). `runner` runs each command; tests pass a fake."""
 
@@ -159,6 +195,7 @@ class PbsScheduler:
     # qstat costs the server something and sleeps when called twice in a second.
     poll = PollPolicy(first=5.0, most=30.0, file_grace=15.0)
     output_files: tuple[str, ...] = (PBS_ERR, PBS_OUT)
+    array_variable = "PBS_ARRAY_INDEX"
 
     def __init__(self, runner: Runner = run, *, timeout: float = 120.0) -> None:
         self._run = runner
@@ -188,9 +225,14 @@ class PbsScheduler:
         for key, value in resources:
             if value is not None:
                 lines.append(f"-l {_value('-l', key)}={_value(f'-l {key}', value)}")
+        lines += _sequencing(spec)
         _value("the log directory", str(logdir))
         lines += ["-j n", f"-o {logdir / PBS_OUT}", f"-e {logdir / PBS_ERR}"]
         return [f"#PBS {line}" for line in lines]
+
+    def subjob_id(self, job_id: str, index: int) -> str:
+        """'12[].gadi-pbs', 3 -> '12[3].gadi-pbs'."""
+        return job_id.replace("[]", f"[{index}]", 1)
 
     def unhonoured(self, spec: JobSpec) -> list[str]:
         """On Gadi a GPU type is chosen by queue, which the platform layer does, not -l."""
@@ -199,7 +241,7 @@ class PbsScheduler:
     def submit_argv(self, script: Path, logdir: Path) -> list[str]:
         return ["qsub", str(script)]
 
-    def submit(self, script: Path, logdir: Path) -> str:
+    def submit(self, script: Path, logdir: Path, spec: JobSpec | None = None) -> str:
         """Run qsub; return the job id it prints, or raise a SchedulerError naming the fix."""
         result = self._call(self.submit_argv(script, logdir))
         if result.returncode != 0:

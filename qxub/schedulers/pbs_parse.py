@@ -196,6 +196,10 @@ class PbsJob:
             if deleted:  # deleted before it ran: PBS records no status; the shell's TERM code
                 why = _deleted_by(self.comment, "deleted before it ran")
                 return JobState(state, exit_code=EXIT_DELETED, reason=why, raw_state=self.state)
+            waited = self.attributes.get("depend", "")
+            if "afterok" in waited and self.stime is None:  # PBS deletes it when one fails
+                why = f"PBS deleted it: a job it comes after did not succeed ({waited})"
+                return JobState(state, reason=why, raw_state=self.state)
             return JobState(state, reason=self.comment, raw_state=self.state)
         code, reason = exit_code_from_pbs(self.exit_status)
         if deleted and self.exit_status > 256:

@@ -122,6 +122,11 @@ class SlurmScheduler:
     # squeue/scontrol cost the controller something: ask every second at first, then less.
     poll = PollPolicy(first=1.0, most=10.0, file_grace=10.0)
     output_files: tuple[str, ...] = (SLURM_ERR, SLURM_OUT)
+    array_variable = "SLURM_ARRAY_TASK_ID"
+
+    def subjob_id(self, job_id: str, index: int) -> str:
+        """'123', 3 -> '123_3'."""
+        return f"{job_id}_{index}"
 
     def __init__(self, runner: Runner = run, env: Mapping[str, str] | None = None) -> None:
         self._run = runner
@@ -152,6 +157,7 @@ class SlurmScheduler:
             opts.append(("gres", f"gpu:{res.gpu_type}:{count}" if res.gpu_type else f"gpu:{count}"))
         if res.disk:
             opts.append(("tmp", slurm_size(res.disk)))
+        opts += _sequencing(spec)
         opts.append(("output", _filename(logdir / SLURM_OUT)))
         opts.append(("error", _filename(logdir / SLURM_ERR)))
         lines = [f"#SBATCH --{key}={_word(value)}" for key, value in opts]
@@ -174,7 +180,7 @@ class SlurmScheduler:
     def submit_argv(self, script: Path, logdir: Path) -> list[str]:
         return ["sbatch", "--parsable", str(script)]
 
-    def submit(self, script: Path, logdir: Path) -> str:
+    def submit(self, script: Path, logdir: Path, spec: JobSpec | None = None) -> str:
         """Submit `script`; return the job id (without any `;cluster` suffix)."""
         result = self._command(self.submit_argv(script, logdir), SUBMIT_TIMEOUT)
         if result.returncode != 0:
@@ -191,6 +197,8 @@ class SlurmScheduler:
     def state(self, job_id: str) -> JobState:
         """The controller's view while it remembers the job, else accounting's, else UNKNOWN."""
         shown = self._command(["scontrol", "show", "job", "-o", job_id], QUERY_TIMEOUT)
+        if shown.returncode == 0 and (whole := _array_state(shown.stdout, job_id)) is not None:
+            return whole
         if shown.returncode == 0 and (fields := _scontrol_fields(shown.stdout, job_id)):
             return job_state(
                 fields.get("JobState", ""), fields.get("ExitCode", ""), fields.get("Reason")
@@ -264,6 +272,9 @@ def job_state(raw: str, exit_code: str, reason: str | None) -> JobState:
             # e.g. 0:53 when the output file cannot be opened: the script never ran.
             return JobState(State.DONE, 1, "launch failed", word)
         return JobState(State.DONE, status or 1, None, word)
+    if word == "CANCELLED" and reason == "DependencyNeverSatisfied":
+        why = f"Slurm cancelled it: a job it comes after did not succeed ({reason})"
+        return JobState(State.DONE, None, why, word)
     if word in _ENDED:
         default, why = _ENDED[word]
         code = default if word == "CANCELLED" or not killed else 128 + sig
@@ -289,6 +300,32 @@ def submit_error(result: Result, script: Path) -> SchedulerError:
         f"check the queue and resources asked for; the job script is {script}",
     )
     return SchedulerError(f"sbatch refused the job: {detail}", hint=hint)
+
+
+_MAIL_TYPES = {"begin": "BEGIN", "end": "END", "fail": "FAIL"}
+
+
+def _sequencing(spec: JobSpec) -> list[tuple[str, str]]:
+    """--array, --dependency, --mail-*: Slurm's words for qxub's arrays, --after and --mail."""
+    opts = []
+    if spec.array:
+        limit = f"%{spec.array_parallel}" if spec.array_parallel else ""
+        opts.append(("array", spec.array + limit))
+    depend = [
+        f"{kind}:" + ":".join(jobs)
+        for kind, jobs in (("afterok", spec.after), ("afterany", spec.after_any))
+        if jobs
+    ]
+    if depend:
+        opts.append(("dependency", ",".join(depend)))
+        # A dependency that can never be met (the job it waits for failed) ends the job,
+        # rather than leaving it pending for ever.
+        opts.append(("kill-on-invalid-dep", "yes"))
+    if spec.mail is not None:
+        if spec.mail:
+            opts.append(("mail-user", spec.mail))
+        opts.append(("mail-type", ",".join(_MAIL_TYPES[event] for event in spec.mail_on)))
+    return opts
 
 
 def job_name(name: str) -> str:
@@ -345,6 +382,24 @@ def _signal_name(sig: int) -> str:
         return signal.Signals(sig).name
     except ValueError:
         return f"signal {sig}"
+
+
+def _array_state(text: str, job_id: str) -> JobState | None:
+    """An array job as a whole (`scontrol` prints a line per task): running while a task
+    runs, queued while one waits, else done (each task's code is in its own files)."""
+    lines = [line for line in text.strip().splitlines() if f" ArrayJobId={job_id} " in line]
+    if not lines or not job_id.isdigit():
+        return None
+    states = [job_state(*_task_fields(line)) for line in lines]
+    for wanted in (State.RUNNING, State.QUEUED):
+        if any(state.state is wanted for state in states):
+            return JobState(wanted, raw_state=wanted.value)
+    return JobState(State.DONE, raw_state="array done")
+
+
+def _task_fields(line: str) -> tuple[str, str, str | None]:
+    fields = dict(re.findall(r"(?:^|\s)(JobState|Reason|ExitCode)=(\S*)", line))
+    return fields.get("JobState", ""), fields.get("ExitCode", ""), fields.get("Reason")
 
 
 def _scontrol_fields(text: str, job_id: str) -> dict[str, str]:
