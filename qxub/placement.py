@@ -7,6 +7,7 @@ and queue limits are the ones that count.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 from qxub.errors import UsageError
@@ -23,6 +24,7 @@ from qxub.platforms import (
     load_platform,
 )
 from qxub.schedulers.registry import detect_scheduler_name
+from qxub.state import jobs_dir
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def place(
     scheduler_name = detect_scheduler_name(scheduler, platform.scheduler if platform else None)
     if platform is not None and not platform.select:
         _refuse_select(platform.name, spec)
+    if platform is not None and platform.storage_paths:
+        spec = _with_storage(platform.storage_paths, spec)
     notes: list[str] = []
     if platform is not None:
         notes.append(f"platform {platform.name} ({platform.source})")
@@ -86,3 +90,22 @@ def _refuse_select(platform: str, spec: JobSpec) -> None:
                 f"{platform} does not support -l select={value}",
                 hint=f"ask for the whole job instead: {select_equivalent(value)}",
             )
+
+
+def _with_storage(prefixes: tuple[tuple[str, str], ...], spec: JobSpec) -> JobSpec:
+    """-l storage with KIND/P added for each of the job's paths under PREFIX/P/ (its
+    directory, its log folder, its --out/--err), after what the user named."""
+    words = [w for w in (spec.resources.storage or "").split("+") if w]
+    for path in (spec.execdir, str(jobs_dir()), spec.out, spec.err):
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        for prefix, kind in prefixes:
+            rest = real[len(prefix) :] if real.startswith(prefix + "/") else ""
+            project = rest.strip("/").split("/", 1)[0]
+            if project and f"{kind}/{project}" not in words:
+                words.append(f"{kind}/{project}")
+    if not words:
+        return spec
+    resources = dataclasses.replace(spec.resources, storage="+".join(words))
+    return dataclasses.replace(spec, resources=resources)

@@ -189,6 +189,20 @@ def test_explicit_queue_over_its_memory_limit(gadi: Platform) -> None:
     assert "normal " not in caught.value.hint
 
 
+def test_explicit_queue_suggests_the_nearest_fitting_cpus(gadi: Platform) -> None:
+    with pytest.raises(QueueError) as caught:
+        check_queue(gadi, "gpuvolta", job(cpus=4, gpus=1))
+    assert "gpuvolta takes exactly 12 cpus per GPU" in caught.value.message
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("on gpuvolta, use --cpus 12;")
+    with pytest.raises(QueueError) as whole:
+        check_queue(gadi, "normal", job(cpus=50))
+    assert whole.value.hint is not None and whole.value.hint.startswith("on normal, use --cpus 96;")
+    with pytest.raises(QueueError) as memory:  # more cpus would not help: no suggestion
+        check_queue(gadi, "normal", job(mem="400GB"))
+    assert memory.value.hint is not None and "--cpus" not in memory.value.hint
+
+
 def test_explicit_queue_that_fits_returns_its_cost(gadi: Platform) -> None:
     assert check_queue(gadi, "normal", job(4, "16GB", "5h")).su == 40
 

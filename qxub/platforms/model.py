@@ -9,6 +9,9 @@ quoted string such as "48h" or "30m"):
     hosts: ["gadi-*"]              # fnmatch patterns, case-insensitive, tried on the full host name
     default_queue: normal          # optional
     select: false                  # the site refuses `-l select=...` (default: true)
+    storage_paths:                 # -l storage gains KIND/P for the job's paths under PREFIX/P/
+      /scratch: scratch
+      /g/data: gdata
     queues:
       normal:
         description: Cascade Lake, normal priority
@@ -126,6 +129,8 @@ class Platform:
     hosts: tuple[str, ...] = ()
     default_queue: str | None = None
     select: bool = True  # whether the site accepts `-l select=...`
+    # path prefix -> storage kind: a job using /scratch/a56/... needs -l storage=scratch/a56
+    storage_paths: tuple[tuple[str, str], ...] = ()
     source: str = ""  # the file it came from, for messages
 
     @property
@@ -144,6 +149,7 @@ _PLATFORM_KEYS = (
     "hosts",
     "default_queue",
     "select",
+    "storage_paths",
     "queues",
 )
 _QUEUE_KEYS = (
@@ -211,8 +217,23 @@ def parse_platform(data: object, source: str, default_name: str) -> Platform:
         hosts=r.strings(top["hosts"], "hosts") if top.get("hosts") is not None else (),
         default_queue=default_queue,
         select=r.boolean(top["select"], "select") if top.get("select") is not None else True,
+        storage_paths=_storage_paths(r, top.get("storage_paths")),
         source=source,
     )
+
+
+def _storage_paths(r: Reader, value: object) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    example = "storage_paths: {/scratch: scratch, /g/data: gdata}"
+    raw = r.any_keys(value, "storage_paths", "a mapping of path prefixes to storage kinds", example)
+    pairs = []
+    for prefix, kind_ in raw.items():
+        where = join("storage_paths", prefix)
+        if not prefix.startswith("/"):
+            r.fail(where, "a path prefix must be absolute", example)
+        pairs.append((prefix.rstrip("/"), r.string(kind_, where)))
+    return tuple(pairs)
 
 
 def _parse_queue(r: Reader, name: str, value: object, path: str) -> Queue:

@@ -283,13 +283,33 @@ def check_queue(
             if not _auto_problems(q, resources, internet)
         ]
     )
+    nearest = _nearest_cpus(queue, resources, internet)
     if fits:
         names = ", ".join(f"{e.queue.name} ({format_su(e.su)})" for e in fits[:4])
         hint = f"queues that fit: {names}; pick one with -q, or use --queue auto"
     else:
         show = f"qxub platform show {platform.name}"
-        hint = f"no queue on {platform.name} fits this job; see `{show}`"
+        hint = f"no other queue on {platform.name} fits this job; see `{show}`"
+    if nearest is not None:
+        hint = f"on {queue.name}, use --cpus {nearest}; or {hint}"
     raise QueueError("; ".join(problems), hint=hint)
+
+
+def _nearest_cpus(queue: Queue, resources: Resources, internet: bool) -> int | None:
+    """The cpus nearest the job's that make it fit `queue` (a GPU queue's cpus per GPU, its
+    multiple, whole nodes, its minimum), when changing the cpus is all it takes."""
+    cpus = resources.cpus or 1
+    candidates = {max(cpus, queue.min_cpus)}
+    if resources.gpus and queue.cpus_per_gpu:
+        candidates.add(resources.gpus * queue.cpus_per_gpu)
+    for step in (queue.cpus_multiple_of, queue.node_cpus if cpus > queue.node_cpus else 1):
+        if step > 1:
+            candidates.add(math.ceil(cpus / step) * step)
+    for candidate in sorted(candidates, key=lambda c: (abs(c - cpus), c)):
+        trial = replace(resources, cpus=candidate)
+        if candidate != cpus and not queue_problems(queue, trial, internet=internet):
+            return candidate
+    return None
 
 
 def choose_queue(

@@ -1,14 +1,16 @@
-"""`-l` as PBS and Slurm users type it: the words that name a resource qxub knows are read as
-that resource (queue choice, limits, cost and --dry see them), given once; the rest pass on
-verbatim. Through the real CLI with --dry (nothing is submitted)."""
+"""PBS as Gadi users write it, through the real CLI with --dry (nothing is submitted): `-l`
+words that name a resource qxub knows are read as that resource (queue choice, limits, cost and
+--dry see them), given once, the rest pass on verbatim; `-l storage` gains the file systems of
+the job's own paths; platforms are found by the short and the full host name."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qxub.platforms import detect_platform
+from qxub.platforms import detect_platform, load_platform
 
 from helpers import assert_one_line_error, qxub
+from platform_samples import write_user_platform
 
 GADI_HABIT = "ncpus=48,mem=190GB,walltime=10:00:00,jobfs=100GB,storage=scratch/a56+gdata/a56"
 
@@ -110,3 +112,46 @@ def test_platform_detection_tries_the_short_and_the_full_host_name() -> None:
     found = detect_platform(("localhost", "gadi-login-03"))
     assert found is not None and found.name == "nci_gadi"
     assert detect_platform(("localhost", "laptop")) is None
+
+
+def test_gadi_names_its_storage_prefixes() -> None:
+    assert load_platform("nci_gadi").storage_paths == (
+        ("/scratch", "scratch"),
+        ("/g/data", "gdata"),
+    )
+
+
+def test_storage_gains_the_file_systems_of_the_jobs_own_paths(tmp_path: Path) -> None:
+    """Gadi's rule on a platform whose prefixes are under tmp_path (this machine has no
+    /scratch): the job's directory and --out add theirs after what the user named."""
+    scratch, gdata = tmp_path / "scratch", tmp_path / "gdata"
+    work = scratch / "a56" / "me" / "proj"
+    work.mkdir(parents=True)
+    (gdata / "xy").mkdir(parents=True)
+    write_user_platform(
+        "likegadi",
+        f"""\
+        scheduler: pbs
+        storage_paths: {{{scratch}: scratch, {gdata}: gdata}}
+        queues:
+          normal: {{charge_rate: 2, node_cpus: 48, node_memory: 192GB,
+                    walltime: [{{up_to_cpus: 48, max: 48h}}]}}
+        """,
+    )
+    result = qxub(
+        "exec", "--dry", "--platform", "likegadi", "--storage", "gdata/zz+scratch/a56",
+        "--out", str(gdata / "xy" / "out.txt"), "--", "true", cwd=work,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "#PBS -l storage=gdata/zz+scratch/a56+gdata/xy\n" in result.stdout
+    plain = qxub("exec", "--dry", "--platform", "likegadi", "--", "true", cwd=tmp_path)
+    assert "storage" not in "".join(directives(plain.stdout, "#PBS"))
+
+
+def test_an_explicit_queue_suggests_the_nearest_request(tmp_path: Path) -> None:
+    result = qxub(
+        "exec", "--dry", "--platform", "nci_gadi", "-q", "gpuvolta", "--gpus", "1", "--cpus", "4",
+        "--", "true", cwd=tmp_path,
+    )  # fmt: skip
+    assert_one_line_error(result)
+    assert "on gpuvolta, use --cpus 12" in result.stderr
