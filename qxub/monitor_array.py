@@ -68,13 +68,11 @@ def array_outcome(codes: Mapping[int, int | None], elapsed_s: float) -> Outcome:
         return Outcome(0, None, elapsed_s)
     first = min(failed + lost)
     code = codes[first]
-    of = f"of {len(codes)}"
     parts = []
-    if failed:
-        parts.append(f"sub-job{'s' if len(failed) > 1 else ''} {_list(failed)} {of} failed")
-    if lost:
-        plural = "s" if len(lost) > 1 else ""
-        parts.append(f"sub-job{plural} {_list(lost)} {of} recorded no exit code")
+    for which, what in ((failed, "failed"), (lost, "recorded no exit code")):
+        if which:
+            plural = "s" if len(which) > 1 else ""
+            parts.append(f"sub-job{plural} {_list(which)} {what} ({len(which)} of {len(codes)})")
     return Outcome(1 if code is None else code, "; ".join(parts), elapsed_s)
 
 

@@ -22,7 +22,7 @@ def test_an_array_runs_each_index_with_its_output_prefixed(tmp_path: Path) -> No
     assert result.returncode == 7, result.stderr
     assert sorted(result.stdout.splitlines()) == [f"[{i}] out {i}" for i in range(1, 5)]
     assert {f"[{i}] err {i}" for i in range(1, 5)} <= set(result.stderr.splitlines())
-    assert "exit code 7 (sub-job 3 of 4 failed)" in result.stderr.splitlines()[-1]
+    assert "exit code 7 (sub-job 3 failed (1 of 4))" in result.stderr.splitlines()[-1]
     job_id = result.stderr.split("qxub: job ", 1)[1].split()[0]
     status = qxub("status", job_id).stdout.splitlines()
     assert status[1].split()[:4] == [job_id, "local", "finished", "7"]
@@ -185,3 +185,15 @@ def test_the_job_name_is_the_script_or_program(
 ) -> None:
     result = qxub("exec", "--dry", "--scheduler", "slurm", "--", *command, cwd=tmp_path)
     assert f"#SBATCH --job-name={name}\n" in result.stdout, result.stdout
+
+
+def test_array_options_are_forwarded_over_remote(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".git").mkdir(parents=True)
+    result = qxub(
+        "exec", "--remote", "local", "--array", "1-3:2", "--array-parallel", "1", "--",
+        "sh", "-c", 'echo "$QXUB_ARRAY_INDEX"; exit "$QXUB_ARRAY_INDEX"', cwd=project,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == ["[1] 1", "[3] 3"]
+    assert "sub-jobs 1, 3 failed (2 of 2)" in result.stderr

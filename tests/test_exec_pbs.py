@@ -228,7 +228,7 @@ def test_an_array_on_pbs(pbs_server: PbsServer, pbs_user_dir: PbsUserDir) -> Non
     result = qxub(pbs_server, pbs_user_dir, "exec", "--array", "1-4", "--", "sh", "-c", FAIL_3)
     assert result.returncode == 5, result.stderr
     assert sorted(result.stdout.splitlines()) == [f"[{i}] out {i}" for i in range(1, 5)]
-    assert "exit code 5 (sub-job 3 of 4 failed)" in result.stderr.splitlines()[-1]
+    assert "exit code 5 (sub-job 3 failed (1 of 4))" in result.stderr.splitlines()[-1]
     job_id = result.stderr.split("qxub: job ", 1)[1].split()[0]
     assert "[]." in job_id
     status = qxub(pbs_server, pbs_user_dir, "status", job_id, timeout=60).stdout.splitlines()

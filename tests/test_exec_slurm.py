@@ -112,7 +112,7 @@ def test_an_array_on_slurm(slurm_env: SlurmCluster, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 5, result.stderr
     assert sorted(result.stdout.splitlines()) == [f"[{i}] out {i}" for i in range(1, 5)]
-    assert "exit code 5 (sub-job 3 of 4 failed)" in result.stderr.splitlines()[-1]
+    assert "exit code 5 (sub-job 3 failed (1 of 4))" in result.stderr.splitlines()[-1]
     job_id = result.stderr.split("qxub: job ", 1)[1].split()[0]
     status = qxub("status", job_id).stdout.splitlines()
     assert [line.split()[:4] for line in status[1:]] == [
