@@ -265,3 +265,15 @@ def test_after_on_pbs(pbs_server: PbsServer, pbs_user_dir: PbsUserDir) -> None:
     assert not (pbs_user_dir.work / "ran").exists()
     job_id = never.stderr.split("qxub: job ", 1)[1].split()[0]
     assert pbs_server.qstat(job_id)["Mail_Points"] == "be"
+
+
+def test_sigint_cancels_a_whole_array(pbs_server: PbsServer, pbs_user_dir: PbsUserDir) -> None:
+    proc = qxub_popen(pbs_server, pbs_user_dir, "exec", "--array", "1-2", "--", "sleep", "120")
+    job_id = submitted_id(proc, until="started")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    for index in (1, 2):
+        record = pbs_server.wait_finished(job_id.replace("[]", f"[{index}]"))
+        assert record["job_state"] in ("F", "X"), record
+    status = qxub(pbs_server, pbs_user_dir, "status", job_id, timeout=60).stdout.splitlines()
+    assert all("cancelled" in row for row in status[1:]), status
