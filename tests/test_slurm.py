@@ -15,7 +15,8 @@ from qxub.errors import QxubError, SchedulerError
 from qxub.job.spec import JobSpec, Resources
 from qxub.proc import Result, run
 from qxub.schedulers.base import JobState, State
-from qxub.schedulers.slurm import SlurmScheduler, job_state, slurm_size, slurm_time
+from qxub.schedulers.slurm import SlurmScheduler, slurm_size, slurm_time
+from qxub.schedulers.slurm_parse import job_state
 
 from slurm_cluster import SlurmCluster
 
