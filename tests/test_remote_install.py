@@ -170,3 +170,51 @@ def test_install_names_what_it_tried_without_a_python(fresh: Fresh, project: Pat
     result = qxub("remote", "install", "R", "--python", str(old), timeout=60)
     assert result.returncode == 1 and "too old: 3.8.0" in result.stderr
     assert shlex.quote(str(old)) in result.stderr or str(old) in result.stderr
+
+
+def test_install_finds_python_in_modules(tmp_path: Path, project: Path, control_dir: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """As on Gadi: the python3 on PATH is too old, and `module load python3/3.11.2` gives a
+    good one (found with `module avail`, newest first: 3.12.0 is broken, 3.9.0 too old)."""
+    user = FreshUser()
+    server: SshServer | None = None
+    try:
+        old = user.base / "old" / "bin"
+        old.mkdir(parents=True)
+        for name in ("python3", "python"):
+            (old / name).write_text("#!/bin/sh\necho 'too old: 3.6.8 /usr/bin/python3'\n")
+            (old / name).chmod(0o755)
+        good = user.base / "py311"
+        run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(good)], check=True)
+        modules = user.base / "modulefiles" / "python3"
+        modules.mkdir(parents=True)
+        (modules / "3.11.2").write_text(f"#%Module1.0\nprepend-path PATH {good}/bin\n")
+        (modules / "3.12.0").write_text("#%Module1.0\nerror {broken module}\n")
+        (modules / "3.9.0").write_text(f"#%Module1.0\nprepend-path PATH {old}\n")
+        root = user.base / "sshd"
+        server = SshServer(root, user=user.name)
+        root.chmod(0o755)
+        server.authorized_keys.chmod(0o644)
+        server.set_env(
+            {
+                "PATH": f"{old}:/usr/bin:/bin",
+                "MODULESHOME": "/usr/share/modules",
+                "MODULEPATH": str(modules.parent),
+            }
+        )
+        server.start()
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(control_dir))
+        url = f"ssh://{user.name}@127.0.0.1:{server.port}"
+        added = qxub("remote", "add", "R", url, "--ssh-config", str(server.ssh_config), "--no-test")
+        assert added.returncode == 0, added.stderr
+        result = qxub("remote", "install", "R", timeout=180)
+        assert result.returncode == 0, result.stderr
+        assert f"{good}/bin/python3 (module python3/3.11.2)" in result.stderr
+        # The job's own python3 is the old one on PATH; qxub's runs from its venv.
+        ran = qxub("exec", "--remote", "R", "--sync", "--", "python3", "run.py", timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout == "too old: 3.6.8 /usr/bin/python3\n"
+    finally:
+        if server is not None:
+            server.stop()
+        user.remove()

@@ -203,3 +203,91 @@ def test_hints_run_when_pasted(
     assert pasted.returncode == 0, pasted.stderr
     assert qxub("remote", "test", "K", timeout=60).stdout.count("FAIL") <= 1  # only qxub there
     assert shlex.split(plain)[0] == "ssh"
+
+
+def _on_terminal(command: str, answers: dict[str, str], timeout: float = 90) -> tuple[int, str]:
+    """Run `command` with bash on a new pseudo-terminal (its controlling terminal, as a login
+    would have), typing each answer once its prompt shows; return the exit code and output."""
+    import fcntl
+    import select
+    import termios
+    import time
+
+    from children import popen
+
+    master, slave = os.openpty()
+
+    def take_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("SSH_AUTH_SOCK", None)
+    proc = popen(
+        ["bash", "--norc", "-c", command],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=take_terminal,
+        env=env,
+    )
+    os.close(slave)
+    output = b""
+    pending = dict(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                data = b""
+            if not data and proc.poll() is not None:
+                break
+            output += data
+        elif proc.poll() is not None:
+            break
+        for prompt, answer in list(pending.items()):
+            if prompt.encode() in output:
+                os.write(master, answer.encode() + b"\n")
+                del pending[prompt]
+    proc.wait(timeout=10)
+    os.close(master)
+    return proc.returncode, output.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_login_on_a_terminal_then_batch_commands_ride_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, control_dir: Path
+) -> None:
+    """A key with a passphrase stands for a password or one-time code: ssh in BatchMode cannot
+    ask for it, so on a terminal the hint is `qxub remote login R`; pasted, it lets ssh ask,
+    and later commands ride that connection without asking."""
+    from sshd_server import public_key
+
+    server = SshServer(tmp_path / "sshd")
+    key = tmp_path / "locked_key"
+    key.unlink(missing_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "sesame", "-f", str(key)], check=True)
+    server.authorized_keys.write_text(public_key(key) + "\n")  # only the locked key logs in
+    config = server.write_client_config(tmp_path / "ssh_config", identity_file=key)
+    server.start()
+    try:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(control_dir))
+        monkeypatch.chdir(tmp_path)
+        settings = {"url": server.url, "config": str(config), "transport": "openssh"}
+        write_config({"R": {**settings, "control_persist": "2m"}})
+        code, said = _on_terminal(f"{shlex.join(sys.executable.split())} -m qxub remote test R", {})
+        assert code == 1, said
+        [hint] = re.findall(r"`(qxub remote login [^`]+)`", said)
+        assert hint == "qxub remote login R"
+        code, said = _on_terminal(hint, {"Enter passphrase": "sesame"})
+        assert code == 0, said
+        assert "logged in to R" in said and "for 2m after" in said
+        logins = server.accepted_logins()
+        later = qxub("remote", "test", "R", timeout=60)  # no terminal: BatchMode, on the master
+        assert "ok    login" in later.stdout, later.stdout
+        assert server.accepted_logins() == logins == 1
+        not_terminal = qxub("remote", "login", "R")
+        assert not_terminal.returncode != 0 and "needs a terminal" in not_terminal.stderr
+    finally:
+        server.stop()
