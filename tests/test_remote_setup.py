@@ -291,3 +291,18 @@ def test_login_on_a_terminal_then_batch_commands_ride_it(
         assert not_terminal.returncode != 0 and "needs a terminal" in not_terminal.stderr
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_complete_remote_names(
+    shell: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    user_file().write_text("remotes:\n  gadi:\n    url: ssh://gadi\n")
+    script = qxub("completion", shell)
+    assert script.returncode == 0 and "_QXUB_COMPLETE" in script.stdout
+    # What the script asks qxub for, as it does (the shell's side is click's own).
+    env = {"_QXUB_COMPLETE": f"{shell}_complete", "COMP_WORDS": "qxub exec --remote g"}
+    env["COMP_CWORD"] = "3" if shell == "zsh" else "g"
+    answer = qxub(env=env)
+    assert answer.returncode == 0 and "gadi" in answer.stdout and "local" not in answer.stdout

@@ -50,7 +50,10 @@ def check_host_key(key: Any, settings: HostSettings) -> None:
     """Raise SshError unless known_hosts holds exactly this key for this host."""
     known = known_keys(settings)
     name = settings.key_name
-    where = settings.known_hosts[0] if settings.known_hosts else "~/.ssh/known_hosts"
+    # Expanded: the hint names a file to edit, which must work when pasted.
+    where = os.path.expanduser(
+        settings.known_hosts[0] if settings.known_hosts else "~/.ssh/known_hosts"
+    )
     offered = f"{key.get_name()} {fingerprint(key)}"
     if not known:
         line = f"{name} {key.get_name()} {key.get_base64()}"
