@@ -147,7 +147,8 @@ def test_older_remote_qxub_stops_exec_until_installed(fresh: Fresh, project: Pat
 
 
 def test_auto_install_on_first_exec(fresh: Fresh, project: Path) -> None:
-    _add(fresh, "--auto-install", "--no-test")
+    """Over paramiko and SFTP: install needs nothing but running scripts."""
+    _add(fresh, "--auto-install", "--no-test", "--transport", "paramiko", "--sync-engine", "sftp")
     ran = qxub("exec", "--remote", "R", "--sync", "--", "python3", "run.py", timeout=240)
     assert ran.returncode == 0, ran.stderr
     assert "hello from" in ran.stdout

@@ -37,7 +37,8 @@ _WHERE = [
 ]
 
 
-def _where(function: Any) -> Any:
+def where_options(function: Any) -> Any:
+    """--user (the default), --project, --system: which config file a command changes."""
     for option in reversed(_WHERE):
         function = option(function)
     return function
@@ -68,7 +69,7 @@ def config_get(key: str) -> None:
 @config_group.command("set")
 @click.argument("key")
 @click.argument("value")
-@_where
+@where_options
 def config_set(key: str, value: str, where: str) -> None:
     """Set KEY to VALUE in one config file. VALUE is read as YAML (4 is a number).
 
@@ -84,7 +85,7 @@ def config_set(key: str, value: str, where: str) -> None:
 
 @config_group.command("unset")
 @click.argument("key")
-@_where
+@where_options
 def config_unset(key: str, where: str) -> None:
     """Remove KEY (dotted) from one config file, keeping its other lines and comments."""
     path = file_for(where)

@@ -94,9 +94,9 @@ def remote_show(name: str | None) -> None:
 @click.argument("name", required=False, shell_complete=remote_names)
 def remote_test(name: str | None) -> None:
     """Check every link to a remote: name, network, login, host key, qxub, working dir, rsync."""
-    from qxub.cli.remote_setup import _run_checks
+    from qxub.cli.remote_setup import print_checks
 
-    if not _run_checks(_remote(name).name):
+    if not print_checks(_remote(name).name):
         raise SystemExit(1)
 
 

@@ -11,26 +11,11 @@ from typing import Any
 import click
 
 from qxub.cli.completion import platform_names, remote_names
-from qxub.cli.config_cmd import file_for
+from qxub.cli.config_cmd import file_for, where_options
 from qxub.cli.configured import cli_config, config_schema
 from qxub.errors import ConfigError, QxubError, UsageError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-
-
-def _where_options(function: Any) -> Any:
-    options = [
-        click.option(
-            "--user", "where", flag_value="user", default=True, help="In your user file (default)."
-        ),
-        click.option(
-            "--project", "where", flag_value="project", help="In this project's .qxub.yaml."
-        ),
-        click.option("--system", "where", flag_value="system", help="In the system-wide file."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 def _key_value(values: tuple[str, ...]) -> dict[str, Any]:
@@ -79,7 +64,7 @@ def _key_value(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--control-persist", metavar="TIME", help="How long ssh's master stays, e.g. 8h.")
 @click.option("--make-default", is_flag=True, help="Also set default_remote to NAME.")
 @click.option("--no-test", is_flag=True, help="Do not run the checks of `qxub remote test`.")
-@_where_options
+@where_options
 def remote_add(
     name: str,
     url: str,
@@ -134,10 +119,10 @@ def remote_add(
     click.echo(f"remote {name} added to {path}", err=True)
     if no_test:
         return
-    _run_checks(name, after_add=True)
+    print_checks(name, after_add=True)
 
 
-def _run_checks(name: str, *, after_add: bool = False) -> bool:
+def print_checks(name: str, *, after_add: bool = False) -> bool:
     """Print the verdicts of `qxub remote test`; True when none failed."""
     from qxub.mirroring.check import FAIL, run_checks
     from qxub.remote.config import find_remote
@@ -161,7 +146,7 @@ def _run_checks(name: str, *, after_add: bool = False) -> bool:
 
 @click.command("remove")
 @click.argument("name", shell_complete=remote_names)
-@_where_options
+@where_options
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str, where: str) -> None:
     """Remove remote NAME from the config file that defines it (or the one chosen)."""
