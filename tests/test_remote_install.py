@@ -125,6 +125,9 @@ def test_older_remote_qxub_stops_exec_until_installed(fresh: Fresh, project: Pat
     init = Path(old_prefix, f"qxub-{__version__}", "lib")
     [version_file] = init.glob("python3*/site-packages/qxub/__init__.py")
     version_file.write_text(version_file.read_text().replace(__version__, "0.0.9"))
+    # Same size, same second: the .pyc the install check wrote would still be taken.
+    for compiled in (version_file.parent / "__pycache__").glob("__init__.*"):
+        compiled.unlink()
     marker = project / "ran"
     (project / "run.py").write_text("open('ran', 'w').write('yes')\n")
 
