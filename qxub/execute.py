@@ -19,6 +19,7 @@ from qxub.state import JobRecord, update_record
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
+    from qxub.remote.forwarding import Tunnel
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,13 @@ def run_exec(options: ExecOptions, cwd: Path) -> int:
     notes = [placement.estimate] if placement.estimate else []
     if options.verbose:
         notes += placement.notes
-    return execute(placement.spec, scheduler, mode, Streams.standard(options.silent), notes)
+    streams = Streams.standard(options.silent)
+    forwarding = None
+    if options.forward and not options.dry:
+        from qxub.interactive.forwards import batch_forwarding
+
+        forwarding = batch_forwarding(options.forward, scheduler, options.detach, streams.status)
+    return execute(placement.spec, scheduler, mode, streams, notes, forwarding=forwarding)
 
 
 def execute(
@@ -81,8 +88,11 @@ def execute(
     mode: Mode,
     streams: Streams,
     notes: list[str] | None = None,
+    *,
+    forwarding: Callable[[JobRecord], Tunnel] | None = None,
 ) -> int:
-    """Submit `spec` and follow it; the return value is the exit code for qxub."""
+    """Submit `spec` and follow it; the return value is the exit code for qxub.
+    `forwarding` starts what --forward asked for, removed when following ends."""
     notes = notes or []
     if mode.dry:
         shown = dry_run(spec, scheduler)
@@ -115,7 +125,12 @@ def execute(
     if mode.detach:
         streams.status(f"follow it with: qxub wait {record.job_id}")
         return 0
-    return follow_to_end(record, scheduler, streams)
+    tunnel = forwarding(record) if forwarding is not None else None
+    try:
+        return follow_to_end(record, scheduler, streams)
+    finally:
+        if tunnel is not None:
+            tunnel.close()
 
 
 def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> int:

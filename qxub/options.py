@@ -53,6 +53,8 @@ class ExecOptions:
     dry: bool = False
     terse: bool = False
     detach: bool = False
+    interactive: bool = False
+    forward: tuple[str, ...] = ()  # [LOCAL:]PORT, as typed
     quiet: bool = False
     verbose: int = 0
     config_file: str | None = None

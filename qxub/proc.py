@@ -213,6 +213,36 @@ def start(
     )
 
 
+def start_on_terminal(
+    argv: Sequence[str],
+    terminal: int,
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Process:
+    """Start `argv` in a session of its own whose controlling terminal is `terminal` (the
+    follower end of a pty): stdin, stdout and stderr are that terminal, so Ctrl-C typed into
+    it reaches the program's foreground process group, and a window size set on it reaches
+    the program as SIGWINCH."""
+    import fcntl
+    import termios
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    return Process(
+        list(argv),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+        preexec_fn=take_terminal,
+    )
+
+
 def describe_failure(result: Result) -> str:
     """One message with argv, exit code and what the command said."""
     said = _tail(result.stderr) or _tail(result.stdout) or "(no output)"

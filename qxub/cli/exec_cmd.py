@@ -33,7 +33,7 @@ def exec_command(ctx: click.Context, /, **_: Any) -> None:
     protocol.hello()
     options = options_as_typed(ctx)
     config = cli_config(options.config_file)
-    if not options.command:
+    if not options.command and not options.interactive:
         raise UsageError(
             "no command given", hint="put the command after `--`, e.g. qxub exec -- python3 run.py"
         )
@@ -47,6 +47,11 @@ def exec_command(ctx: click.Context, /, **_: Any) -> None:
         found = config.lookup("remote_path")
         remote_path = str(found[0]) if found else None
         ctx.exit(run_remote_job(remote, options, words, Path.cwd(), remote_path))
+    options = with_config_defaults(ctx, options, config)
+    if options.interactive:
+        from qxub.interactive.run import run_interactive
+
+        ctx.exit(run_interactive(options, Path.cwd()))
     from qxub.execute import run_exec
 
-    ctx.exit(run_exec(with_config_defaults(ctx, options, config), Path.cwd()))
+    ctx.exit(run_exec(options, Path.cwd()))

@@ -19,10 +19,21 @@ from qxub.schedulers.registry import NAMES as SCHEDULER_NAMES
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options that only steer this invocation: never taken from config `defaults:`.
-NOT_DEFAULTABLE = {"dry", "terse", "detach", "config_file", "command", "remote", "sync", "pull"}
+NOT_DEFAULTABLE = {
+    "dry",
+    "terse",
+    "detach",
+    "config_file",
+    "command",
+    "remote",
+    "sync",
+    "pull",
+    "interactive",
+    "forward",
+}
 # Options that belong to the laptop: never forwarded to a remote qxub (they name local files
 # or choose the remote itself).
-LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "pull"})
+LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "pull", "forward"})
 
 _CONTEXT = "Execution context"
 _RESOURCES = "Resources"
@@ -282,6 +293,24 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
         _BEHAVIOUR,
         click.option(
             "--dry", is_flag=True, help="Print the job script and submit command; submit nothing."
+        ),
+    ),
+    (
+        _BEHAVIOUR,
+        click.option(
+            "--interactive",
+            is_flag=True,
+            help="Run on your terminal (COMMAND, else your shell): qsub -I, srun --pty, a pty.",
+        ),
+    ),
+    (
+        _BEHAVIOUR,
+        click.option(
+            "--forward",
+            "forward",
+            multiple=True,
+            metavar="[LOCAL:]PORT",
+            help="Once the job runs, reach its PORT at localhost:LOCAL here (repeatable).",
         ),
     ),
     (

@@ -35,6 +35,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "qxub.cli.jobs_cmd:cancel_command",
         "Cancel jobs by id.",
     ),
+    "forward": (
+        "qxub.cli.forward_cmd:forward_command",
+        "Reach PORT of a running job at localhost:LOCAL, until it ends.",
+    ),
+    "node": (
+        "qxub.cli.forward_cmd:node_command",
+        "Print the node a running job runs on.",
+    ),
     "remote": (
         "qxub.cli.remote_cmd:remote_group",
         "Remotes: the machines `qxub exec --remote NAME` runs jobs on.",

@@ -1,5 +1,5 @@
-"""`qxub remote list|show|test|explain|push|pull|watch` (and add|remove|install|login, from
-remote_setup)."""
+"""`qxub remote list|show|test|explain|shell|push|pull|watch` (and add|remove|install|login,
+from remote_setup)."""
 
 from __future__ import annotations
 
@@ -152,6 +152,19 @@ def _say(quiet: bool) -> Any:
             click.echo(f"qxub: {message}", err=True)
 
     return say
+
+
+@remote_group.command("shell")
+@click.argument("name", required=False, shell_complete=remote_names)
+def remote_shell(name: str | None) -> None:
+    """A login shell on the remote, in this project's mirror (where you stand in it).
+
+    It goes through the same ssh connection as everything else; `exit` comes back."""
+    from qxub.mirroring.run import run_remote_shell
+
+    config = _config()
+    remote = find_remote(config, name)
+    raise SystemExit(run_remote_shell(remote, Path.cwd(), _remote_path(config)))
 
 
 @remote_group.command("push")

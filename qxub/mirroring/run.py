@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qxub.errors import EXIT_INTERRUPTED
+from qxub.errors import EXIT_INTERRUPTED, UsageError
 from qxub.execute import Streams
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
@@ -19,8 +19,9 @@ from qxub.remote.executor import (
     RemoteRun,
     RemoteVersionError,
 )
+from qxub.remote.forwarding import PortSpec, check_all_free
 from qxub.remote.reach import transport_for
-from qxub.remote.scripts import exec_script, subdir
+from qxub.remote.scripts import exec_script, shell_script, subdir, terminal_exec_script
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
@@ -41,27 +42,65 @@ def run_remote_exec(
     *,
     quiet: bool,
     verbose: int,
+    forwards: Sequence[PortSpec] = (),
 ) -> int:
-    """Run `qxub exec <words>` in the remote mirror of `cwd`; return the job's exit code."""
+    """Run `qxub exec <words>` in the remote mirror of `cwd`; return the job's exit code.
+    `forwards`: tunnels to the job's node while it is followed."""
     streams = Streams.standard(quiet)
     script = remote_exec_script(remote, words, cwd, remote_path)
     if verbose:
         streams.status(f"on {remote.name} ({remote.url}): {shlex.join(['qxub', 'exec', *words])}")
     transport = transport_for(remote)
-    try:
-        return RemoteRun(remote, transport, script, streams).run()
-    except (RemoteVersionError, RemoteQxubMissing):
-        if not remote.auto_install:
-            raise
-    # The remote qxub stopped before doing anything: install this one (auto_install), again.
-    from qxub.mirroring.install import install, record_command
+    runs: list[RemoteRun] = []
 
-    installed = install(remote, transport, streams.status)
-    record_command(remote, installed.command)
-    streams.status(f"qxub_command of {remote.name} is now {installed.command}")
-    remote = dataclasses.replace(remote, qxub_command=(installed.command,))
-    script = remote_exec_script(remote, words, cwd, remote_path)
-    return RemoteRun(remote, transport, script, streams).run()
+    def follow(remote: Remote, script: list[str]) -> int:
+        runs.append(RemoteRun(remote, transport, script, streams))
+        return runs[-1].run()
+
+    forwarder = None
+    if forwards:
+        from qxub.mirroring.forwards import forward_remote_job
+
+        def submitted() -> tuple[Remote, str] | None:
+            run = runs[-1] if runs else None
+            if run is None or not run.events.submitted.is_set() or run.events.job_id is None:
+                return None
+            return run.remote, run.events.job_id
+
+        forwarder = forward_remote_job(transport, forwards, submitted, streams.status)
+    try:
+        try:
+            return follow(remote, script)
+        except (RemoteVersionError, RemoteQxubMissing):
+            if not remote.auto_install:
+                raise
+        # The remote qxub stopped before doing anything: install this one (auto_install), again.
+        from qxub.mirroring.install import install, record_command
+
+        installed = install(remote, transport, streams.status)
+        record_command(remote, installed.command)
+        streams.status(f"qxub_command of {remote.name} is now {installed.command}")
+        remote = dataclasses.replace(remote, qxub_command=(installed.command,))
+        return follow(remote, remote_exec_script(remote, words, cwd, remote_path))
+    finally:
+        if forwarder is not None:
+            forwarder.close()
+
+
+def run_remote_terminal(
+    remote: Remote, words: Sequence[str], cwd: Path, remote_path: str | None
+) -> int:
+    """`qxub exec --interactive` in the remote mirror of `cwd`, on a terminal there attached
+    to this one; the exit code is the job's."""
+    place = mirror_place(remote, find_project_root(cwd), remote_path)
+    script = terminal_exec_script(remote, place.word, subdir(cwd), words)
+    return transport_for(remote).terminal(script)
+
+
+def run_remote_shell(remote: Remote, cwd: Path, remote_path: str | None) -> int:
+    """`qxub remote shell`: a login shell in the mirror of where `cwd` stands."""
+    place = mirror_place(remote, find_project_root(cwd), remote_path)
+    return transport_for(remote).terminal(shell_script(place.word, subdir(cwd)))
 
 
 def run_remote_job(
@@ -76,6 +115,7 @@ def run_remote_job(
     sync = remote.sync_auto if options.sync is None else options.sync
     pulls, quiet, verbose = options.pull, options.silent, options.verbose
     streams = Streams.standard(quiet)
+    forwards = _forwards(options)
     if pulls:  # refuse a bad path before the job runs, not after
         from qxub.sync.pull import project_paths
 
@@ -84,7 +124,12 @@ def run_remote_job(
         from qxub.mirroring.push import push
 
         push(remote, cwd, remote_path, streams.status, verbose=max(0, verbose - 1))
-    code = run_remote_exec(remote, words, cwd, remote_path, quiet=quiet, verbose=verbose)
+    if options.interactive:
+        code = run_remote_terminal(remote, words, cwd, remote_path)
+    else:
+        code = run_remote_exec(
+            remote, words, cwd, remote_path, quiet=quiet, verbose=verbose, forwards=forwards
+        )
     if pulls and code not in (EXIT_CONNECTION_LOST, EXIT_INTERRUPTED):
         from qxub.mirroring.pull import pull
 
@@ -92,3 +137,22 @@ def run_remote_job(
         if result.conflicts:
             streams.status("some files were not overwritten; see above")
     return code
+
+
+def _forwards(options: ExecOptions) -> list[PortSpec]:
+    """The --forward specs, checked before anything is pushed or submitted."""
+    if not options.forward:
+        return []
+    if options.detach or options.terse:
+        raise UsageError(
+            "--forward lasts while qxub follows the job, and --detach does not follow it",
+            hint="drop --detach, or forward later with: qxub forward --remote NAME JOB_ID PORT",
+        )
+    if options.interactive:
+        raise UsageError(
+            "--forward with --interactive --remote is not supported",
+            hint="run the service in a batch job with --forward, or forward by hand with ssh -L",
+        )
+    specs = [PortSpec.parse(text) for text in options.forward]
+    check_all_free(specs)
+    return specs

@@ -13,6 +13,7 @@ from qxub.remote.running import ScriptRunner
 from qxub.remote.target import RsyncRoute, SshError, SshTarget
 
 if TYPE_CHECKING:
+    from qxub.remote.forwarding import PortSpec, Tunnel
     from qxub.remote.sftp.files import SftpFiles
 
 
@@ -60,3 +61,15 @@ class LocalTransport(ScriptRunner):
             "the built-in local remote copies with rsync on this machine, not over SFTP",
             hint="remove sync_engine: sftp from the local remote's settings",
         )
+
+    def terminal(self, script_lines: Sequence[str]) -> int:
+        """The script on this very terminal."""
+        from qxub.terminal import run_attached
+
+        return run_attached(self.command_argv(script_lines))
+
+    def forward(self, spec: PortSpec, node: str) -> Tunnel:
+        """A relay in this process: localhost:LOCAL to NODE:PORT."""
+        from qxub.remote.forwarding import Relay, tcp_connect
+
+        return Relay(spec.local, lambda: tcp_connect(node, spec.port))

@@ -26,6 +26,7 @@ from qxub.remote.scripts import remote_command
 from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshError, SshTarget
 
 if TYPE_CHECKING:
+    from qxub.remote.forwarding import PortSpec
     from qxub.remote.sftp.files import SftpFiles
 
 # A unix socket path must fit sun_path: 104 bytes on macOS (108 on Linux) with its NUL. ssh
@@ -270,9 +271,58 @@ class OpenSshTransport(ScriptRunner):
             [*base[:-1], "-T", "-s", base[-1], "sftp"], target.display(), via.connection_error
         )
 
+    def terminal(self, script_lines: Sequence[str]) -> int:
+        """`ssh -tt` through the master: ssh sets this terminal raw, passes keys (Ctrl-C
+        included) and window size changes on, and exits with the script's code."""
+        from qxub.terminal import run_attached
+
+        argv = self.command_argv(script_lines, tty=True)
+        try:
+            code = run_attached(argv)
+        except FileNotFoundError as exc:
+            raise _ssh_not_found() from exc
+        error = self.connection_error(code, "")
+        if error is not None:
+            raise error
+        return code
+
+    def forward(self, spec: PortSpec, node: str) -> OpenSshForward:
+        """`ssh -O forward -L 127.0.0.1:LOCAL:NODE:PORT`: the master listens here."""
+        from qxub.remote.forwarding import check_free
+
+        check_free(spec.local)
+        if not self.check_master():
+            self.run(["true"], timeout=self.connect_timeout + 20)  # start the master
+        forward = OpenSshForward(self, f"127.0.0.1:{spec.local}:{node}:{spec.port}")
+        result = forward.request("forward")
+        if result.returncode != 0:
+            said = result.stderr.strip() or "ssh said nothing"
+            raise SshError(
+                f"cannot forward localhost:{spec.local} to {node}:{spec.port}: {said}",
+                "the ssh master refused the forward; check AllowTcpForwarding on the server",
+                "config",
+            )
+        return forward
+
     def to(self, target: SshTarget) -> OpenSshTransport:
         """The same kind of transport to another host (a data mover)."""
         return OpenSshTransport(target, control_dir=self.control_dir, persist=self.persist)
+
+
+class OpenSshForward:
+    """A -L forward held by the master; `close` cancels it (`ssh -O cancel`)."""
+
+    def __init__(self, transport: OpenSshTransport, spec: str) -> None:
+        self.transport = transport
+        self.spec = spec
+
+    def request(self, what: str) -> proc.Result:
+        argv = [*self.transport._options(), "-O", what, "-L", self.spec, self.transport.target.host]
+        return proc.run(argv, check=False, timeout=self.transport.connect_timeout + 5)
+
+    def close(self) -> None:
+        with contextlib.suppress(QxubError):
+            self.request("cancel")
 
 
 def _ssh_not_found() -> QxubError:

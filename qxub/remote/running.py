@@ -11,6 +11,7 @@ from typing import Protocol
 
 from qxub import proc
 from qxub.errors import CommandFailed
+from qxub.remote.scripts import port_probe_script
 from qxub.remote.target import SshError, excerpt
 
 
@@ -84,3 +85,10 @@ class ScriptRunner(ABC):
                 f"{result.returncode}:\n{excerpt(script_lines)}\nIt said:\n{said}"
             )
         return result
+
+    def reachable(self, node: str, port: int) -> bool:
+        """Does NODE:PORT accept a connection from where scripts run (bash's /dev/tcp)?"""
+        try:
+            return self.run(port_probe_script(node, port), timeout=30, check=False).returncode == 0
+        except CommandFailed:
+            return False

@@ -48,12 +48,13 @@ def subdir(cwd: Path) -> PurePosixPath:
     return PurePosixPath(*cwd.absolute().relative_to(root).parts)
 
 
-def preamble(remote: Remote, *, probe: bool = False) -> list[str]:
+def preamble(remote: Remote, *, probe: bool = False, announce: bool = True) -> list[str]:
     """Environment for a remote qxub: unbuffered output, the protocol, the platform, conda.
     A missing qxub ends the script; with `probe` (`qxub remote test`) it sets
-    `__qxub_missing=1` instead, and the protocol is not announced."""
+    `__qxub_missing=1` instead, and the protocol is not announced. Without `announce` (a
+    session on a terminal, which carries no protocol) the remote qxub speaks plainly."""
     lines = ["export PYTHONUNBUFFERED=1"]
-    if not probe:
+    if not probe and announce:
         lines.append(f"export {protocol.ENV}={protocol.PROTOCOL}")
         lines.append(f"export {protocol.VERSION_ENV}={shlex.quote(__version__)}")
     if remote.platform:
@@ -94,6 +95,27 @@ def exec_script(
 ) -> list[str]:
     """`cd <mirror> && <activate> && qxub exec <forwarded> -- <command>` as lines."""
     return [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])]
+
+
+def terminal_exec_script(
+    remote: Remote, root_word: str, sub: PurePosixPath, words: Sequence[str]
+) -> list[str]:
+    """`qxub exec --interactive ...` in the mirror, for a session on a terminal."""
+    return [
+        *preamble(remote, announce=False),
+        *enter_mirror(root_word, sub),
+        qxub_line(remote, ["exec", *words]),
+    ]
+
+
+def shell_script(root_word: str, sub: PurePosixPath) -> list[str]:
+    """`qxub remote shell`: the user's login shell, in the mirror of where they stand."""
+    return [*enter_mirror(root_word, sub), 'exec "${SHELL:-/bin/bash}" -l']
+
+
+def port_probe_script(node: str, port: int) -> list[str]:
+    """Exit 0 when NODE:PORT accepts a connection from where the script runs."""
+    return [f"(exec 3<>/dev/tcp/{shlex.quote(node)}/{int(port)}) 2>/dev/null"]
 
 
 def qxub_script(remote: Remote, words: Sequence[str]) -> list[str]:

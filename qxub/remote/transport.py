@@ -14,6 +14,7 @@ from qxub.remote.running import RemoteProcess
 from qxub.remote.target import Route, RsyncRoute, SshError, SshTarget
 
 if TYPE_CHECKING:
+    from qxub.remote.forwarding import PortSpec, Tunnel
     from qxub.remote.sftp.files import SftpFiles
 
 
@@ -53,4 +54,17 @@ class Transport(Protocol):
 
     def sftp_files(self, target: SshTarget) -> SftpFiles:
         """An SFTP session to `target` over this transport's kind of connection."""
+        ...
+
+    def terminal(self, script_lines: Sequence[str]) -> int:
+        """Run a script on a terminal there, attached to this one (keys, output, window
+        size); its exit code. Ctrl-C goes to the script's foreground program."""
+        ...
+
+    def forward(self, spec: PortSpec, node: str) -> Tunnel:
+        """localhost:LOCAL here reaches NODE:PORT as seen from there, until closed."""
+        ...
+
+    def reachable(self, node: str, port: int) -> bool:
+        """Does NODE:PORT accept connections from there?"""
         ...

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qxub import proc
 from qxub.remote.paramiko import import_paramiko
@@ -21,6 +21,7 @@ from qxub.remote.scripts import remote_command
 from qxub.remote.target import LOST_HINT, Route, RsyncRoute, SshError, SshTarget
 
 if TYPE_CHECKING:
+    from qxub.remote.forwarding import PortSpec, Relay
     from qxub.remote.sftp.files import SftpFiles
 
 
@@ -101,6 +102,40 @@ class ParamikoTransport(ScriptRunner):
         return ChannelProcess(
             channel, self.command_argv(script_lines), on_no_status=self._ended_without_status
         )
+
+    def terminal(self, script_lines: Sequence[str]) -> int:
+        """A session with a pty of this terminal's size, bridged to this terminal."""
+        from qxub.remote.paramiko.terminal import run_on_channel
+
+        paramiko = import_paramiko()
+        conn = self.connection()
+        try:
+            channel = conn.transport.open_session(timeout=conn.settings.connect_timeout)
+            code = run_on_channel(channel, remote_command(script_lines))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise SshError(
+                f"the connection to {self.target.display()} was lost ({exc or 'closed'})",
+                LOST_HINT,
+                "closed",
+            ) from None
+        if code == 255 and not conn.alive():
+            raise SshError(
+                f"the connection to {self.target.display()} was lost", LOST_HINT, "closed"
+            )
+        return code
+
+    def forward(self, spec: PortSpec, node: str) -> Relay:
+        """A listener here; each connection opens a direct-tcpip channel to NODE:PORT."""
+        from qxub.remote.forwarding import Relay
+
+        conn = self.connection()
+
+        def open_channel() -> Any:
+            return conn.transport.open_channel(
+                "direct-tcpip", (node, spec.port), ("127.0.0.1", spec.local), timeout=10
+            )
+
+        return Relay(spec.local, open_channel)
 
     def _ended_without_status(self) -> None:
         self._no_status = True
