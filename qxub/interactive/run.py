@@ -38,6 +38,7 @@ def check_options(options: ExecOptions) -> None:
         ("--template", options.template),
         ("--out", options.out),
         ("--err", options.err),
+        ("--array", options.array),
     ):
         if given:
             raise UsageError(
