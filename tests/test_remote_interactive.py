@@ -115,3 +115,42 @@ def test_a_busy_local_port_names_a_free_one(remote: str) -> None:
     assert result.returncode == 1
     assert f"local port {taken} is already in use" in result.stderr
     assert re.search(r"port \d+ is free: --forward \d+:PORT", result.stderr)
+
+
+def test_a_forward_reopens_after_the_connection_drops(remote: str, tmp_path: Path) -> None:
+    """What a follow that re-attaches over a new connection asks of the forwards: `reopen`."""
+    from qxub.cli.configured import cli_config
+    from qxub.remote.config import find_remote
+    from qxub.remote.forwarding import Forwarder, PortSpec
+    from qxub.remote.openssh import OpenSshTransport
+    from qxub.remote.paramiko.transport import ParamikoTransport
+    from qxub.remote.reach import transport_for
+
+    port, local = free_port(), free_port()
+    server = children.popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    transport = transport_for(find_remote(cli_config(), remote))
+    said: list[str] = []
+    forwarder = Forwarder(transport, [PortSpec(local, port)], lambda: "127.0.0.1", said.append)
+    try:
+        assert forwarder.ready.wait(30), said
+        assert "Directory listing" in fetch(local)
+        if isinstance(transport, OpenSshTransport):
+            assert transport.exit_master()  # the connection goes, and its forward with it
+            assert refused(local)
+        else:
+            assert isinstance(transport, ParamikoTransport)
+            transport.connection().close()
+        forwarder.reopen()
+        assert forwarder.ready.wait(30), said
+        assert "Directory listing" in fetch(local)
+        assert len([line for line in said if "ready" in line]) == 2
+    finally:
+        forwarder.close()
+        server.kill()
+        server.wait()
+    assert refused(local)

@@ -50,6 +50,8 @@ class Tunnel(Protocol):
 
 def _free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As ssh and the relay bind: connections of a closed forward in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOCALHOST, port))
         except OSError:
@@ -143,7 +145,8 @@ class CanForward(Protocol):
 class Forwarder:
     """Once the job's node is known (`find_node` answers it, or None while the job does not
     run yet), one tunnel per spec through `transport`, each announced with its local address
-    when the job's port accepts connections. `close` removes them all."""
+    when the job's port accepts connections. `close` removes them all; `reopen` puts them
+    in place again (after a follow re-attached, perhaps over a new connection)."""
 
     def __init__(
         self,
@@ -164,51 +167,72 @@ class Forwarder:
         self.ready = threading.Event()  # every port answered
         self.failed: QxubError | None = None
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.round = 0  # a reopen starts a new round; an older round's tunnels are dropped
+        self._start()
+
+    def _start(self) -> None:
+        with self.lock:
+            self.round += 1
+            mine = self.round
+        threading.Thread(target=self._run, args=(mine,), daemon=True).start()
 
     def close(self) -> None:
         self.closed.set()
+        self._drop()
+
+    def reopen(self) -> None:
+        """Remove the tunnels and open them again (the node asked again, the port awaited)."""
+        if self.closed.is_set():
+            return
+        self.ready.clear()
+        self._drop()
+        self._start()
+
+    def _drop(self) -> None:
         with self.lock:
             tunnels, self.tunnels = self.tunnels, []
         for tunnel in tunnels:
             tunnel.close()
 
-    def _run(self) -> None:
+    def _current(self, mine: int) -> bool:
+        return mine == self.round and not self.closed.is_set()
+
+    def _run(self, mine: int) -> None:
         try:
-            self._forward()
+            self._forward(mine)
         except QxubError as exc:
-            self.failed = exc
-            if not self.closed.is_set():
+            if self._current(mine):
+                self.failed = exc
                 self.say(f"cannot forward: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
 
-    def _forward(self) -> None:
+    def _forward(self, mine: int) -> None:
         node = None
         while node is None:
             node = self.find_node()
             if node is None and self.closed.wait(self.every):
                 return
-        assert node is not None
         for spec in self.specs:
+            if not self._current(mine):
+                return
             tunnel = self.transport.forward(spec, node)
             with self.lock:
-                if self.closed.is_set():
+                if not self._current(mine):
                     tunnel.close()
                     return
                 self.tunnels.append(tunnel)
         waiting = list(self.specs)
-        while waiting and not self.closed.is_set():
+        while waiting and self._current(mine):
             for spec in list(waiting):
-                if self.transport.reachable(node, spec.port):
+                if self.transport.reachable(node, spec.port) and self._current(mine):
                     waiting.remove(spec)
-                    if not self.closed.is_set():
-                        self.say(
-                            f"forwarding http://localhost:{spec.local}/ to port {spec.port}"
-                            f" on {node}: ready"
-                        )
+                    self.say(
+                        f"forwarding http://localhost:{spec.local}/ to port {spec.port}"
+                        f" on {node}: ready"
+                    )
             if waiting:
                 self.closed.wait(self.every)
-        self.ready.set()
+        if self._current(mine):
+            self.ready.set()
 
 
 def check_all_free(specs: Sequence[PortSpec]) -> None:

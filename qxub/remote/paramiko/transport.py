@@ -128,10 +128,11 @@ class ParamikoTransport(ScriptRunner):
         """A listener here; each connection opens a direct-tcpip channel to NODE:PORT."""
         from qxub.remote.forwarding import Relay
 
-        conn = self.connection()
+        self.connection()  # connect now: a refusal shows before the job is awaited
 
         def open_channel() -> Any:
-            return conn.transport.open_channel(
+            # The connection of the moment: a reconnection carries the forward on.
+            return self.connection().transport.open_channel(
                 "direct-tcpip", (node, spec.port), ("127.0.0.1", spec.local), timeout=10
             )
 
