@@ -6,7 +6,9 @@ index. Timed, each in a fresh account of its own:
   qxub: `qxub remote add` (with its checks) + `qxub remote install` + the first
       `qxub exec --remote R --sync -- python3 run.py` of a small project;
   by hand: scp of the same three wheels, `python3 -m venv`, `pip install --no-index --no-deps`
-      (pip from the venv's ensurepip), then rsync of the project and `qxub exec` over ssh.
+      (pip from the venv's ensurepip), then rsync of the project and `qxub exec` over ssh;
+  again: `qxub remote install R` once it is done (nothing to do) against `ssh host true`
+      over the same master.
 Both ride one ssh master connection. Prints seconds and the ratio qxub / by hand.
 Run (as root): python bench/first_contact.py [--runs 3]
 """
@@ -48,10 +50,11 @@ class Remote:
         }
         self.url = f"ssh://{self.user.name}@127.0.0.1:{self.server.port}"
 
-    def ssh(self) -> list[str]:
+    def ssh(self, control_path: str | None = None) -> list[str]:
+        """ssh on a master of the bench's own, or on the one at `control_path` (qxub's)."""
         return [
             "ssh", "-F", str(self.server.ssh_config), "-p", str(self.server.port),
-            "-o", "ControlMaster=auto", "-o", f"ControlPath={self.control}/%C",
+            "-o", "ControlMaster=auto", "-o", f"ControlPath={control_path or self.control}/%C",
             "-o", "ControlPersist=60", "-l", self.user.name,
         ]  # fmt: skip
 
@@ -67,7 +70,7 @@ def _project(where: Path) -> Path:
     return where
 
 
-def by_qxub(work: Path) -> float:
+def by_qxub(work: Path) -> tuple[float, float, float]:
     remote = Remote(work)
     project = _project(work / "proj")
     try:
@@ -87,7 +90,14 @@ def by_qxub(work: Path) -> float:
         execute = [*QXUB, "exec", "--remote", "R", "--sync", "--", "python3", "run.py"]
         out = run(execute, env=remote.env, cwd=project, check=True, capture_output=True, text=True)
         assert "hello" in out.stdout
-        return time.perf_counter() - start
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        run(install, env=remote.env, cwd=project, check=True, capture_output=True)
+        again = time.perf_counter() - start
+        ssh = [*remote.ssh(f"{remote.control}/qxub"), "127.0.0.1", "true"]
+        start = time.perf_counter()
+        run(ssh, check=True, capture_output=True)
+        return first, again, time.perf_counter() - start
     finally:
         remote.close()
 
@@ -124,13 +134,18 @@ def main() -> None:
         wheels.mkdir()
         for wheel in remote_wheels():  # built before the clock starts: the by-hand steps
             (wheels / wheel.filename).write_bytes(wheel.data)  # begin with wheels in hand
-        qxub_times, hand_times = [], []
+        qxub_times, again_times, ssh_times, hand_times = [], [], [], []
         for i in range(args.runs):  # in turns, so that load on the machine hits both
-            qxub_times.append(by_qxub(Path(tmp) / f"q{i}"))
+            first, again, ssh = by_qxub(Path(tmp) / f"q{i}")
+            qxub_times.append(first)
+            again_times.append(again)
+            ssh_times.append(ssh)
             hand_times.append(by_hand(Path(tmp) / f"h{i}", wheels))
     q, h = statistics.median(qxub_times), statistics.median(hand_times)
+    a, s = statistics.median(again_times), statistics.median(ssh_times)
     print(f"first contact (median of {args.runs}): qxub add+install+exec {q:.2f}s,")
     print(f"  by hand scp+venv+pip+rsync+exec {h:.2f}s; ratio qxub/by hand {q / h:.2f}")
+    print(f"install again (done): {a:.2f}s, ssh true on the master {s:.3f}s; ratio {a / s:.1f}")
 
 
 if __name__ == "__main__":

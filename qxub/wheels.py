@@ -18,6 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from qxub.errors import QxubError
@@ -35,7 +36,18 @@ class Wheel:
     name: str  # the distribution's name as installed, e.g. PyYAML
     version: str
     filename: str
-    data: bytes
+    entries: tuple[tuple[str, bytes], ...]  # path in the wheel, content; RECORD last
+
+    @property
+    def record(self) -> bytes:
+        """The wheel's RECORD: every file's digest, so it stands for the whole content
+        (without compressing anything)."""
+        return self.entries[-1][1]
+
+    @cached_property
+    def data(self) -> bytes:
+        """The wheel file itself (compressed when first asked for)."""
+        return _zip(self.entries)
 
     @property
     def digest(self) -> str:
@@ -127,10 +139,10 @@ def build_wheel(name: str) -> Wheel:
     record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in entries]
     entries.append((f"{info}/RECORD", ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()))
     filename = f"{_escape(real_name)}-{version}-py3-none-any.whl"
-    return Wheel(real_name, version, filename, _zip(entries))
+    return Wheel(real_name, version, filename, tuple(entries))
 
 
-def _zip(entries: list[tuple[str, bytes]]) -> bytes:
+def _zip(entries: tuple[tuple[str, bytes], ...]) -> bytes:
     import io
 
     buffer = io.BytesIO()

@@ -50,8 +50,12 @@ def _fields(text: str) -> dict[str, list[str]]:
 
 
 def stamp_of(wheels: list[Wheel]) -> str:
-    text = "\n".join(f"{w.filename} {w.digest}" for w in wheels)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """What the installed venv is checked against: the wheels' names and RECORDs (each file's
+    digest), computed without building the wheel files."""
+    digest = hashlib.sha256()
+    for wheel in wheels:
+        digest.update(wheel.filename.encode() + b"\n" + wheel.record)
+    return digest.hexdigest()
 
 
 def install(
