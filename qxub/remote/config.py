@@ -293,10 +293,10 @@ def find_remote(config: Config, name: str | None) -> Remote:
     if close:
         hint = f"did you mean {' or '.join(close)}? known remotes: {', '.join(remotes)}"
     else:
+        add = shlex.join(["qxub", "remote", "add", name, "ssh://USER@HOST"])
         hint = (
-            f"known remotes: {', '.join(remotes)}. Add one under `remotes:` in "
-            f"{config_home() / 'config.yaml'}, e.g.\n"
-            f"remotes:\n  {name}:\n    url: ssh://user@host\n"
-            "    working_dir: /scratch/{{user}}/qxub"
+            f"known remotes: {', '.join(remotes)}. Add it with `{add}` (then"
+            f" `qxub remote install {shlex.quote(name)}`), or under `remotes:` in"
+            f" {config_home() / 'config.yaml'}"
         )
     raise QxubError(f"unknown remote {name!r}", hint=hint)
