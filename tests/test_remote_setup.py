@@ -306,3 +306,24 @@ def test_zsh_and_fish_complete_remote_names(
     env["COMP_CWORD"] = "3" if shell == "zsh" else "g"
     answer = qxub(env=env)
     assert answer.returncode == 0 and "gadi" in answer.stdout and "local" not in answer.stdout
+
+
+def test_control_persist_reaches_ssh_and_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qxub.cli.configured import cli_config
+    from qxub.remote.config import find_remote
+    from qxub.remote.openssh import OpenSshTransport
+    from qxub.remote.reach import transport_for
+
+    monkeypatch.chdir(tmp_path)
+    user_file().write_text(
+        "remotes:\n  a:\n    url: ssh://h\n    control_persist: 8h\n  b:\n    url: ssh://h\n"
+    )
+    for name, persist in (("a", "8h"), ("b", "10m")):
+        transport = transport_for(find_remote(cli_config(), name))
+        assert isinstance(transport, OpenSshTransport)
+        assert f"ControlPersist={persist}" in transport.base_argv()
+    user_file().write_text("remotes:\n  a:\n    url: ssh://h\n    control_persist: soon\n")
+    bad = qxub("remote", "show", "a")
+    assert bad.returncode == 1 and "'soon' is not a time" in bad.stderr and "8h" in bad.stderr
