@@ -9,14 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qxub.errors import JobNotFound
-from qxub.job.spec import Context, JobSpec, Resources
+
+if TYPE_CHECKING:
+    from qxub.job.spec import JobSpec
 
 
 def _xdg(name: str, fallback: str) -> Path:
@@ -67,7 +68,7 @@ def new_logdir() -> Path:
     base = jobs_dir()
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
     while True:
-        key = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+        key = time.strftime("%Y%m%d-%H%M%S-") + os.urandom(3).hex()
         path = base / key
         try:
             path.mkdir(mode=0o700)
@@ -89,7 +90,7 @@ def save_record(record: JobRecord) -> None:
     tmp.replace(record.path / "record.json")
     index = _index_path(record.job_id)
     index.parent.mkdir(parents=True, exist_ok=True)
-    tmp_link = index.with_name(index.name + ".tmp" + secrets.token_hex(2))
+    tmp_link = index.with_name(index.name + ".tmp" + os.urandom(2).hex())
     tmp_link.symlink_to(os.path.relpath(record.path, index.parent))
     tmp_link.replace(index)
 
@@ -114,6 +115,8 @@ def update_record(record: JobRecord, **extra: Any) -> JobRecord:
 
 
 def record_from_dict(data: dict[str, Any]) -> JobRecord:
+    from qxub.job.spec import Context, JobSpec, Resources  # not on every command's path
+
     spec = dict(data["spec"])
     spec["context"] = Context(**{k: _tuple(v) for k, v in spec["context"].items()})
     resources = dict(spec["resources"])

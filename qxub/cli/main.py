@@ -13,7 +13,6 @@ import click
 
 from qxub import __version__
 from qxub.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, QxubError
-from qxub.state import state_home
 
 # Each command's module is imported only when that command runs, so `qxub --help` and every
 # command stay quick. The short help is kept here; a test checks it against the command's own.
@@ -108,6 +107,8 @@ def _say_error(message: str, hint: str | None) -> None:
 
 
 def _report_bug(exc: BaseException) -> int:
+    from qxub.state import state_home  # only when something broke
+
     log = state_home() / "crash.log"
     try:
         log.parent.mkdir(parents=True, exist_ok=True)

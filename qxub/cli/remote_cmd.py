@@ -16,7 +16,6 @@ from qxub.cli.remote_setup import remote_add, remote_install, remote_login, remo
 from qxub.config import Config
 from qxub.errors import UsageError
 from qxub.mirroring.place import mirror_place
-from qxub.mirroring.run import remote_exec_script
 from qxub.project import find_project_root
 from qxub.remote.config import Remote, configured_remotes, find_remote
 from qxub.remote.reach import transport_for
@@ -122,6 +121,8 @@ def remote_explain(ctx: click.Context, /, remote_name: str, **_: Any) -> None:
     config = _config()
     remote_path = _remote_path(config)
     words = [*forwarded_words(ctx, remote.defaults), "--", *command]
+    from qxub.mirroring.run import remote_exec_script  # exec's machinery: not for a push
+
     script = remote_exec_script(remote, words, cwd, remote_path)
     transport = transport_for(remote)
     root = find_project_root(cwd)

@@ -11,7 +11,6 @@ from qxub.remote.reach import sftp_files, transport_kind
 from qxub.remote.transport import Transport
 from qxub.sync.engine import SyncEngine
 from qxub.sync.rsync import RsyncEngine
-from qxub.sync.sftp import SftpEngine
 
 
 def engine_choice(remote: Remote, rsync_there: bool | None) -> tuple[str, str]:
@@ -39,4 +38,6 @@ def sync_engine_for(remote: Remote, transport: Transport, rsync_there: bool | No
     if engine_choice(remote, rsync_there)[0] == "rsync":
         return RsyncEngine(rsync_endpoint(remote, transport))
     files = sftp_files(remote, transport)
+    from qxub.sync.sftp import SftpEngine  # only where SFTP carries the files
+
     return SftpEngine(files, files.where)
