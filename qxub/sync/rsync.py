@@ -17,6 +17,7 @@ from qxub.errors import QxubError
 from qxub.sync.engine import Progress, Transfer
 
 OUT_FORMAT = "%i %l %n"
+LIST_MAX = 2000  # more paths than this go to rsync as arguments (see RsyncEngine.push)
 _OCTAL = re.compile(r"\\#([0-7]{3})")
 
 
@@ -64,9 +65,13 @@ def rsync_argv(
     delete_missing: bool = False,
     dry_run: bool = False,
     force_times: bool = False,
+    paths: Sequence[str] | None = None,
 ) -> list[str]:
-    """rsync keeping links as links, modification times and execute bits; not owners."""
-    argv = ["rsync", "-ltE", "-s", "--files-from=-", "--from0", "--mkpath"]
+    """rsync keeping links as links, modification times and execute bits; not owners. The
+    files come as a NUL-separated list on stdin, or, given `paths` (relative to the current
+    folder), as arguments."""
+    argv = ["rsync", "-ltE", "-s", "--mkpath"]
+    argv += ["--files-from=-", "--from0"] if paths is None else ["-R"]
     argv += ["--out-format", OUT_FORMAT]
     if endpoint.remote:
         argv.append("-z")
@@ -79,6 +84,8 @@ def rsync_argv(
     if force_times:
         # A same-size edit within the same second passes rsync's quick check unseen.
         argv.append("--ignore-times")
+    if paths is not None:
+        return [*argv, "--", *paths, dest]
     return [*argv, source, dest]
 
 
@@ -117,16 +124,33 @@ class RsyncEngine:
         force_times: bool = False,
         progress: Progress | None = None,
     ) -> Transfer:
-        """The files plus the deletions, as missing args."""
-        argv = rsync_argv(
-            source=f"{root}/",
-            dest=f"{self.endpoint.prefix}{remote_path}/",
-            endpoint=self.endpoint,
-            delete_missing=bool(deleted),
-            dry_run=dry_run,
-            force_times=force_times,
-        )
-        return run_rsync(argv, [*files, *deleted], progress=progress)
+        """The files plus the deletions, as missing args. rsync reads a `--files-from` list
+        one byte per read(): a long list (a first or full push) goes as arguments instead, in
+        as few runs as the system's argument limit allows (usually one)."""
+        paths = [*files, *deleted]
+        dest = f"{self.endpoint.prefix}{remote_path}/"
+
+        def argv(chunk: Sequence[str] | None) -> list[str]:
+            return rsync_argv(
+                source=f"{root}/",
+                dest=dest,
+                endpoint=self.endpoint,
+                delete_missing=bool(deleted),
+                dry_run=dry_run,
+                force_times=force_times,
+                paths=chunk,
+            )
+
+        if len(paths) <= LIST_MAX:
+            return run_rsync(argv(None), paths, progress=progress)
+        total = Transfer()
+        started = time.monotonic()
+        for chunk in argument_chunks(paths):
+            done = run_rsync(argv(chunk), [], progress=progress, cwd=str(root), list_input=False)
+            total.sent += done.sent
+            total.deleted += done.deleted
+        total.elapsed = time.monotonic() - started
+        return total
 
     def plan_pull(self, root: Path, paths: Sequence[str], remote_path: str) -> Transfer:
         argv = pull_argv(self.endpoint, remote_path, f"{root}/", recursive=True, dry_run=True)
@@ -137,30 +161,57 @@ class RsyncEngine:
         return run_rsync(argv, list(files))
 
 
+def argument_chunks(paths: Sequence[str]) -> list[list[str]]:
+    """`paths` in runs that fit the system's limit on arguments (half of it: the environment
+    and rsync's own options take the rest); paths that start with '-' are written `./-...`."""
+    try:
+        limit = min(os.sysconf("SC_ARG_MAX") // 2, 1 << 20)
+    except (ValueError, OSError, AttributeError):
+        limit = 128 * 1024
+    limit -= sum(len(k) + len(v) + 2 for k, v in os.environ.items())
+    limit = max(limit, 32 * 1024)
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for path in paths:
+        word = f"./{path}" if path.startswith("-") else path
+        cost = len(os.fsencode(word)) + 1 + 8  # the bytes, the NUL, the pointer
+        if used + cost > limit and chunks[-1]:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(word)
+        used += cost
+    return chunks
+
+
 def run_rsync(
     argv: Sequence[str],
     paths: Sequence[str],
     *,
     progress: Progress | None = None,
     cwd: str | None = None,
+    list_input: bool = True,
 ) -> Transfer:
-    """Run rsync with `paths` as its NUL-separated file list; collect what it did."""
+    """Run rsync with `paths` as its NUL-separated file list (or, without `list_input`, with
+    its paths in `argv`); collect what it did."""
     transfer = Transfer()
     started = time.monotonic()
     try:
-        process = proc.start(argv, stdin=subprocess.PIPE, cwd=cwd, die_with_parent=True)
+        stdin = subprocess.PIPE if list_input else subprocess.DEVNULL
+        process = proc.start(argv, stdin=stdin, cwd=cwd, die_with_parent=True)
     except FileNotFoundError:
         raise QxubError(
             "rsync: command not found",
             hint="install rsync on this machine (apt/brew install rsync), or set sync_engine: sftp",
         ) from None
-    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None and process.stderr is not None
     payload = b"".join(os.fsencode(p) + b"\0" for p in paths)
 
     def feed() -> None:
+        if process.stdin is None:
+            return
         try:
-            process.stdin.write(payload)  # type: ignore[union-attr]
-            process.stdin.close()  # type: ignore[union-attr]
+            process.stdin.write(payload)
+            process.stdin.close()
         except BrokenPipeError:
             pass
 
