@@ -90,10 +90,14 @@ def test_newly_ignored_files_are_left_there(project: Path, remote_home: Path) ->
 
 
 def test_dry_run_lists_and_changes_nothing(project: Path, remote_home: Path) -> None:
+    (project / "up").symlink_to("..")
     first = qxub("remote", "push", "R", "--dry-run")
     assert first.returncode == 0, first.stderr
-    assert "send    old.py" in first.stdout
-    assert "would send 4 files" in first.stderr
+    assert "send    old.py  (4B)" in first.stdout, first.stdout
+    # The same warnings as the push itself.
+    assert "warning: symlink up points outside the project" in first.stderr
+    (project / "up").unlink()
+    assert "would send 5 files" in first.stderr
     assert not mirror(remote_home).exists()
     assert qxub("remote", "push", "R").returncode == 0
     (project / "old.py").unlink()
@@ -322,3 +326,31 @@ def test_incremental_push_and_full(project: Path, remote_home: Path) -> None:
     os.utime(project / "b.py", ns=(1, 1))
     assert qxub("remote", "push", "R").returncode == 0
     assert (mirror(remote_home) / "b.py").read_text() == "sa"
+
+
+@pytest.mark.weird_paths
+def test_full_push_compares_every_file_with_the_mirror(project: Path, remote_home: Path) -> None:
+    """One listing of the mirror, then only what differs goes to the engine: a file changed
+    there (same size), one made executable there, one deleted there, a link repointed there;
+    an executable here stays so; the rest is not sent again."""
+    (project / "run.sh").write_text("#!/bin/sh\n")
+    (project / "run.sh").chmod(0o755)
+    (project / "ln").symlink_to("b.py")
+    assert qxub("remote", "push", "R").returncode == 0
+    there = mirror(remote_home)
+    assert os.access(there / "run.sh", os.X_OK)
+    (there / "b.py").write_text("B\n")
+    os.utime(there / "b.py", (1, 1))
+    (there / "old.py").chmod(0o755)
+    (there / "pkg" / "mod.py").unlink()
+    (there / "ln").unlink()
+    (there / "ln").symlink_to("old.py")
+    full = qxub("remote", "push", "R", "--full", "-v")
+    assert full.returncode == 0, full.stderr
+    assert (there / "b.py").read_text() == "b\n"
+    assert not os.access(there / "old.py", os.X_OK)
+    assert (there / "pkg" / "mod.py").read_text() == "m\n"
+    assert os.readlink(there / "ln") == "b.py"
+    assert "sent run.sh" not in full.stderr and "sent .gitignore" not in full.stderr
+    again = qxub("remote", "push", "R", "--full")
+    assert "up to date" in again.stderr, again.stderr

@@ -8,16 +8,20 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from qxub.errors import QxubError
 from qxub.job.resources import format_duration, format_size_human
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
 from qxub.mirroring.place import check_mirror, mirror_place, remove_empty_dirs, rsync_there
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
+from qxub.remote.scripts import LISTING_END, listing_script
 from qxub.remote.transport import Transport
 from qxub.sync.engine import SyncEngine, Transfer
+from qxub.sync.full_check import differing
 from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
 from qxub.sync.push import (
+    PushPlan,
     changed_since_push,
     emptied_folders,
     plan_push,
@@ -91,6 +95,7 @@ class Pusher:
         self.ctx, self.path = open_sync(remote, cwd, remote_path)
         self.engine: SyncEngine | None = None  # chosen at the first push that sends anything
         self.warnings: list[str] = []  # of the last push: links outside, unreadable files
+        self._record = self.ctx.manifest  # read again only when its file changed
 
     @property
     def root(self) -> Path:
@@ -110,15 +115,14 @@ class Pusher:
         changed (a watcher's events), sent if selected even when size and mtime look the same."""
         ctx = self.ctx
         with manifest_lock(ctx.manifest.path):
-            manifest = load_manifest(self.remote.name, ctx.root)
+            manifest = self._record = load_manifest(self.remote.name, ctx.root, self._record)
             if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
                 manifest.remote_path, manifest.location_key = (
                     ctx.manifest.remote_path,
                     ctx.manifest.location_key,
                 )
             plan = plan_push(ctx.root, manifest, self.remote.sync_ignore)
-            self.warnings = [*plan.selection.warnings]
-            self.warnings += [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
+            self.warnings = selection_warnings(plan)
             started = clock()
             full = full or started - manifest.verified_at > FULL_EVERY
             paths = None if full else changed_since_push(ctx.root, plan, manifest)
@@ -130,6 +134,17 @@ class Pusher:
                 return Transfer(), len(plan.files)
             if self.engine is None:
                 self.engine = engine_for(ctx, manifest)
+            record_paths = paths
+            if paths is None and self.engine.name == "rsync" and not force_times:
+                listed = self._differing(plan)
+                if listed is not None:  # rsync gets the short list; all are then there
+                    selected = set(plan.files)
+                    paths = sorted({*listed, *(p for p in also if p in selected)})
+                    if not paths and not plan.deleted:
+                        manifest.verified_at = started
+                        record_push(manifest, ctx.root, plan, None)
+                        manifest.save()
+                        return Transfer(), len(plan.files)
             transfer = run_push(
                 ctx.root,
                 plan,
@@ -140,11 +155,35 @@ class Pusher:
                 progress=progress,
             )
             remove_empty_dirs(ctx.transport, self.path, emptied_folders(plan.deleted, ctx.root))
-            record_push(manifest, ctx.root, plan, paths)
+            record_push(manifest, ctx.root, plan, record_paths)
             if full:
                 manifest.verified_at = started
             manifest.save()
             return transfer, len(plan.files)
+
+    def _differing(self, plan: PushPlan) -> list[str] | None:
+        """The selected files rsync could find different in the mirror, from one listing of
+        it (sync/full_check.py); None when the mirror cannot be listed so (no GNU find, a name
+        that is not UTF-8 there): rsync then gets the whole selection."""
+        tops = sorted({rel.split("/", 1)[0] for rel in plan.files})
+        if not all(top.isprintable() and top.isascii() for top in tops):
+            tops = ["."]  # a script line carries text: list the whole mirror instead
+        try:
+            result = self.ctx.transport.run(listing_script(self.path, tops), timeout=600)
+        except (QxubError, UnicodeError):
+            return None
+        if not result.stdout.endswith(LISTING_END):
+            return None
+        listing = result.stdout[: -len(LISTING_END)]
+        del result
+        return differing(str(self.ctx.root), plan.selection, listing)
+
+
+def selection_warnings(plan: PushPlan) -> list[str]:
+    """What a push (or a dry run) warns about: links that will not work there, what cannot be
+    read."""
+    unreadable = [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
+    return [*plan.selection.warnings, *unreadable]
 
 
 def push(
@@ -198,27 +237,21 @@ def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> T
     if manifest.location_key != place.key:
         manifest.pushed.clear()
     plan = plan_push(root, manifest, remote.sync_ignore)
+    for warning in selection_warnings(plan):
+        say(f"warning: {warning}")
     if found is None:
-        transfer = Transfer(sent=[(rel, _size(root / rel)) for rel in plan.files])
+        transfer = Transfer(sent=list(zip(plan.files, plan.selection.sizes, strict=True)))
         where = f"{place.display} (not created yet)"
     else:
         engine = sync_engine_for(remote, transport, found.rsync)
         transfer = run_push(root, plan, engine, found.path, dry_run=True)
         where = found.path
-    for rel, nbytes in transfer.sent:
-        print(f"send    {rel}  ({format_size_human(nbytes)})")
-    for rel in transfer.deleted:
-        print(f"delete  {rel}")
+    out = sys.stdout
+    out.writelines(f"send    {rel}  ({format_size_human(n)})\n" for rel, n in transfer.sent)
+    out.writelines(f"delete  {rel}\n" for rel in transfer.deleted)
     total = format_size_human(transfer.sent_bytes)
     say(
         f"dry run: would send {files(len(transfer.sent))} ({total})"
         f" and delete {len(transfer.deleted)} on {remote.name}:{where}"
     )
     return transfer
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.lstat().st_size
-    except OSError:
-        return 0

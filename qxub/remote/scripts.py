@@ -336,3 +336,19 @@ def install_script(
 def installed_version_script(venv: str) -> list[str]:
     """The installed qxub's version, run in a fresh shell (no module loaded)."""
     return [f"{shlex.quote(venv + '/bin/qxub')} --version"]
+
+
+LISTING_END = "qxub-listing-end"
+
+
+def listing_script(path: str, tops: Sequence[str]) -> list[str]:
+    """Every file and link below `tops` (top-level names) in the mirror at `path`, in one
+    stream: kind, size, mtime, mode, link target and path, each NUL-terminated (GNU find);
+    `LISTING_END` closes a listing that find completed. Missing names are no error."""
+    starts = " ".join(shlex.quote(top if top == "." else f"./{top}") for top in tops)
+    find = f"find {starts} \\( -type f -o -type l \\) -printf '%y\\0%s\\0%T@\\0%m\\0%l\\0%p\\0'"
+    return [
+        f"cd -- {shlex.quote(path)} || exit 0",
+        f"{find} 2>/dev/null",
+        f"case $? in 0|1) printf '{LISTING_END}' ;; esac",
+    ]

@@ -20,14 +20,15 @@ class Selection:
     included, sent as links), sorted by their bytes as git sorts them; names that are not UTF-8
     are str with surrogate escapes (os.fsencode gives the bytes back). `unreadable` lists what
     exists but could not be read (folders end with '/'): neither send nor delete those.
-    `sizes` and `mtimes` (ns) are the lstat of each file when it was selected, in the order of
-    `files` (kept as arrays: a few bytes a file)."""
+    `sizes`, `mtimes` (ns) and `modes` are the lstat of each file when it was selected, in the
+    order of `files` (kept as arrays: a few bytes a file)."""
 
     files: list[str]
     warnings: list[str]
     unreadable: list[str]
     sizes: array[int] = field(default_factory=lambda: array("q"))
     mtimes: array[int] = field(default_factory=lambda: array("q"))
+    modes: array[int] = field(default_factory=lambda: array("I"))
 
     def stamps(self) -> Iterator[tuple[str, Stamp]]:
         """Each file with its (size, mtime_ns)."""
@@ -91,7 +92,7 @@ class Found:
     """What a selection has found so far: files with their stamps (in the order found), what
     cannot be read, what is neither file, link nor folder, and the warnings.
 
-    The walks append a readable regular file themselves (to `files`, `sizes`, `mtimes`; it
+    The walks append a readable regular file themselves (to `files` and the arrays; it
     is readable when `readable` is None or says so): a call per file costs more than the
     lstat; `add` takes every other entry."""
 
@@ -100,6 +101,7 @@ class Found:
         self.files: list[bytes] = []
         self.sizes = array("q")
         self.mtimes = array("q")
+        self.modes = array("I")
         self.unreadable: list[bytes] = []
         self.special: list[bytes] = []
         self.warnings: list[str] = []
@@ -122,6 +124,7 @@ class Found:
         self.files.append(rel)
         self.sizes.append(st.st_size)
         self.mtimes.append(st.st_mtime_ns)
+        self.modes.append(st.st_mode)
 
     def cannot_read(self, rel: bytes, exc: OSError) -> None:
         """`rel` exists but cannot be read (a folder's ends with '/'): neither sent nor deleted."""
@@ -131,16 +134,18 @@ class Found:
 
     def selection(self, warnings: list[str]) -> Selection:
         """The selection, sorted by bytes as git sorts; `warnings` come first."""
-        files, sizes, mtimes = self.files, self.sizes, self.mtimes
+        files, sizes, mtimes, modes = self.files, self.sizes, self.mtimes, self.modes
         if any(files[i] > files[i + 1] for i in range(len(files) - 1)):
             order = sorted(range(len(files)), key=files.__getitem__)
             files = [files[i] for i in order]
             sizes = array("q", [sizes[i] for i in order])
             mtimes = array("q", [mtimes[i] for i in order])
+            modes = array("I", [modes[i] for i in order])
         return Selection(
             files=[name.decode("utf-8", "surrogateescape") for name in files],
             warnings=[*warnings, *self.warnings],
             unreadable=[os.fsdecode(u) for u in sorted(self.unreadable)],
             sizes=sizes,
             mtimes=mtimes,
+            modes=modes,
         )

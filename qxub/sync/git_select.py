@@ -119,7 +119,8 @@ def _take(
     walk: Callable[[bytes], None],
     plain: Callable[[bytes], bool],
 ) -> None:
-    files, sizes, mtimes, readable = found.files, found.sizes, found.mtimes, found.readable
+    files, sizes, mtimes, modes = found.files, found.sizes, found.mtimes, found.modes
+    readable = found.readable
     lstat, regular = os.lstat, stat.S_IFREG
     folder_seen, folder_plain = b"", True
     for rel in paths:
@@ -143,6 +144,7 @@ def _take(
             files.append(rel)
             sizes.append(info.st_size)
             mtimes.append(info.st_mtime_ns)
+            modes.append(info.st_mode)
         elif stat.S_ISDIR(info.st_mode):
             walk(rel + b"/")  # a submodule (or a tracked file that became a folder)
         else:

@@ -335,7 +335,8 @@ class IgnoreRules:
         to the worktree top), depth first."""
         skip = len(self._prefix)
         fold = self._casefold
-        files, sizes, mtimes, readable = found.files, found.sizes, found.mtimes, found.readable
+        files, sizes, mtimes, modes = found.files, found.sizes, found.mtimes, found.modes
+        readable = found.readable
         regular = stat.S_IFREG
         todo = [(start, start_key)]
         while todo:
@@ -383,6 +384,7 @@ class IgnoreRules:
                     files.append(rel_key + name)
                     sizes.append(info.st_size)
                     mtimes.append(info.st_mtime_ns)
+                    modes.append(info.st_mode)
                 else:
                     found.add(rel_key + name, entry.path, info)
 

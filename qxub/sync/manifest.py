@@ -31,6 +31,9 @@ class Manifest:
     updated_at: float = 0.0
     verified_at: float = 0.0  # when a full push last compared every file with the mirror
     rsync_there: bool | None = None  # whether the remote has rsync (None: not checked yet)
+    # The file as it was when read or written (inode, size, mtime): unchanged means this
+    # record is still what the file holds, and need not be read again.
+    file_stamp: tuple[int, int, int] | None = field(default=None, compare=False)
 
     def synced_stamp(self, rel: str) -> Stamp | None:
         return self.pulled.get(rel) or self.pushed.get(rel)
@@ -42,8 +45,8 @@ class Manifest:
             "remote": self.remote,
             "remote_path": self.remote_path,
             "location_key": self.location_key,
-            "pushed": {k: list(v) for k, v in self.pushed.items()},
-            "pulled": {k: list(v) for k, v in self.pulled.items()},
+            "pushed": self.pushed,  # (size, mtime) tuples are written as JSON arrays
+            "pulled": self.pulled,
             "updated_at": self.updated_at,
             "verified_at": self.verified_at,
             "rsync_there": self.rsync_there,
@@ -53,6 +56,15 @@ class Manifest:
         # Lone surrogates (names that are not UTF-8) survive as \\udcXX escapes.
         tmp.write_text(json.dumps(data, ensure_ascii=True))
         tmp.replace(self.path)
+        self.file_stamp = _file_stamp(self.path)
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def manifest_path(remote: str, project_root: Path) -> Path:
@@ -61,10 +73,15 @@ def manifest_path(remote: str, project_root: Path) -> Path:
     return state_home() / "sync" / safe / f"{project_root.name[:40]}-{key}.json"
 
 
-def load_manifest(remote: str, project_root: Path) -> Manifest:
+def load_manifest(remote: str, project_root: Path, known: Manifest | None = None) -> Manifest:
+    """The record of (remote, project); `known` itself when it is the record as the file still
+    holds it (the file is read once per push, not once per step)."""
     path = manifest_path(remote, project_root)
+    stamp_now = _file_stamp(path)
+    if known is not None and known.path == path and known.file_stamp == stamp_now is not None:
+        return known
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return Manifest(path, str(project_root), remote)
     return Manifest(
@@ -73,12 +90,23 @@ def load_manifest(remote: str, project_root: Path) -> Manifest:
         remote=remote,
         remote_path=data.get("remote_path"),
         location_key=data.get("location_key"),
-        pushed={k: (int(v[0]), int(v[1])) for k, v in data.get("pushed", {}).items()},
-        pulled={k: (int(v[0]), int(v[1])) for k, v in data.get("pulled", {}).items()},
+        pushed=_stamps(data.get("pushed", {})),
+        pulled=_stamps(data.get("pulled", {})),
         updated_at=float(data.get("updated_at", 0.0)),
         verified_at=float(data.get("verified_at", 0.0)),
         rsync_there=data.get("rsync_there") if isinstance(data.get("rsync_there"), bool) else None,
+        file_stamp=stamp_now,
     )
+
+
+def _stamps(raw: dict[str, list[int]]) -> dict[str, Stamp]:
+    """JSON's [size, mtime] lists as tuples, each list let go as soon as it is read (a record
+    of 30,000 files is not held twice)."""
+    out: dict[str, Stamp] = {}
+    while raw:
+        key, value = raw.popitem()
+        out[key] = (int(value[0]), int(value[1]))
+    return out
 
 
 def stamp(path: Path) -> Stamp | None:

@@ -11,17 +11,16 @@ from pathlib import Path
 
 from qxub.sync.engine import Progress, SyncEngine, Transfer
 from qxub.sync.ignore import Selection, select_files
-from qxub.sync.manifest import Manifest, Stamp
+from qxub.sync.manifest import Manifest
 
 
 @dataclass(frozen=True)
 class PushPlan:
     selection: Selection
     deleted: list[str]  # pushed earlier, gone here now: to delete there
-    # Size and mtime of each selected file when the push was planned (the selection's lstat).
-    # What is recorded as pushed is this, not a look afterwards: a file edited or renamed
+    # Size and mtime of each selected file when the push was planned are the selection's
+    # lstat. What is recorded as pushed is that, not a look afterwards: a file edited or renamed
     # while it was being sent is then seen as changed (or as pushed and gone) by the next push.
-    stamps: dict[str, Stamp]
 
     @property
     def files(self) -> list[str]:
@@ -39,12 +38,13 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
         and not os.path.lexists(root / rel)
         and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
     ]
-    return PushPlan(selection, sorted(deleted), dict(selection.stamps()))
+    return PushPlan(selection, sorted(deleted))
 
 
 def changed_since_push(root: Path, plan: PushPlan, manifest: Manifest) -> list[str]:
     """Selected files that are new, or not as qxub last pushed them (size or mtime)."""
-    return [rel for rel in plan.files if plan.stamps.get(rel) != manifest.pushed.get(rel)]
+    pushed = manifest.pushed
+    return [rel for rel, stamp in plan.selection.stamps() if stamp != pushed.get(rel)]
 
 
 def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
@@ -91,10 +91,15 @@ def record_push(
         manifest.pushed.pop(rel, None)
         manifest.pulled.pop(rel, None)
     # Files no longer selected (newly ignored) stay there, but qxub no longer owns them.
+    if paths is None:  # every selected file is there as it is here
+        manifest.pushed = dict(plan.selection.stamps())
+        if manifest.pulled:
+            manifest.pulled = {k: v for k, v in manifest.pulled.items() if k not in manifest.pushed}
+        return
     selected = set(plan.files)
     manifest.pushed = {rel: s for rel, s in manifest.pushed.items() if rel in selected}
-    for rel in plan.files if paths is None else paths:
-        found = plan.stamps.get(rel)
-        if found is not None:
-            manifest.pushed[rel] = found
+    sent = set(paths)
+    for rel, stamp in plan.selection.stamps():
+        if rel in sent:
+            manifest.pushed[rel] = stamp
             manifest.pulled.pop(rel, None)
