@@ -4,13 +4,17 @@ The tree (bench/bigtree_tree.py): about 33,000 files shaped like a Python projec
 extension, over 300 nested `.gitignore` files with negations, a `.venv`, build outputs and
 caches with their own `*` ignore; a git repository with work in progress.
 
-Rows (median of --runs, each pair timed in turns so that load on the machine hits both):
+Rows (median of --runs, each pair timed in turns so that load on the machine hits both), over
+a throwaway sshd on 127.0.0.1 through qxub's master connection, three remotes: rsync over
+OpenSSH, SFTP over paramiko, SFTP over OpenSSH (each to its own mirror):
   selection: qxub's file selection in this process (git's listing where it applies, and
       qxub's own walk) against `git ls-files -z --cached --others --exclude-standard`;
-  dry run: `qxub remote push local --dry-run` (a new process, the mirror not created yet)
-      against the same git command;
-  peak memory: of a process that selects, above the same process before it selects, per
-      selected file.
+  dry run: `qxub remote push R --dry-run` (the mirror not created yet), same git command;
+  first push: `qxub remote push` into an empty mirror against `rsync -a` of a copy of the
+      selected files (recursive, over the same master) into an empty folder;
+  --full no-op, no-op and one-file pushes against a `rsync -a` no-op of that copy;
+  peak memory: of selecting in a process, and of a `--full` push (GNU time's %M), per
+      selected file above the same on a one-file project.
 Run: python bench/bigtree.py [--runs 5] [--scale 1.0]
 """
 
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bigtree_tree import make_tree
-from harness import QXUB, command
+from harness import QXUB, bench_remotes, command, once
 
 from qxub.sync.ignore import select_files
 
@@ -69,26 +73,56 @@ def row(name: str, ours: float, theirs: float, what: str) -> None:
     print(f"{name:34} {ours * 1000:8.0f}ms {theirs * 1000:8.0f}ms {ours / theirs:8.2f}x  {what}")
 
 
+def copy_selected(project: Path, files: list[str], dest: Path) -> None:
+    """The selected files, copied with their times (links as links), for the bare rsync."""
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / rel, target, follow_symlinks=False)
+
+
+def peak_kib(argv: list[str], **options: object) -> int:
+    """The peak resident size of the process `argv` (GNU time's %M: its own, not its
+    parent's), in KiB."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        timed = ["/usr/bin/time", "-f", "%M", "-o", out.name, *argv]
+        subprocess.run(timed, check=True, capture_output=True, **options)  # type: ignore[call-overload]
+        return int(out.read().split()[-1])
+
+
+def touching(target: Path, fn: Run) -> Run:
+    def run() -> object:
+        target.write_text(target.read_text() + "# edit\n")
+        return fn()
+
+    return run
+
+
+def remotes(base: Path) -> dict[str, dict[str, str]]:
+    engines = {"R": ("openssh", "rsync"), "S": ("paramiko", "sftp"), "T": ("openssh", "sftp")}
+    return {
+        name: {"working_dir": f"{base}/scratch-{name}", "transport": t, "sync_engine": e}
+        for name, (t, e) in engines.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="qxub-bench-bigtree-"))
-    try:
+    with bench_remotes(remotes, "bigtree") as bench:
+        base = bench.base
         project = base / "project"
         make_tree(project, args.scale)
         small = base / "small"
         small.mkdir()
         (small / "a").write_text("a\n")
-        env = {
-            **os.environ,
-            "XDG_CONFIG_HOME": str(base / "config"),
-            "XDG_STATE_HOME": str(base / "state"),
-        }
+        env = bench.env
         listed = subprocess.run(GIT_LS, cwd=project, capture_output=True, check=True).stdout
         git_files = sorted(listed.split(b"\0")[:-1])
-        ours = [os.fsencode(f) for f in select_files(project).files]
+        selection = select_files(project)
+        ours = [os.fsencode(f) for f in selection.files]
         walked = [os.fsencode(f) for f in select_files(project, git_listing=False).files]
         here = [f for f in git_files if os.path.lexists(project / os.fsdecode(f))]
         total = sum(len(files) for _, _, files in os.walk(project)) - sum(
@@ -107,14 +141,41 @@ def main() -> None:
         row("selection (git listing)", sel, bare, "vs git ls-files -co --exclude-standard")
         sel, bare = paired(lambda: select_files(project, git_listing=False), git, args.runs)
         row("selection (qxub's own walk)", sel, bare, "vs git ls-files -co --exclude-standard")
-        dry = command([*QXUB, "remote", "push", "local", "--dry-run"], cwd=project, env=env)
+        dry = command([*QXUB, "remote", "push", "R", "--dry-run"], cwd=project, env=env)
+        bench.warm()  # the master connection: no push pays for it
         sel, bare = paired(dry, git, args.runs)
-        row("remote push local --dry-run", sel, bare, "vs git ls-files -co --exclude-standard")
+        row("remote push --dry-run", sel, bare, "vs git ls-files -co --exclude-standard")
+
+        selected = base / "selected"
+        copy_selected(project, selection.files, selected)
+        host = bench.server.host
+        rsync_a = ["rsync", "-a", "-e", bench.rsh()]
+        bare_first = once(command([*rsync_a, f"{selected}/", f"{host}:{base}/bare/"]))
+        bare_noop = command([*rsync_a, f"{selected}/", f"{host}:{base}/bare/"])
+        edited = project / "src" / "proj" / "pkg1" / "sub1" / "core.py"
+        for name, label in (("R", "rsync"), ("S", "sftp/paramiko"), ("T", "sftp/openssh")):
+            push = command([*QXUB, "remote", "push", name, "-q"], cwd=project, env=env)
+            full = command([*QXUB, "remote", "push", name, "-q", "--full"], cwd=project, env=env)
+            row(f"first push ({label})", once(push), bare_first, "vs rsync -a, same files")
+            ours_t, bare = paired(full, bare_noop, args.runs)
+            row(f"--full no-op push ({label})", ours_t, bare, "vs rsync -a no-op")
+            ours_t, bare = paired(push, bare_noop, args.runs)
+            row(f"no-op push ({label})", ours_t, bare, "vs rsync -a no-op")
+            ours_t, bare = paired(touching(edited, push), bare_noop, args.runs)
+            row(f"one-file push ({label})", ours_t, bare, "vs rsync -a no-op")
         for engine in ("git", "walk"):
             per_file, count = peak(project, small, engine)
             print(f"peak memory of selecting ({engine}): {per_file:.2f} KiB per file ({count})")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+        pushes = {}
+        for where in (project, small):
+            argv = [*QXUB, "remote", "push", "R", "-q", "--full"]
+            pushes[where] = peak_kib(argv, cwd=where, env=env)
+        per_file = (pushes[project] - pushes[small]) / len(selection.files)
+        print(
+            f"peak memory of a --full push: {pushes[project] / 1024:.1f} MiB, "
+            f"{per_file:.2f} KiB per file above a one-file project's "
+            f"({pushes[small] / 1024:.1f} MiB)"
+        )
 
 
 if __name__ == "__main__":
