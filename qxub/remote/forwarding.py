@@ -188,6 +188,15 @@ class Forwarder:
         self._drop()
         self._start()
 
+    def heal(self) -> None:
+        """Reopen the tunnels if any local end no longer listens (its connection went: a
+        follow re-attached over a new one); a tunnel still in place is left alone, with the
+        connections through it."""
+        if self.closed.is_set() or not self.ready.is_set():
+            return
+        if any(not _listening(spec.local) for spec in self.specs):
+            self.reopen()
+
     def _drop(self) -> None:
         with self.lock:
             tunnels, self.tunnels = self.tunnels, []
@@ -233,6 +242,14 @@ class Forwarder:
                 self.closed.wait(self.every)
         if self._current(mine):
             self.ready.set()
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection((LOCALHOST, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
 
 
 def check_all_free(specs: Sequence[PortSpec]) -> None:
