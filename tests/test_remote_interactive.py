@@ -72,7 +72,7 @@ def test_forward_serves_the_mirror_and_ends_with_ctrl_c(remote: str) -> None:
             process.kill()
 
 
-def test_qxub_forward_reopens_a_tunnel_to_a_detached_job(remote: str) -> None:
+def test_qxub_forward_reopens_a_tunnel_to_a_detached_job(remote: str, via: str) -> None:
     local, port = free_port(), free_port()
     started = children.run(
         [*QXUB, "exec", "--remote", remote, "--terse", *serve_command(port)],
@@ -91,6 +91,14 @@ def test_qxub_forward_reopens_a_tunnel_to_a_detached_job(remote: str) -> None:
         try:
             read_until(forward, rf"http://localhost:{local}/ .*ready")
             assert "Directory listing" in fetch(local)
+            if via == "openssh":  # the master goes (the laptop slept): the tunnel comes back
+                from qxub.cli.configured import cli_config
+                from qxub.remote.config import find_remote
+                from qxub.remote.reach import transport_for
+
+                assert transport_for(find_remote(cli_config(), remote)).exit_master()
+                read_until(forward, rf"http://localhost:{local}/ .*ready", 30)
+                assert "Directory listing" in fetch(local)
             forward.send_signal(signal.SIGINT)
             assert forward.wait(timeout=30) == 130
             assert refused(local)

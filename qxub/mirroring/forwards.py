@@ -51,13 +51,17 @@ def forward_remote_job(
 def hold_forwards(
     forwarder: Forwarder, running: Callable[[], bool], say: Callable[[str], None], job_id: str
 ) -> int:
-    """`qxub forward`: keep the tunnels until the job ends (0) or Ctrl-C (130)."""
+    """`qxub forward`: keep the tunnels until the job ends (0) or Ctrl-C (130), putting
+    them back when their connection went."""
     try:
         while forwarder.failed is None:
             time.sleep(STILL_RUNNING_EVERY if forwarder.ready.is_set() else 0.2)
-            if forwarder.ready.is_set() and not running():
+            if not forwarder.ready.is_set():
+                continue
+            if not running():
                 say(f"job {job_id} has ended; forwarding stopped")
                 return 0
+            forwarder.heal()  # the connection may have gone meanwhile (the laptop slept)
         return 1
     except KeyboardInterrupt:
         say(f"forwarding stopped; job {job_id} goes on")
