@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,9 @@ class PbsServer:
 
     scripts: Path
     user: str
+    # Where the submitting user finds qxub and its dependencies when it cannot read this
+    # checkout (a clone under root's private home): a readable copy, else None.
+    pythonpath: Path | None = None
 
     @property
     def in_ns(self) -> str:
@@ -91,6 +95,11 @@ class PbsServer:
             timeout=timeout,
             check=False,
         )
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What the user's commands need in their environment (PYTHONPATH for the copy)."""
+        return {"PYTHONPATH": str(self.pythonpath)} if self.pythonpath else {}
 
     def answers(self) -> bool:
         try:
@@ -153,12 +162,40 @@ def find_server() -> PbsServer:
             tail = "\n".join((started.stdout + started.stderr).splitlines()[-15:])
             raise PbsUnavailable(f"OpenPBS did not start ({SETUP_HINT}):\n{tail}")
     probe = server.run(sys.executable, "-c", "import qxub", cwd=Path("/"))
+    if probe.returncode == 0:
+        return server
+    # The checkout (or its .venv) is private to root: give the user a readable copy of qxub
+    # and of what it imports. The interpreter itself is fine: in-pbs-ns execs it before the
+    # user's own permissions apply.
+    copy = readable_copy()
+    server = PbsServer(scripts, USER, copy)
+    probe = server.run(
+        sys.executable, "-c", "import qxub", cwd=Path("/"), env={**os.environ, **server.env}
+    )
     if probe.returncode != 0:
+        shutil.rmtree(copy, ignore_errors=True)
         raise PbsUnavailable(
-            f"{USER} (who submits the PBS jobs) cannot run this qxub ({sys.executable}): "
-            f"{probe.stderr.strip()}; clone the project where other users can read it"
+            f"{USER} (who submits the PBS jobs) cannot run this qxub ({sys.executable}), even "
+            f"from a readable copy: {probe.stderr.strip()}"
         )
     return server
+
+
+def readable_copy() -> Path:
+    """qxub's package and the packages it imports, copied where every user can read them."""
+    import click
+    import yaml
+
+    root = Path(tempfile.mkdtemp(prefix="qxub-pbs-python-", dir="/tmp"))
+    root.chmod(0o755)
+    sources = [CHECKOUT / "qxub", Path(click.__file__).parent, Path(yaml.__file__).parent]
+    extension = Path(yaml.__file__).parent.parent / "_yaml"
+    sources += [extension] if extension.is_dir() else []
+    for source in sources:
+        shutil.copytree(source, root / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root
 
 
 @dataclass(frozen=True)
@@ -183,6 +220,7 @@ def make_user_dir(server: PbsServer) -> PbsUserDir:
     root.chmod(0o755)
     work = root / "work"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QXUB_", "PBS_"))}
+    env.update(server.env)
     for name, sub in (
         ("XDG_STATE_HOME", "state"),
         ("XDG_CONFIG_HOME", "config"),

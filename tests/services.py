@@ -65,12 +65,17 @@ def slurm_env(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> S
 
 
 @pytest.fixture(scope="session")
-def pbs_server() -> PbsServer:
+def pbs_server() -> Iterator[PbsServer]:
     """The machine's OpenPBS (left running at the end: it is shared, see pbs_server.py)."""
     try:
-        return find_server()
+        server = find_server()
     except PbsUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        if server.pythonpath is not None:
+            shutil.rmtree(server.pythonpath, ignore_errors=True)
 
 
 @pytest.fixture

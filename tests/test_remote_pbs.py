@@ -34,7 +34,9 @@ def pbs_remote(
     """A remote `pbs` whose qxub submits to the real PBS, and a project to stand in."""
     # qxub's state dirs reach the remote qxub through sshd's SetEnv: `env VAR=... python`
     # would not do, as only in-pbs-ns's own exec may reach a Python under a root-only home.
-    sshd.set_env({k: pbs_user_dir.env[k] for k in ("XDG_STATE_HOME", "XDG_CONFIG_HOME")})
+    sshd.set_env(
+        {k: pbs_user_dir.env[k] for k in ("XDG_STATE_HOME", "XDG_CONFIG_HOME")} | pbs_server.env
+    )
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(control_dir))
     command = shlex.join(pbs_server.argv(sys.executable, "-m", "qxub"))
     settings = remote_settings(
