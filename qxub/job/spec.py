@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qxub.job.array import array_indices
+
 
 @dataclass(frozen=True)
 class Context:
@@ -72,8 +74,6 @@ class JobSpec:
     @property
     def indices(self) -> tuple[int, ...]:
         """The sub-jobs' indices of an array job; () for a single job."""
-        from qxub.job.array import array_indices
-
         return array_indices(self.array) if self.array else ()
 
     @property
