@@ -135,7 +135,10 @@ class Pusher:
             if self.engine is None:
                 self.engine = engine_for(ctx, manifest)
             record_paths = paths
-            if paths is None and self.engine.name == "rsync" and not force_times:
+            # A listing is worth its round trip where something was pushed before; into a
+            # mirror this project never pushed to, everything goes (as arguments, see rsync.py).
+            listable = paths is None and self.engine.name == "rsync" and not force_times
+            if listable and manifest.pushed:
                 listed = self._differing(plan)
                 if listed is not None:  # rsync gets the short list; all are then there
                     selected = set(plan.files)
