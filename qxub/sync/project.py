@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import CommandFailed
-from qxub.proc import run
+from qxub.proc import run, run_bytes
 
 
 @dataclass(frozen=True)
@@ -109,31 +109,6 @@ def _excludes_file(repo: GitRepo, value: str | None) -> Path | None:
     return Path(home) / ".config" / "git" / "ignore" if home else None
 
 
-_C_ESCAPES = dict(zip(b'abtnvfr"\\', b'\a\b\t\n\v\f\r"\\', strict=True))
-
-
-def _unquote(raw: bytes) -> bytes:
-    """A path git printed in double quotes (as it does with core.quotePath on when a name has
-    a byte that is not printable ASCII, a '"' or a '\\') -> its bytes: C escapes, octal for
-    the rest."""
-    out = bytearray()
-    i, end = 1, len(raw) - 1
-    while i < end:
-        c = raw[i]
-        if c == ord("\\"):
-            code = raw[i + 1]
-            if ord("0") <= code <= ord("7"):
-                out.append(int(raw[i + 1 : i + 4], 8) & 0xFF)
-                i += 4
-                continue
-            out.append(_C_ESCAPES.get(code, code))
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return bytes(out)
-
-
 @functools.cache
 def git_version() -> tuple[int, int] | None:
     """git's (major, minor) version; None without a working git. Asked once per process."""
@@ -146,23 +121,18 @@ def git_version() -> tuple[int, int] | None:
 
 
 def ls_files(folder: Path, *options: str, timeout: float = 60) -> tuple[list[bytes], str] | None:
-    """`git ls-files OPTIONS` in `folder`: the paths it lists, as bytes, and its stderr (in
-    the C locale). None when git cannot say (no git, not a repository, a failure).
-
-    Not `-z`: qxub.proc.run decodes output as text, strictly and with universal newlines, so
-    raw names would fail on bytes that are not UTF-8 and lose a '\\r'. With core.quotePath
-    forced on, git prints every such name quoted and in ASCII, and _unquote gives the bytes."""
-    argv = ["git", "-c", "core.quotePath=true", "ls-files", *options]
+    """`git ls-files -z OPTIONS` in `folder`: the paths it lists, as bytes (NUL-separated, so
+    every name comes through as it is), and its stderr (in the C locale). None when git
+    cannot say (no git, not a repository, a failure)."""
+    argv = ["git", "ls-files", "-z", *options]
     env = {**os.environ, "LC_ALL": "C"}
     try:
-        result = run(argv, check=False, cwd=str(folder), timeout=timeout, env=env)
-    except (CommandFailed, OSError, UnicodeDecodeError):
+        result = run_bytes(argv, check=False, cwd=str(folder), timeout=timeout, env=env)
+    except (CommandFailed, OSError):
         return None
     if result.returncode != 0:
         return None
-    names = os.fsencode(result.stdout).split(b"\n")  # a newline in a name is escaped
-    paths = [_unquote(name) if name.startswith(b'"') else name for name in names if name]
-    return paths, result.stderr
+    return result.stdout.split(b"\0")[:-1], result.stderr.decode("utf-8", "surrogateescape")
 
 
 def git_tracked_files(folder: Path) -> set[bytes] | None:
