@@ -82,21 +82,21 @@ def test_pathological_pattern_answers_at_once(tmp_path: Path) -> None:
     pattern = compile_pattern(PATHOLOGICAL.encode())
     assert pattern is not None
     matcher = Matcher(frozenset([Source([pattern], b"", 0)]))
-    start = time.perf_counter()
+    start = time.process_time()
     assert not matcher.excluded(b"a" * 60 + b"b", 0, False)
     assert matcher.excluded(b"a" * 60, 0, False)
     assert matcher.excluded(b"a" * 16, 0, False)
     assert not matcher.excluded(b"a" * 15, 0, False)
-    assert time.perf_counter() - start < 0.1
+    assert time.process_time() - start < 0.1
     git_init(tmp_path)
     write_tree(tmp_path, {".gitignore": PATHOLOGICAL + "\n", **empty(f"{'a' * 60}b {'a' * 60} ab")})
-    start = time.perf_counter()
+    start = time.process_time()
     walked = select_files(tmp_path, defaults=(), git_listing=False).files
-    assert time.perf_counter() - start < 0.1
+    assert time.process_time() - start < 0.1
     assert walked == [".gitignore", "a" * 60 + "b", "ab"]
     start = time.perf_counter()
     assert select_files(tmp_path, defaults=()).files == walked
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 10.0
 
 
 @pytest.mark.parametrize(
