@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -41,7 +42,7 @@ class Remote:
         self.server.authorized_keys.chmod(0o644)
         self.server.set_env({"PATH": f"{python}/bin:/usr/bin:/bin", "PIP_NO_INDEX": "1"})
         self.server.start()
-        self.control = Path(tempfile.mkdtemp(prefix="qxb-", dir="/tmp"))
+        self.control = Path(tempfile.mkdtemp(prefix="qxbc-", dir="/tmp"))
         self.env = {
             **os.environ,
             "XDG_CONFIG_HOME": str(work / "config"),
@@ -59,9 +60,12 @@ class Remote:
         ]  # fmt: skip
 
     def close(self) -> None:
-        run([*self.ssh(), "-O", "exit", "127.0.0.1"], capture_output=True, check=False)
+        for control in (None, f"{self.control}/qxub"):  # the bench's master, and qxub's
+            exit_master = [*self.ssh(control), "-O", "exit", "127.0.0.1"]
+            run(exit_master, capture_output=True, check=False)
         self.server.stop()
         self.user.remove()
+        shutil.rmtree(self.control, ignore_errors=True)
 
 
 def _project(where: Path) -> Path:
