@@ -6,6 +6,7 @@ from __future__ import annotations
 EXIT_ERROR = 1
 EXIT_BUG = 3  # an internal error: a bug, with its traceback saved
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (`| head`), as a shell reports SIGPIPE
 
 
 class QxubError(Exception):

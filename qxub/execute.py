@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,13 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from qxub import protocol
-from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
+from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import describe_outcome, follow
+from qxub.pipes import silence_stdout
 from qxub.polling import Outcome
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
+from qxub.stdin import piped_fd
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
@@ -60,7 +64,8 @@ def run_exec(options: ExecOptions, cwd: Path) -> int:
         raise UsageError(
             "--sync and --pull go with --remote", hint="e.g. qxub exec --remote local --sync -- ..."
         )
-    spec = spec_from_options(options, cwd)
+    stdin_fd = piped_fd()
+    spec = dataclasses.replace(spec_from_options(options, cwd), stdin=stdin_fd is not None)
     placement = place(spec, scheduler=options.scheduler, internet=options.internet)
     scheduler = get_scheduler(placement.scheduler)
     mode = Mode(
@@ -73,13 +78,17 @@ def run_exec(options: ExecOptions, cwd: Path) -> int:
     notes = [placement.estimate] if placement.estimate else []
     if options.verbose:
         notes += placement.notes
+    if stdin_fd is not None and options.dry:
+        notes.append("stdin: what is piped into qxub, staged in the log dir before submission")
     streams = Streams.standard(options.silent)
     forwarding = None
     if options.forward and not options.dry:
         from qxub.interactive.forwards import batch_forwarding
 
         forwarding = batch_forwarding(options.forward, scheduler, options.detach, streams.status)
-    return execute(placement.spec, scheduler, mode, streams, notes, forwarding=forwarding)
+    return execute(
+        placement.spec, scheduler, mode, streams, notes, forwarding=forwarding, stdin_fd=stdin_fd
+    )
 
 
 def execute(
@@ -90,9 +99,11 @@ def execute(
     notes: list[str] | None = None,
     *,
     forwarding: Callable[[JobRecord], Tunnel] | None = None,
+    stdin_fd: int | None = None,
 ) -> int:
     """Submit `spec` and follow it; the return value is the exit code for qxub.
-    `forwarding` starts what --forward asked for, removed when following ends."""
+    `forwarding` starts what --forward asked for, removed when following ends; a job with
+    `spec.stdin` gets everything from `stdin_fd`."""
     notes = notes or []
     if mode.dry:
         shown = dry_run(spec, scheduler)
@@ -104,7 +115,7 @@ def execute(
             streams.text_out.write(f"# {_unhonoured_text(scheduler.name, shown.unhonoured)}\n")
         streams.text_out.flush()
         return 0
-    record = submit(spec, scheduler)
+    record = submit(spec, scheduler, stdin_fd=stdin_fd, status=streams.status)
     protocol.emit("submitted", record.job_id, scheduler.name)
     if mode.terse:
         streams.text_out.write(record.job_id + "\n")
@@ -115,6 +126,8 @@ def execute(
         for note in notes:
             streams.status(note)
         streams.status(f"log directory: {record.logdir}")
+        if "stdin_bytes" in record.extra:
+            streams.status(f"stdin: {record.extra['stdin_bytes']} bytes staged for the job")
         if mode.verbose >= 2:
             script = Path(record.logdir) / SCRIPT_NAME
             streams.status(f"job script {script}:")
@@ -142,9 +155,27 @@ def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> 
     except KeyboardInterrupt:
         cancel_job(record, scheduler, streams.status)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return reader_gone(record.job_id)
     streams.status(describe_outcome(record.job_id, outcome))
     protocol.emit("finished", str(outcome.exit_code))
     return outcome.exit_code
+
+
+def reader_gone(job_id: str, remote: str | None = None) -> int:
+    """What reads the job's output went away (`| head`): say, even with --quiet, that the job
+    goes on and how to stop it, and exit as a local command that lost its reader (141)."""
+    silence_stdout()
+    where = f" on {remote}" if remote else ""
+    on = f"--remote {remote} " if remote else ""
+    with contextlib.suppress(OSError, ValueError):
+        print(
+            f"qxub: output closed by its reader; job {job_id} goes on{where} "
+            f"(`qxub cancel {on}{job_id}` stops it, `qxub wait {on}{job_id}` shows it)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return EXIT_BROKEN_PIPE
 
 
 def cancel_job(record: JobRecord, scheduler: Scheduler, status: Callable[[str], None]) -> None:

@@ -6,11 +6,12 @@ import os
 import shlex
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from qxub import __version__
-from qxub.job.script import render_script
+from qxub.job.script import STDIN_FILE, render_script
 from qxub.job.spec import JobSpec
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, new_logdir, save_record
@@ -44,9 +45,22 @@ def dry_run(spec: JobSpec, scheduler: Scheduler) -> DryRun:
     return DryRun(script, shlex.join(argv), tuple(scheduler.unhonoured(spec)))
 
 
-def submit(spec: JobSpec, scheduler: Scheduler) -> JobRecord:
-    """Write the job script into a fresh log dir, submit it, and record the job."""
+def submit(
+    spec: JobSpec,
+    scheduler: Scheduler,
+    *,
+    stdin_fd: int | None = None,
+    status: Callable[[str], None] = lambda _: None,
+) -> JobRecord:
+    """Write the job script into a fresh log dir, submit it, and record the job. A job with
+    `spec.stdin` gets everything from `stdin_fd`, staged in its log dir first."""
     logdir = new_logdir()
+    extra = {}
+    if spec.stdin:
+        from qxub.stdin import stage
+
+        assert stdin_fd is not None, "a job with stdin needs its source"
+        extra["stdin_bytes"] = stage(stdin_fd, logdir / STDIN_FILE, status)
     script = logdir / SCRIPT_NAME
     text = render_script(
         spec,
@@ -68,6 +82,7 @@ def submit(spec: JobSpec, scheduler: Scheduler) -> JobRecord:
         submitted_at=submitted_at,
         host=hostname(),
         unhonoured=tuple(scheduler.unhonoured(spec)),
+        extra=extra,
     )
     save_record(record)
     return record

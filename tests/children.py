@@ -26,14 +26,27 @@ def default_sigint(then: Callable[[], object] | None = None) -> Callable[[], Non
     return reset
 
 
+def _no_stdin(options: dict[str, Any]) -> dict[str, Any]:
+    """stdin /dev/null unless given: never the runner's own, which may be a pipe that a CI
+    runner keeps open (qxub exec reads a piped stdin to its end, for the job)."""
+    if "stdin" not in options and options.get("input") is None:
+        options.pop("input", None)
+        options["stdin"] = subprocess.DEVNULL
+    return options
+
+
 def run(argv: Any, **options: Any) -> subprocess.CompletedProcess[Any]:
-    """subprocess.run with SIGINT at its default in the child."""
+    """subprocess.run with SIGINT at its default in the child (and /dev/null as stdin unless
+    given)."""
+    options = _no_stdin(options)
     return subprocess.run(
         argv, preexec_fn=default_sigint(options.pop("preexec_fn", None)), **options
     )
 
 
 def popen(argv: Any, **options: Any) -> subprocess.Popen[Any]:
-    """subprocess.Popen with SIGINT at its default in the child."""
+    """subprocess.Popen with SIGINT at its default in the child (and /dev/null as stdin
+    unless given)."""
+    options = _no_stdin(options)
     reset = default_sigint(options.pop("preexec_fn", None))
     return subprocess.Popen(argv, preexec_fn=reset, **options)

@@ -19,7 +19,8 @@ def qxub(
     timeout: float = 60,
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run qxub to completion, capturing stdout and stderr separately."""
+    """Run qxub to completion, capturing stdout and stderr separately; its stdin is `input`,
+    else /dev/null (children.py)."""
     return children.run(
         [*QXUB, *args],
         cwd=cwd,

@@ -7,7 +7,7 @@ import click
 from qxub import protocol
 from qxub.cli.completion import remote_names
 from qxub.errors import EXIT_INTERRUPTED
-from qxub.execute import Streams, cancel_job
+from qxub.execute import Streams, cancel_job, reader_gone
 from qxub.jobstatus import table, views
 from qxub.monitor import describe_outcome, follow
 from qxub.schedulers.registry import get_scheduler
@@ -50,6 +50,8 @@ def wait_command(job_id: str, quiet: bool, remote: str | None) -> None:
     except KeyboardInterrupt:
         streams.status(f"stopped waiting; job {job_id} goes on (`qxub cancel {job_id}` stops it)")
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        raise SystemExit(reader_gone(job_id)) from None
     streams.status(describe_outcome(job_id, outcome))
     protocol.emit("finished", str(outcome.exit_code))
     raise SystemExit(outcome.exit_code)

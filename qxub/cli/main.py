@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from qxub import __version__
-from qxub.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, QxubError
+from qxub.errors import EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_INTERRUPTED, QxubError
 
 # Each command's module is imported only when that command runs, so `qxub --help` and every
 # command stay quick. The short help is kept here; a test checks it against the command's own.
@@ -144,7 +144,10 @@ def run(command: Callable[..., Any], args: list[str] | None = None, prog: str = 
         click.echo("qxub: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
-        sys.exit(EXIT_ERROR)
+        from qxub.pipes import silence_stdout
+
+        silence_stdout()  # else the flush at exit fails once more, with a message
+        sys.exit(EXIT_BROKEN_PIPE)
     except SystemExit:
         raise
     except Exception as exc:

@@ -19,6 +19,7 @@ EXIT_CODE_FILE = "exit_code"
 STARTED_FILE = "started"
 STDOUT_FILE = "stdout"
 STDERR_FILE = "stderr"
+STDIN_FILE = "stdin"  # what was piped into `qxub exec`, staged before submission
 
 _TEMPLATE_BODY = re.compile(r"\{\{\s*body\s*\}\}")
 _TEMPLATE_DIRECTIVES = re.compile(r"\{\{\s*directives\s*\}\}")
@@ -78,6 +79,9 @@ def body_lines(spec: JobSpec, logdir: str, array_variable: str | None = None) ->
         f'printf \'%s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" > "$__qxub_log/{STARTED_FILE}"',
         "export PYTHONUNBUFFERED=1",
     ]
+    if spec.stdin:  # else the scheduler's own (/dev/null for every one of them)
+        # The job's folder, not a sub-job's: every sub-job of an array reads the same stdin.
+        lines.append(f"exec <{q(f'{logdir}/{STDIN_FILE}')}")
     activation = activation_lines(spec.context)
     if activation:
         lines += ["", f"# context: {spec.context.kind}", *activation]

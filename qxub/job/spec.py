@@ -62,6 +62,7 @@ class JobSpec:
     post: str | None = None
     template: str | None = None  # the text of a --template file
     platform: str | None = None
+    stdin: bool = False  # its stdin is the file qxub staged in its log dir (what was piped in)
     # The command-line options this job came from, as typed, for the script header.
     options: tuple[str, ...] = ()
     array: str | None = None  # --array, checked (qxub.job.array)

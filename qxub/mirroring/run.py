@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qxub.errors import EXIT_INTERRUPTED, UsageError
+from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.execute import Streams
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
@@ -22,6 +22,7 @@ from qxub.remote.executor import (
 from qxub.remote.forwarding import PortSpec, check_all_free
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import exec_script, shell_script, subdir, terminal_exec_script
+from qxub.stdin import piped_fd
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
@@ -47,6 +48,13 @@ def run_remote_exec(
     """Run `qxub exec <words>` in the remote mirror of `cwd`; return the job's exit code.
     `forwards`: tunnels to the job's node while it is followed."""
     streams = Streams.standard(quiet)
+    stdin_fd = piped_fd()
+    if stdin_fd is not None and remote.force_tty:
+        raise UsageError(
+            f"data is piped into qxub, but {remote.name} has force_tty: true, and a terminal "
+            "would not carry it to the job",
+            hint=f"set force_tty: null for {remote.name}, or run without piping into qxub",
+        )
     script = remote_exec_script(remote, words, cwd, remote_path)
     if verbose:
         streams.status(f"on {remote.name} ({remote.url}): {shlex.join(['qxub', 'exec', *words])}")
@@ -54,7 +62,7 @@ def run_remote_exec(
     runs: list[RemoteRun] = []
 
     def follow(remote: Remote, script: list[str]) -> int:
-        runs.append(RemoteRun(remote, transport, script, streams))
+        runs.append(RemoteRun(remote, transport, script, streams, stdin_fd=stdin_fd))
         return runs[-1].run()
 
     forwarder = None
@@ -80,6 +88,13 @@ def run_remote_exec(
         installed = install(remote, transport, streams.status)
         record_command(remote, installed.command)
         streams.status(f"qxub_command of {remote.name} is now {installed.command}")
+        if stdin_fd is not None:
+            # ssh may have read some of it already: a second run would get a part of it.
+            raise QxubError(
+                f"qxub is now installed on {remote.name}, but the data piped into this run "
+                "went to the first try, so the job was not run",
+                hint="run the same command again",
+            )
         remote = dataclasses.replace(remote, qxub_command=(installed.command,))
         return follow(remote, remote_exec_script(remote, words, cwd, remote_path))
     finally:
@@ -130,7 +145,7 @@ def run_remote_job(
         code = run_remote_exec(
             remote, words, cwd, remote_path, quiet=quiet, verbose=verbose, forwards=forwards
         )
-    if pulls and code not in (EXIT_CONNECTION_LOST, EXIT_INTERRUPTED):
+    if pulls and code not in (EXIT_CONNECTION_LOST, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
         from qxub.mirroring.pull import pull
 
         result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))

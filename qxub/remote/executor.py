@@ -11,12 +11,14 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from qxub import __version__, protocol
-from qxub.errors import EXIT_INTERRUPTED, QxubError
-from qxub.execute import Streams
+from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError
+from qxub.execute import Streams, reader_gone
+from qxub.pipes import silence_stdout
 from qxub.remote.config import Remote
 from qxub.remote.running import Pipe, RemoteProcess
 from qxub.remote.scripts import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
@@ -48,8 +50,12 @@ class RemoteRun:
         streams: Streams,
         *,
         tty: bool | None = None,
+        stdin_fd: int | None = None,
     ) -> None:
         self.remote = remote
+        self.stdin_fd = stdin_fd  # sent to the remote qxub, which stages it for the job
+        self.reader_gone = False  # the reader of our output went away (`| head`)
+        self._process_stop: Callable[[], None] = lambda: None
         self.transport = transport
         self.script = list(script)
         self.streams = streams
@@ -83,16 +89,27 @@ class RemoteRun:
             if self.events.hello is None:
                 self.events.held += data
                 return
-            self.streams.err.write(data)
-            self.streams.err.flush()
+            self._write(self.streams.err, data)
 
     def _stdout_sink(self, data: bytes) -> None:
-        self.streams.out.write(data)
-        self.streams.out.flush()
+        self._write(self.streams.out, data)
+
+    def _write(self, stream: BinaryIO, data: bytes) -> None:
+        if self.reader_gone:
+            return
+        try:
+            stream.write(data)
+            stream.flush()
+        except BrokenPipeError:
+            # Stop following (the job goes on); run() says so and exits 141.
+            self.reader_gone = True
+            silence_stdout()
+            self._process_stop()
 
     # --- running ------------------------------------------------------------------------------
     def run(self) -> int:
-        process = self.transport.popen(self.script, tty=self.tty)
+        process = self.transport.popen(self.script, tty=self.tty, stdin_fd=self.stdin_fd)
+        self._process_stop = process.terminate
         # Both streams are filtered: with a tty the remote merges stderr into stdout.
         readers = [
             _reader(process.stdout, protocol.EventFilter(self._stdout_sink, self._on_event)),
@@ -108,6 +125,10 @@ class RemoteRun:
 
     def _outcome(self, returncode: int) -> int:
         events = self.events
+        if self.reader_gone and events.job_id is not None:
+            if events.finished is not None:
+                return EXIT_BROKEN_PIPE
+            return reader_gone(events.job_id, self.remote.name)
         if events.finished is not None:
             return events.finished
         tail = bytes(events.tail).decode(errors="replace")

@@ -43,8 +43,13 @@ class LocalTransport(ScriptRunner):
         *,
         tty: bool | None = None,
         own_process_group: bool = True,
+        stdin_fd: int | None = None,
     ) -> proc.Process:
-        return proc.start(self.command_argv(script_lines), new_session=own_process_group)
+        return proc.start(
+            self.command_argv(script_lines),
+            stdin=subprocess.DEVNULL if stdin_fd is None else stdin_fd,
+            new_session=own_process_group,
+        )
 
     def connection_error(self, returncode: int, stderr: str) -> SshError | None:
         return None

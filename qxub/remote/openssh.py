@@ -120,13 +120,16 @@ class OpenSshTransport(ScriptRunner):
         """`ssh <options> host`: what every command line starts with."""
         return [*self._options(), self.target.host]
 
-    def command_argv(self, script_lines: Sequence[str], *, tty: bool = False) -> list[str]:
+    def command_argv(
+        self, script_lines: Sequence[str], *, tty: bool = False, stdin: bool = False
+    ) -> list[str]:
         """The full argv that runs `script_lines` (already quoted by the caller) remotely.
 
-        Without a tty (`-T -n`) stdout and stderr stay separate and stdin is unused; with one
-        (`-tt`) the remote side merges them, so only interactive runs should ask for it.
+        Without a tty (`-T -n`) stdout and stderr stay separate and stdin is unused (or, with
+        `stdin`, sent on: `-T`); with one (`-tt`) the remote side merges them, so only
+        interactive runs should ask for it.
         """
-        mode = ["-tt"] if tty else ["-T", "-n"]
+        mode = ["-tt"] if tty else ["-T"] if stdin else ["-T", "-n"]
         return [*self._options(), *mode, self.target.host, remote_command(script_lines)]
 
     def resolve_tty(self, wanted: bool | None) -> bool:
@@ -156,16 +159,19 @@ class OpenSshTransport(ScriptRunner):
         *,
         tty: bool | None = None,
         own_process_group: bool = True,
+        stdin_fd: int | None = None,
     ) -> proc.Process:
         """Start a script with stdout and stderr as pipes, to stream them as they come; pass
         its end to `connection_error()`. With `own_process_group`, Ctrl-C at the terminal
         reaches qxub but not ssh, so qxub can cancel the job by id and keep reading. A tty
-        needs the terminal: then ssh stays in the foreground group and reads stdin."""
+        needs the terminal: then ssh stays in the foreground group and reads stdin. Without
+        one, `stdin_fd` (a pipe or file) is sent to the script's stdin, then its end."""
         use_tty = self.resolve_tty(tty)
+        feed = stdin_fd is not None and not use_tty
         try:
             return proc.start(
-                self.command_argv(script_lines, tty=use_tty),
-                stdin=None if use_tty else subprocess.DEVNULL,
+                self.command_argv(script_lines, tty=use_tty, stdin=feed),
+                stdin=None if use_tty else stdin_fd if feed else subprocess.DEVNULL,
                 new_session=own_process_group and not use_tty,
                 die_with_parent=True,
             )

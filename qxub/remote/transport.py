@@ -39,7 +39,11 @@ class Transport(Protocol):
         *,
         tty: bool | None = None,
         own_process_group: bool = True,
-    ) -> RemoteProcess: ...
+        stdin_fd: int | None = None,
+    ) -> RemoteProcess:
+        """Start a script, its stdout and stderr as pipes; its stdin gets everything from
+        `stdin_fd` and then its end (none at all without it, nor with a terminal)."""
+        ...
 
     def connection_error(self, returncode: int, stderr: str) -> SshError | None: ...
 

@@ -8,6 +8,7 @@ loses its pipes, as when a local ssh is killed.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import threading
@@ -16,6 +17,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 NO_STATUS = 255
+
+
+def send_stdin(channel: Any, fd: int | None) -> None:
+    """Send everything from `fd` to the remote command's stdin, then its end (in a thread, as
+    the command's output is read meanwhile); with no `fd`, the end at once."""
+    if fd is None:
+        channel.shutdown_write()
+        return
+
+    def pump() -> None:
+        try:
+            while data := os.read(fd, 1 << 16):
+                channel.sendall(data)
+            channel.shutdown_write()
+        except (OSError, EOFError):
+            pass  # the session closed: its end says why
+
+    threading.Thread(target=pump, daemon=True).start()
 
 
 class ChannelPipe:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from qxub import proc
 from qxub.remote.paramiko import import_paramiko
-from qxub.remote.paramiko.channel_process import ChannelProcess
+from qxub.remote.paramiko.channel_process import ChannelProcess, send_stdin
 from qxub.remote.paramiko.connect import Connection, cached, connection
 from qxub.remote.paramiko.ssh_config import HostSettings, resolve
 from qxub.remote.running import ScriptRunner
@@ -78,20 +78,26 @@ class ParamikoTransport(ScriptRunner):
         *,
         tty: bool | None = None,
         own_process_group: bool = True,
+        stdin_fd: int | None = None,
     ) -> ChannelProcess:
         """Start a script with stdout and stderr as pipes (no local process: Ctrl-C reaches
         qxub only, whatever `own_process_group`). A tty gives the remote command a terminal,
-        which merges its stderr into stdout; keystrokes are not forwarded."""
+        which merges its stderr into stdout; keystrokes are not forwarded. Without one, the
+        script's stdin gets what `stdin_fd` holds, then its end (at once without it, as
+        `ssh -n` gives)."""
         paramiko = import_paramiko()
         command = remote_command(script_lines)
         conn = self.connection()
         try:
             channel = conn.transport.open_session(timeout=conn.settings.connect_timeout)
-            if self.resolve_tty(tty):
+            use_tty = self.resolve_tty(tty)
+            if use_tty:
                 size = shutil.get_terminal_size()
                 term = os.environ.get("TERM", "xterm")
                 channel.get_pty(term=term, width=size.columns, height=size.lines)
             channel.exec_command(command)
+            if not use_tty:
+                send_stdin(channel, stdin_fd)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise SshError(
                 f"the connection to {self.target.display()} was lost ({exc or 'closed'})",
