@@ -50,6 +50,8 @@ TOP_LEVEL_KEYS = {
     "default_remote": "the remote `qxub remote ...` commands use when none is named",
     "remote_path": "where this project's mirror lives on remotes: a path relative to the "
     "remote's working_dir, or absolute",
+    "jobs_dir": "where job records and logs are kept (default ~/.local/state/qxub/jobs); "
+    "an absolute path, ~ and $VARIABLES allowed",
 }
 
 
@@ -70,6 +72,19 @@ def _check_defaults(r: Reader, value: Any, validator: DefaultsValidator | None) 
         except ValueError as exc:
             r.fail(f"defaults.{key}", str(exc))
     return checked
+
+
+def check_jobs_dir(r: Reader, where: str, value: Any, remote: bool = False) -> str:
+    """A `jobs_dir:` value: a path that is absolute once `~` (and, on a remote, `{{home}}`)
+    is expanded."""
+    example = (
+        "e.g. jobs_dir: /scratch/a56/{{user}}/qxub-jobs" if remote else "e.g. jobs_dir: ~/jobs"
+    )
+    if not isinstance(value, str) or not value.strip() or "\n" in value:
+        r.fail(where, "must be a path", hint=example)
+    if not value.startswith(("/", "~", "$", "{{home}}" if remote else "/")):
+        r.fail(where, f"{value!r} is not an absolute path", hint=example)
+    return value
 
 
 def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) -> Layer:
@@ -103,6 +118,8 @@ def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) 
             if not isinstance(value, str) or not value.strip() or "\n" in value:
                 r.fail(key, "must be a path", hint="e.g. remote_path: analysis-v2")
             checked[key] = value
+        elif key == "jobs_dir":
+            checked[key] = check_jobs_dir(r, key, value)
         elif key == "default_remote":
             if not isinstance(value, str) or not value:
                 r.fail(key, "must be the name of a remote", hint="e.g. gadi")

@@ -41,7 +41,29 @@ def state_home() -> Path:
     return _xdg("XDG_STATE_HOME", ".local/state") / "qxub"
 
 
+# Where job folders go: this variable (what a laptop sets for a remote with `jobs_dir:`),
+# else the config's `jobs_dir:` (use_jobs_dir), else the XDG state dir.
+JOBS_DIR_ENV = "QXUB_JOBS_DIR"
+_configured_jobs_dir: list[Path] = []
+
+
+def expand_dir(text: str) -> Path:
+    """A configured folder: `~` and `$VARIABLES` expanded."""
+    return Path(os.path.expanduser(os.path.expandvars(text)))
+
+
+def use_jobs_dir(text: str | None) -> None:
+    """The config's `jobs_dir:`, once the CLI has read the config (None: the default)."""
+    _configured_jobs_dir[:] = [expand_dir(text)] if text else []
+
+
 def jobs_dir() -> Path:
+    """The folder of job records and logs (one sub-folder per job)."""
+    value = os.environ.get(JOBS_DIR_ENV)
+    if value:
+        return expand_dir(value)
+    if _configured_jobs_dir:
+        return _configured_jobs_dir[0]
     return state_home() / "jobs"
 
 

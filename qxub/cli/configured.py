@@ -39,8 +39,13 @@ def config_schema() -> Schema:
 
 def cli_config(explicit: str | None = None) -> Config:
     """The layered config as every command reads it: from here, checked against the exec
-    options and the remotes schema."""
-    return load_config(Path.cwd(), Path(explicit) if explicit else None, config_schema())
+    options and the remotes schema. Its `jobs_dir:` is where this run keeps job folders."""
+    from qxub.state import use_jobs_dir
+
+    config = load_config(Path.cwd(), Path(explicit) if explicit else None, config_schema())
+    found = config.lookup("jobs_dir")
+    use_jobs_dir(str(found[0]) if found else None)
+    return config
 
 
 def _frozen(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""`qxub wait`, `qxub status`, `qxub cancel`: jobs submitted earlier, from any shell."""
+"""`qxub wait`, `qxub status`, `qxub cancel`: jobs submitted earlier, from any shell; and
+`qxub jobs clean`: their old folders."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import click
 
 from qxub import protocol
 from qxub.cli.completion import remote_names
+from qxub.cli.configured import cli_config
+from qxub.cli.types import DurationType
 from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams, cancel_job, reader_gone
+from qxub.jobclean import DEFAULT_OLDER_THAN
 from qxub.jobstatus import table, views
 from qxub.monitor import describe_outcome, follow
 from qxub.schedulers.registry import get_scheduler
@@ -22,7 +26,6 @@ REMOTE_OPTION = click.option(
 
 
 def _on_remote(name: str, words: list[str], quiet: bool = False) -> None:
-    from qxub.cli.configured import cli_config
     from qxub.remote.config import find_remote
     from qxub.remote.run import run_remote_qxub
 
@@ -42,6 +45,7 @@ def wait_command(job_id: str, quiet: bool, remote: str | None) -> None:
     if remote:
         _on_remote(remote, ["wait", *(["--quiet"] if quiet else []), job_id], quiet)
     protocol.hello()
+    cli_config()  # for its jobs_dir
     record = load_record(job_id)
     scheduler = get_scheduler(record.scheduler)
     streams = Streams.standard(quiet)
@@ -66,6 +70,7 @@ def status_command(job_ids: tuple[str, ...], last: int, remote: str | None) -> N
     if remote:
         _on_remote(remote, ["status", "--last", str(last), *job_ids])
     protocol.hello()
+    cli_config()  # for its jobs_dir
     records = [load_record(j) for j in job_ids] if job_ids else list_records(last)
     if not records:
         click.echo("no jobs submitted with qxub yet", err=True)
@@ -81,7 +86,53 @@ def cancel_command(job_ids: tuple[str, ...], remote: str | None) -> None:
     if remote:
         _on_remote(remote, ["cancel", *job_ids])
     protocol.hello()
+    cli_config()  # for its jobs_dir
     records = [load_record(j) for j in job_ids]
     streams = Streams.standard(quiet=False)
     for record in records:
         cancel_job(record, get_scheduler(record.scheduler), streams.status)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Job folders: each job's record, script and logs, kept in jobs_dir."""
+
+
+@jobs_group.command("clean")
+@click.option(
+    "--older-than",
+    default=DEFAULT_OLDER_THAN,
+    show_default=True,
+    metavar="AGE",
+    type=DurationType(),
+    help="Remove folders of ended jobs unchanged for this long: 30d, 12h, 90m.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@REMOTE_OPTION
+def clean_command(older_than: str, dry_run: bool, remote: str | None) -> None:
+    """Remove old job folders; never one of a queued or running job.
+
+    A folder goes once its job has ended (its exit code file, else its scheduler says so);
+    a job whose state is unknown is kept."""
+    if remote:
+        words = ["jobs", "clean", f"--older-than={older_than}", *(["--dry-run"] if dry_run else [])]
+        _on_remote(remote, words)
+    from qxub.job.resources import parse_duration
+    from qxub.jobclean import clean
+    from qxub.state import jobs_dir
+
+    protocol.hello()
+    cli_config()  # for its jobs_dir
+    verdicts = clean(parse_duration(older_than, "--older-than"), dry_run=dry_run)
+    for v in verdicts:
+        verb = ("would remove" if dry_run else "removed") if v.remove else "kept"
+        why = v.why.removeprefix("kept: ")
+        click.echo(f"{verb:<12}  {v.job_id or '-':<14}  {v.path.name}  ({why})")
+    gone = sum(v.remove for v in verdicts)
+    kept = len(verdicts) - gone
+    done = "would be removed" if dry_run else "removed"
+    click.echo(
+        f"{gone} job folder(s) {done}, {kept} old one(s) kept, in {jobs_dir()} "
+        f"(unchanged for {older_than})",
+        err=True,
+    )

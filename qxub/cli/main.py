@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "qxub.cli.forward_cmd:node_command",
         "Print the node a running job runs on.",
     ),
+    "jobs": (
+        "qxub.cli.jobs_cmd:jobs_group",
+        "Job folders: each job's record, script and logs, kept in jobs_dir.",
+    ),
     "remote": (
         "qxub.cli.remote_cmd:remote_group",
         "Remotes: the machines `qxub exec --remote NAME` runs jobs on.",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qxub.config import Config
+from qxub.config import Config, check_jobs_dir
 from qxub.errors import ConfigError, QxubError
 from qxub.remote.target import SshTarget
 from qxub.schema import Reader, close_matches, join
@@ -40,6 +40,8 @@ REMOTE_KEYS = {
     " another version",
     "control_persist": "how long the shared ssh connection stays up when unused, e.g. 10m"
     " (the default) or 8h",
+    "jobs_dir": "where the remote qxub keeps job records and logs (default: its own config's,"
+    " else ~/.local/state/qxub/jobs there)",
 }
 DEFAULT_CONTROL_PERSIST = "10m"
 _PERSIST = re.compile(r"(?:\d+[smhdwSMHDW]?)+")
@@ -76,6 +78,7 @@ class Remote:
     sync_engine: str | None = None  # "rsync" or "sftp"; None: chosen by what is installed
     auto_install: bool = False
     control_persist: str = DEFAULT_CONTROL_PERSIST
+    jobs_dir: str | None = None  # job folders there; remote placeholders ({{user}}) kept
 
     @property
     def url(self) -> str:
@@ -84,6 +87,10 @@ class Remote:
         user = f"{self.target.user}@" if self.target.user else ""
         port = f":{self.target.port}" if self.target.port else ""
         return f"ssh://{user}{self.target.host}{port}"
+
+    def jobs_dir_word(self) -> str | None:
+        """jobs_dir as one shell word, as working_dir_word; None when not set."""
+        return None if self.jobs_dir is None else shell_word_with_vars(self.jobs_dir)
 
     def working_dir_word(self) -> str:
         """working_dir as one shell word, with {{user}}/{{home}} expanded by the remote shell."""
@@ -205,11 +212,16 @@ def parse_remote(
                 f"{persist!r} is not a time",
                 "e.g. 600 (seconds), 10m or 8h",
             )
+    jobs_dir = d.get("jobs_dir")
+    if jobs_dir is not None:
+        jobs_dir = _expand(r, join(where, "jobs_dir"), str(jobs_dir))
+        check_jobs_dir(r, join(where, "jobs_dir"), jobs_dir, remote=True)
     return Remote(
         auto_install=False
         if auto_install is None
         else r.boolean(auto_install, join(where, "auto_install")),
         control_persist=persist or DEFAULT_CONTROL_PERSIST,
+        jobs_dir=jobs_dir,
         sync_target=sync_target,
         sync_auto=auto,
         sync_ignore=ignore,

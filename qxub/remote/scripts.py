@@ -15,6 +15,7 @@ from qxub.job.context import activation_lines
 from qxub.job.spec import Context
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
+from qxub.state import JOBS_DIR_ENV
 
 EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
 EXIT_NO_QXUB = 127  # the shell's own "command not found"
@@ -59,6 +60,9 @@ def preamble(remote: Remote, *, probe: bool = False, announce: bool = True) -> l
         lines.append(f"export {protocol.VERSION_ENV}={shlex.quote(__version__)}")
     if remote.platform:
         lines.append(f"export QXUB_PLATFORM={shlex.quote(remote.platform)}")
+    jobs_dir = remote.jobs_dir_word()
+    if jobs_dir is not None:
+        lines.append(f"export {JOBS_DIR_ENV}={jobs_dir}")
     if remote.conda_env:
         lines += activation_lines(Context(env=remote.conda_env))
     program = shlex.quote(remote.qxub_command[0])
