@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING
 
 from qxub import protocol
-from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError, UsageError
+from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import describe_outcome, follow
-from qxub.pipes import silence_stdout
 from qxub.polling import Outcome
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
 from qxub.stdin import piped_fd
+from qxub.streams import Streams, reader_gone
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
     from qxub.remote.forwarding import Tunnel
+
+__all__ = ["Mode", "Streams", "cancel_job", "execute", "follow_to_end", "reader_gone", "run_exec"]
 
 
 @dataclass(frozen=True)
@@ -33,24 +33,6 @@ class Mode:
     detach: bool = False
     quiet: bool = False
     verbose: int = 0
-
-
-@dataclass(frozen=True)
-class Streams:
-    """Where output goes: the job's stdout/stderr as bytes, qxub's own text."""
-
-    out: BinaryIO
-    err: BinaryIO
-    text_out: TextIO
-    status: Callable[[str], None]
-
-    @classmethod
-    def standard(cls, quiet: bool) -> Streams:
-        def status(message: str) -> None:
-            if not quiet:
-                print(f"qxub: {message}", file=sys.stderr, flush=True)
-
-        return cls(sys.stdout.buffer, sys.stderr.buffer, sys.stdout, status)
 
 
 def run_exec(options: ExecOptions, cwd: Path) -> int:
@@ -160,22 +142,6 @@ def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> 
     streams.status(describe_outcome(record.job_id, outcome))
     protocol.emit("finished", str(outcome.exit_code))
     return outcome.exit_code
-
-
-def reader_gone(job_id: str, remote: str | None = None) -> int:
-    """What reads the job's output went away (`| head`): say, even with --quiet, that the job
-    goes on and how to stop it, and exit as a local command that lost its reader (141)."""
-    silence_stdout()
-    where = f" on {remote}" if remote else ""
-    on = f"--remote {remote} " if remote else ""
-    with contextlib.suppress(OSError, ValueError):
-        print(
-            f"qxub: output closed by its reader; job {job_id} goes on{where} "
-            f"(`qxub cancel {on}{job_id}` stops it, `qxub wait {on}{job_id}` shows it)",
-            file=sys.stderr,
-            flush=True,
-        )
-    return EXIT_BROKEN_PIPE
 
 
 def cancel_job(record: JobRecord, scheduler: Scheduler, status: Callable[[str], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import socket
@@ -55,12 +56,16 @@ def submit(
     """Write the job script into a fresh log dir, submit it, and record the job. A job with
     `spec.stdin` gets everything from `stdin_fd`, staged in its log dir first."""
     logdir = new_logdir()
-    extra = {}
+    extra: dict[str, int] = {}
     if spec.stdin:
         from qxub.stdin import stage
 
         assert stdin_fd is not None, "a job with stdin needs its source"
         extra["stdin_bytes"] = stage(stdin_fd, logdir / STDIN_FILE, status)
+        if not extra["stdin_bytes"]:  # an empty pipe (a remote qxub's, mostly): no stdin
+            (logdir / STDIN_FILE).unlink()
+            spec = dataclasses.replace(spec, stdin=False)
+            extra = {}
     script = logdir / SCRIPT_NAME
     text = render_script(
         spec,

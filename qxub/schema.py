@@ -6,7 +6,6 @@ is mistyped, so a wrong file is fixed from the message alone.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from typing import Any, NoReturn
 
@@ -16,6 +15,8 @@ from qxub.errors import ConfigError, ResourceError
 def close_matches(name: str, known: Collection[str], n: int = 3) -> list[str]:
     """Names in `known` that look like `name`: same but for case first, then similar ones."""
     same_but_case = [k for k in known if k.lower() == name.lower() and k != name]
+    import difflib  # for a mistake's message only
+
     return (same_but_case or difflib.get_close_matches(name, list(known), n=n, cutoff=0.5))[:n]
 
 

@@ -2,12 +2,13 @@
 
 Each job gets a directory before it is submitted (the script must know where to write its
 output), named by a local key; an index maps the scheduler's job id to that directory.
+The config and `qxub exec --remote` on the laptop need only the folders: what the records
+need is imported when a record is written or read.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ def _index_path(job_id: str) -> Path:
 
 def save_record(record: JobRecord) -> None:
     """Write the record atomically and index it by job id."""
+    import json
+
     data = dataclasses.asdict(record)
     tmp = record.path / "record.json.tmp"
     tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -119,6 +122,8 @@ def save_record(record: JobRecord) -> None:
 
 def load_record(job_id: str) -> JobRecord:
     """The record of a job by its id, or JobNotFound with a hint."""
+    import json
+
     path = _index_path(job_id) / "record.json"
     try:
         data = json.loads(path.read_text())
@@ -177,6 +182,8 @@ def read_exit_code(logdir: Path) -> int | None:
 
 def list_records(limit: int | None = None) -> list[JobRecord]:
     """Known jobs, newest first."""
+    import json
+
     index = jobs_dir() / "by-id"
     if not index.is_dir():
         return []

@@ -4,6 +4,7 @@ options (for `defaults:`) and the remotes schema, and the exec options as typed 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,21 @@ def options_command() -> click.Command:
     return click.command("exec")(exec_options(lambda **_: None))
 
 
+@cache
+def _defaults_check() -> Callable[[str, Any], Any]:
+    return defaults_validator(options_command())
+
+
+def _check_default(key: str, value: Any) -> Any:
+    """Checks one `defaults:` entry; the checker is built on first use (few configs have
+    defaults, and building it costs a second set of the exec options)."""
+    return _defaults_check()(key, value)
+
+
 def config_schema() -> Schema:
     from qxub.remote.config import remote_parser
 
-    check = defaults_validator(options_command())
-    return Schema(defaults=check, remotes=remote_parser(check))
+    return Schema(defaults=_check_default, remotes=remote_parser(_check_default))
 
 
 def cli_config(explicit: str | None = None) -> Config:

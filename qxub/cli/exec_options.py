@@ -7,6 +7,7 @@ recorded in a job's script and (with --remote) the options forwarded to the remo
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 import click
@@ -14,7 +15,7 @@ from click.core import ParameterSource
 
 from qxub.cli.completion import platform_names, queue_names, remote_names
 from qxub.cli.types import AssignmentType, DurationType, SizeType
-from qxub.schedulers.registry import NAMES as SCHEDULER_NAMES
+from qxub.schedulers import NAMES as SCHEDULER_NAMES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -381,8 +382,10 @@ def _names(option: Callable[[F], F]) -> set[str]:
     return {p.name for p in getattr(probe, "__click_params__", []) if p.name}
 
 
-# Each option's section in `--help`.
-SECTION = {name: section for section, option in OPTIONS for name in _names(option)}
+@cache
+def option_sections() -> dict[str, str]:
+    """Each option's section in `--help` (worked out for the help only)."""
+    return {name: section for section, option in OPTIONS for name in _names(option)}
 
 
 def exec_options(func: F, only: frozenset[str] | None = None) -> F:
@@ -406,7 +409,7 @@ class SectionedCommand(click.Command):
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is not None:
-                section = SECTION.get(param.name or "", "Other options")
+                section = option_sections().get(param.name or "", "Other options")
                 sections.setdefault(section, []).append(record)
         for section, records in sections.items():
             with formatter.section(section):

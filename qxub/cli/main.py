@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import time
-import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -111,6 +109,9 @@ def _say_error(message: str, hint: str | None) -> None:
 
 
 def _report_bug(exc: BaseException) -> int:
+    import time
+    import traceback
+
     from qxub.state import state_home  # only when something broke
 
     log = state_home() / "crash.log"

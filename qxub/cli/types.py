@@ -12,8 +12,6 @@ from typing import Any
 import click
 
 from qxub.errors import ResourceError
-from qxub.job.build import parse_assignments
-from qxub.job.resources import parse_duration, parse_size
 
 
 class CheckedText(click.ParamType):  # type: ignore[type-arg,unused-ignore]
@@ -34,14 +32,27 @@ class CheckedText(click.ParamType):  # type: ignore[type-arg,unused-ignore]
         return text
 
 
+# The parsers are imported when a value is checked: most runs type none of these options.
+def _size(text: str) -> object:
+    from qxub.job.resources import parse_size
+
+    return parse_size(text)
+
+
+def _duration(text: str) -> object:
+    from qxub.job.resources import parse_duration
+
+    return parse_duration(text)
+
+
 class SizeType(CheckedText):
     def __init__(self) -> None:
-        super().__init__("size", parse_size)
+        super().__init__("size", _size)
 
 
 class DurationType(CheckedText):
     def __init__(self) -> None:
-        super().__init__("duration", parse_duration)
+        super().__init__("duration", _duration)
 
 
 class AssignmentType(CheckedText):
@@ -51,9 +62,13 @@ class AssignmentType(CheckedText):
         self, many: bool = False, shell_names: bool = True, bare_keys: bool = False
     ) -> None:
         self.many = many
-        super().__init__(
-            "key=value",
-            lambda text: parse_assignments(
-                text, many=many, shell_names=shell_names, bare_keys=bare_keys
-            ),
+        self.shell_names = shell_names
+        self.bare_keys = bare_keys
+        super().__init__("key=value", self._parse)
+
+    def _parse(self, text: str) -> object:
+        from qxub.job.build import parse_assignments
+
+        return parse_assignments(
+            text, many=self.many, shell_names=self.shell_names, bare_keys=self.bare_keys
         )

@@ -9,6 +9,7 @@ import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qxub import __version__
 from qxub.errors import QxubError
@@ -17,7 +18,9 @@ from qxub.remote.reach import rsync_route
 from qxub.remote.scripts import RSYNC_PROBE, mirror_script, remove_dirs_script
 from qxub.remote.transport import Transport
 from qxub.sync import MARKER
-from qxub.sync.rsync import Endpoint
+
+if TYPE_CHECKING:
+    from qxub.sync.rsync import Endpoint
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
 def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
     """How rsync reaches the mirror (the remote's connection, or its data mover)."""
     route = rsync_route(remote, transport)
+    from qxub.sync.rsync import Endpoint  # only for a push or pull: not on exec's path
+
     return Endpoint(prefix=route.prefix, rsh=route.rsh)
 
 

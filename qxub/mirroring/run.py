@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError, UsageError
-from qxub.execute import Streams
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
@@ -23,6 +22,7 @@ from qxub.remote.forwarding import PortSpec, check_all_free
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import exec_script, shell_script, subdir, terminal_exec_script
 from qxub.stdin import piped_fd
+from qxub.streams import Streams
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions

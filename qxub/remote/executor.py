@@ -17,12 +17,12 @@ from typing import BinaryIO
 
 from qxub import __version__, protocol
 from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError
-from qxub.execute import Streams, reader_gone
 from qxub.pipes import silence_stdout
 from qxub.remote.config import Remote
 from qxub.remote.running import Pipe, RemoteProcess
 from qxub.remote.scripts import EXIT_NO_DIR, EXIT_NO_QXUB, qxub_script
 from qxub.remote.transport import Transport
+from qxub.streams import Streams, reader_gone
 
 EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the job goes on; try again (qxub wait --remote)
 CANCEL_TIMEOUT = 60.0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qxub.execute import Streams
 from qxub.remote.config import Remote
 from qxub.remote.executor import RemoteRun
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import qxub_script
+from qxub.streams import Streams
 
 
 def run_remote_qxub(remote: Remote, words: Sequence[str], *, quiet: bool = False) -> int:

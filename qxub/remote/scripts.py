@@ -11,8 +11,6 @@ from pathlib import Path, PurePosixPath
 
 from qxub import __version__, protocol
 from qxub.errors import QxubError
-from qxub.job.context import activation_lines
-from qxub.job.spec import Context
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
 from qxub.state import JOBS_DIR_ENV
@@ -64,6 +62,9 @@ def preamble(remote: Remote, *, probe: bool = False, announce: bool = True) -> l
     if jobs_dir is not None:
         lines.append(f"export {JOBS_DIR_ENV}={jobs_dir}")
     if remote.conda_env:
+        from qxub.job.context import activation_lines  # what jobs are: only when needed here
+        from qxub.job.spec import Context
+
         lines += activation_lines(Context(env=remote.conda_env))
     program = shlex.quote(remote.qxub_command[0])
     lines += [

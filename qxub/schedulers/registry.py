@@ -6,9 +6,10 @@ import os
 import shutil
 
 from qxub.errors import UsageError
+from qxub.schedulers import NAMES
 from qxub.schedulers.base import Scheduler
 
-NAMES = ("pbs", "slurm", "local")
+__all__ = ["NAMES", "get_scheduler"]
 
 
 def get_scheduler(name: str) -> Scheduler:

@@ -1,0 +1,71 @@
+"""The laptop's side of `qxub exec --remote` stays light: it imports nothing about jobs,
+schedulers or platforms: the remote qxub does that work."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import children
+
+pytestmark = pytest.mark.sshd
+
+# Writes the names of the modules loaded, at exit, then runs qxub as `python -m qxub` would.
+WRAPPER = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def write():
+    with open(out, "w") as handle:
+        handle.write("\\n".join(sorted(sys.modules)))
+atexit.register(write)
+sys.argv[0] = "qxub"
+runpy.run_module("qxub", run_name="__main__", alter_sys=True)
+"""
+
+HEAVY = (
+    "qxub.execute",
+    "qxub.jobs",
+    "qxub.monitor",
+    "qxub.job.spec",
+    "qxub.job.script",
+    "qxub.job.build",
+    "qxub.placement",
+    "qxub.platforms",
+    "qxub.schedulers.base",
+    "qxub.schedulers.registry",
+    "qxub.sync.rsync",
+    "qxub.sync.push",
+    "paramiko",
+    "traceback",
+    "secrets",
+)
+
+
+def test_the_laptop_path_of_exec_remote_imports_no_job_machinery(
+    remote: str, tmp_path: Path
+) -> None:
+    loaded = tmp_path / "modules.txt"
+    result = children.run(
+        [
+            sys.executable,
+            "-c",
+            WRAPPER,
+            str(loaded),
+            "exec",
+            "--remote",
+            remote,
+            "--",
+            "echo",
+            "hi",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
+    modules = set(loaded.read_text().split())
+    assert "qxub.remote.executor" in modules  # the wrapper saw the run
+    heavy = sorted(m for m in modules if m.startswith(HEAVY))
+    assert heavy == [], f"the laptop path imported {heavy}"
