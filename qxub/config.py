@@ -18,6 +18,7 @@ from qxub.schema import Reader, load_yaml
 from qxub.state import config_dirs, config_home
 
 PROJECT_FILE = ".qxub.yaml"
+USER_LAYERS = ("system", "user")  # the layers that may set jobs_dir
 
 # Checks the value of `defaults.<name>`; returns the value to use or raises ValueError with a
 # message saying what is valid. The CLI builds it from the exec command's options.
@@ -119,6 +120,13 @@ def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) 
                 r.fail(key, "must be a path", hint="e.g. remote_path: analysis-v2")
             checked[key] = value
         elif key == "jobs_dir":
+            if name not in USER_LAYERS:
+                # Job records are the user's: `qxub status` must find them from any folder.
+                r.fail(
+                    key,
+                    "is a setting of the user, not of a project or --config file",
+                    hint=f"set it in {config_home() / 'config.yaml'}",
+                )
             checked[key] = check_jobs_dir(r, key, value)
         elif key == "default_remote":
             if not isinstance(value, str) or not value:
@@ -145,6 +153,18 @@ def layer_paths(cwd: Path, explicit: Path | None = None) -> list[tuple[str, Path
     if explicit is not None:
         paths.append(("file", explicit))
     return paths
+
+
+def user_jobs_dir() -> str | None:
+    """`jobs_dir:` from the system and user files only (where it may be set), read without
+    the project's: for the commands that look for jobs from any folder."""
+    found = None
+    for name, path in layer_paths(Path.cwd()):
+        if name in USER_LAYERS:
+            layer = load_layer(name, path)
+            if layer is not None and "jobs_dir" in layer.data:
+                found = str(layer.data["jobs_dir"])
+    return found
 
 
 @dataclass(frozen=True)

@@ -131,11 +131,17 @@ def test_jobs_dir_in_the_config_moves_job_folders(tmp_path: Path) -> None:
     assert f"removed       {job}" in qxub("jobs", "clean", cwd=tmp_path).stdout
 
 
-def test_jobs_dir_must_be_absolute(tmp_path: Path) -> None:
+def test_jobs_dir_must_be_absolute_and_the_users(tmp_path: Path) -> None:
     _user_config(jobs_dir="relative/jobs")
     result = qxub("status", cwd=tmp_path)
     assert_one_line_error(result)
     assert "jobs_dir" in result.stderr and "absolute" in result.stderr
+    _user_config()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".qxub.yaml").write_text(f"jobs_dir: {tmp_path / 'jobs'}\n")
+    refused = qxub("exec", "--", "true", cwd=tmp_path)
+    assert_one_line_error(refused)
+    assert "setting of the user" in refused.stderr
 
 
 @pytest.mark.sshd

@@ -59,6 +59,14 @@ def cli_config(explicit: str | None = None) -> Config:
     return config
 
 
+def use_user_jobs_dir() -> None:
+    """Take the user's `jobs_dir:` (wait, status, cancel, jobs clean: no project involved)."""
+    from qxub.config import user_jobs_dir
+    from qxub.state import use_jobs_dir
+
+    use_jobs_dir(user_jobs_dir())
+
+
 def _frozen(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
 

@@ -7,7 +7,7 @@ import click
 
 from qxub import protocol
 from qxub.cli.completion import remote_names
-from qxub.cli.configured import cli_config
+from qxub.cli.configured import cli_config, use_user_jobs_dir
 from qxub.cli.types import DurationType
 from qxub.errors import EXIT_INTERRUPTED
 from qxub.execute import Streams, cancel_job, reader_gone
@@ -45,7 +45,7 @@ def wait_command(job_id: str, quiet: bool, remote: str | None) -> None:
     if remote:
         _on_remote(remote, ["wait", *(["--quiet"] if quiet else []), job_id], quiet)
     protocol.hello()
-    cli_config()  # for its jobs_dir
+    use_user_jobs_dir()
     record = load_record(job_id)
     scheduler = get_scheduler(record.scheduler)
     streams = Streams.standard(quiet)
@@ -70,7 +70,7 @@ def status_command(job_ids: tuple[str, ...], last: int, remote: str | None) -> N
     if remote:
         _on_remote(remote, ["status", "--last", str(last), *job_ids])
     protocol.hello()
-    cli_config()  # for its jobs_dir
+    use_user_jobs_dir()
     records = [load_record(j) for j in job_ids] if job_ids else list_records(last)
     if not records:
         click.echo("no jobs submitted with qxub yet", err=True)
@@ -86,7 +86,7 @@ def cancel_command(job_ids: tuple[str, ...], remote: str | None) -> None:
     if remote:
         _on_remote(remote, ["cancel", *job_ids])
     protocol.hello()
-    cli_config()  # for its jobs_dir
+    use_user_jobs_dir()
     records = [load_record(j) for j in job_ids]
     streams = Streams.standard(quiet=False)
     for record in records:
@@ -122,7 +122,7 @@ def clean_command(older_than: str, dry_run: bool, remote: str | None) -> None:
     from qxub.state import jobs_dir
 
     protocol.hello()
-    cli_config()  # for its jobs_dir
+    use_user_jobs_dir()
     verdicts = clean(parse_duration(older_than, "--older-than"), dry_run=dry_run)
     for v in verdicts:
         verb = ("would remove" if dry_run else "removed") if v.remove else "kept"
