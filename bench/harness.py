@@ -83,7 +83,11 @@ def bench_remotes(remotes: Remotes, prefix: str) -> Iterator[Bench]:
 
 
 def command(argv: list[str], **options: object) -> Callable[[], None]:
-    """A call that runs `argv` to success, its output captured."""
+    """A call that runs `argv` to success, its output captured and /dev/null as its stdin (a
+    qxub exec reads a piped stdin to its end for the job, and so does one behind `ssh R`)."""
+
+    if "input" not in options:
+        options = {"stdin": subprocess.DEVNULL, **options}
 
     def run() -> None:
         subprocess.run(argv, check=True, capture_output=True, **options)  # type: ignore[call-overload]
