@@ -137,11 +137,21 @@ def parse_layer(name: str, path: Path, text: str, schema: Schema | None = None) 
 
 def load_layer(name: str, path: Path, schema: Schema | None = None) -> Layer | None:
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(
+            f"{path}: cannot read: {exc.strerror}",
+            hint="check the file's permissions, or move it away",
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {raw[exc.start : exc.start + 1]!r})",
+            hint="save the file as UTF-8",
+        ) from None
     return parse_layer(name, path, text, schema)
 
 

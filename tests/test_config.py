@@ -116,3 +116,32 @@ def test_config_get_unset_and_files(project: Path) -> None:
     files = qxub("config", "files", cwd=project).stdout.splitlines()
     assert [line.split()[0] for line in files] == ["system", "user", "project"]
     assert files[2].endswith(str(project / ".qxub.yaml"))
+
+
+def test_a_config_file_that_is_not_utf8_names_the_file(project: Path) -> None:
+    user_file().write_bytes(b"defaults:\n  var: [WHO=\xe9t\xe9]\n")
+    result = qxub("exec", "--", "true", cwd=project)
+    assert_one_line_error(result)
+    assert str(user_file()) in result.stderr and "UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "words"),
+    [
+        ("a/b", "ssh://host", ["'a/b' is not a valid remote name"]),
+        ("..", "ssh://host", ["'..' is not a valid remote name"]),
+        ("ok", "ssh://ho;st", ["remotes.ok.url", "host"]),
+        ("ok", "ssh://-oProxyCommand=x", ["remotes.ok.url"]),
+        ("ok", "ssh://$(touch%20x)@host", ["remotes.ok.url"]),
+    ],
+)
+def test_remote_names_and_url_hosts_are_checked_when_read(
+    project: Path, name: str, url: str, words: list[str]
+) -> None:
+    user_file().write_text(f"remotes:\n  {name!r}:\n    url: {url!r}\n")
+    result = qxub("remote", "push", "ok", cwd=project)
+    assert_one_line_error(result)
+    assert str(user_file()) in result.stderr
+    for word in words:
+        assert word in result.stderr
+    assert not (project / "x").exists()

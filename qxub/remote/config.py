@@ -139,11 +139,27 @@ def _expand(r: Reader, path: str, value: str) -> str:
     return _PLACEHOLDER.sub(sub, value)
 
 
+# A remote's name names files (its record, its logs): no '/', no shell characters.
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+# What a host (or an ssh config alias) and a user may hold: nothing a shell or ssh would read
+# as syntax or an option.
+_HOST = re.compile(r"[A-Za-z0-9_.:%\[\]][A-Za-z0-9_.:%\[\]-]*")
+_USER = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@\\-]*")
+
+
 def _target(r: Reader, path: str, url: str, ssh_config: str | None) -> SshTarget:
     try:
-        return SshTarget.from_url(_expand(r, path, url), config_file=ssh_config)
+        target = SshTarget.from_url(_expand(r, path, url), config_file=ssh_config)
     except ConfigError as exc:
         r.fail(path, exc.message, exc.hint)
+    if not _HOST.fullmatch(target.host) or (target.user and not _USER.fullmatch(target.user)):
+        r.fail(
+            path,
+            f"{url!r}: the host or user holds characters a host name cannot",
+            "hosts are names (letters, digits, '.', '-', '_') or addresses; "
+            "e.g. ssh://me@gadi.nci.org.au",
+        )
+    return target
 
 
 def parse_remote(
@@ -157,6 +173,12 @@ def parse_remote(
     if name == LOCAL:
         r.fail(
             where, "`local` is the built-in remote (this machine)", "give your remote another name"
+        )
+    if not _NAME.fullmatch(name) or name in (".", ".."):
+        r.fail(
+            where,
+            f"{name!r} is not a valid remote name",
+            "use letters, digits, '_', '.' and '-' (e.g. gadi, hpc-2)",
         )
 
     def string(key: str) -> str | None:
