@@ -9,7 +9,10 @@ Times (median of --runs), side by side in one run:
   (each to its own mirror), and SFTP's times as ratios to rsync's. "no-op push --full"
   compares every file with the mirror; a plain no-op push costs no connection with any engine;
   file selection: qxub's ignore engine vs `git ls-files --cached --others --exclude-standard`.
-Run: python bench/sync.py [--files 10000] [--runs 5]
+With --before SRC (a folder holding another qxub's `qxub` package, e.g. main's, unpacked by
+`git archive main qxub | tar -x -C SRC`), that qxub's pushes are timed in the same run, each
+row beside this one's, to its own mirror.
+Run: python bench/sync.py [--files 10000] [--runs 5] [--before SRC]
 """
 
 from __future__ import annotations
@@ -43,8 +46,11 @@ def make_project(root: Path, files: int) -> None:
         (root / f"model{i}.bin").write_bytes(os.urandom(8 * 1024 * 1024))
 
 
-def pusher(bench: Bench, project: Path, name: str, *extra: str) -> Run:
-    return command([*QXUB, "remote", "push", name, "-q", *extra], cwd=project, env=bench.env)
+def pusher(bench: Bench, project: Path, name: str, *extra: str, source: str | None = None) -> Run:
+    env = dict(bench.env)
+    if source is not None:
+        env["PYTHONPATH"] = source  # found before the installed qxub
+    return command([*QXUB, "remote", "push", name, "-q", *extra], cwd=project, env=env)
 
 
 def bare_rsync(bench: Bench, project: Path, listing: bytes, dest: str, shared: bool) -> Run:
@@ -68,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", metavar="SRC", help="another qxub to time beside this one")
     args = parser.parse_args()
 
     def remotes(base: Path) -> dict[str, dict[str, str]]:
@@ -77,7 +84,7 @@ def main() -> None:
                 "transport": transport,
                 "sync_engine": engine,
             }
-            for name, transport, engine in ENGINES
+            for name, transport, engine in [*ENGINES, ("B", "openssh", "rsync")]
         }
 
     with bench_remotes(remotes, "sync") as bench:
@@ -105,6 +112,8 @@ def main() -> None:
                 f"{name:18} {q * 1000:7.0f}ms {b * 1000:11.0f}ms {f * 1000:10.0f}ms "
                 f"{q / b:11.2f}x {q / f:10.2f}x"
             )
+        if args.before:
+            before_rows(bench, project, args.before, args.runs, rows, touch)
         names = [name for name, _, _ in ENGINES]
         engine_rows = [
             ("first push", [first, *(once(pusher(bench, project, n)) for n in names[1:])]),
@@ -137,6 +146,32 @@ def main() -> None:
             f"file selection: qxub {t_sel * 1000:.0f}ms, git ls-files {t_git * 1000:.0f}ms, "
             f"ratio {t_sel / t_git:.2f}x"
         )
+
+
+def before_rows(
+    bench: Bench,
+    project: Path,
+    source: str,
+    runs: int,
+    rows: list[tuple[str, float, float, float]],
+    touch: Callable[[Run], Run],
+) -> None:
+    """The same three pushes with another qxub (to its own mirror, remote B), beside these;
+    each with bare rsync over the same master timed again right after it."""
+    before = pusher(bench, project, "B", source=source)
+    now = pusher(bench, project, "R")
+    listing = subprocess.run(GIT_LS, cwd=project, capture_output=True, check=True).stdout
+    shared = bare_rsync(bench, project, listing, "bare", shared=True)
+    first = once(before)
+    timed = [
+        ("first push", first, rows[0][1], rows[0][2]),
+        ("no-op push", *(median(f, runs) for f in (before, now, shared))),
+        ("one file changed", *(median(touch(f), runs) for f in (before, now, shared))),
+    ]
+    print(f"before ({source}) and now, side by side:")
+    print(f"{'':18} {'before':>9} {'now':>9} {'before/rsync':>13} {'now/rsync':>10}")
+    for name, b, n, r in timed:
+        print(f"{name:18} {b * 1000:7.0f}ms {n * 1000:7.0f}ms {b / r:12.2f}x {n / r:9.2f}x")
 
 
 if __name__ == "__main__":

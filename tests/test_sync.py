@@ -129,10 +129,12 @@ def test_pull_keeps_local_edits(project: Path, remote_home: Path) -> None:
     result = qxub("remote", "pull", "R", "x.py")
     assert result.returncode == 1
     assert "kept your x.py" in result.stderr
+    assert "--keep-local" in result.stderr and "--force" in result.stderr
     assert (project / "x.py").read_text() == "local edit\n"
     assert (project / "x.py.from-R").read_text() == "remote edit\n"
     keep = qxub("remote", "pull", "R", "x.py", "--keep-local")
-    assert (project / "x.py").read_text() == "local edit\n" and keep.returncode == 1
+    # Every conflict skipped by request: nothing left to resolve.
+    assert (project / "x.py").read_text() == "local edit\n" and keep.returncode == 0, keep.stderr
     forced = qxub("remote", "pull", "R", "x.py", "--force")
     assert forced.returncode == 0
     assert (project / "x.py").read_text() == "remote edit\n"
@@ -330,9 +332,9 @@ def test_incremental_push_and_full(project: Path, remote_home: Path) -> None:
 
 @pytest.mark.weird_paths
 def test_full_push_compares_every_file_with_the_mirror(project: Path, remote_home: Path) -> None:
-    """One listing of the mirror, then only what differs goes to the engine: a file changed
-    there (same size), one made executable there, one deleted there, a link repointed there;
-    an executable here stays so; the rest is not sent again."""
+    """One listing of the mirror, held against the record: a file deleted there is sent again;
+    a file or a link changed there since the last sync (a job's doing) is left there and named;
+    the rest is not sent again."""
     (project / "run.sh").write_text("#!/bin/sh\n")
     (project / "run.sh").chmod(0o755)
     (project / "ln").symlink_to("b.py")
@@ -341,16 +343,15 @@ def test_full_push_compares_every_file_with_the_mirror(project: Path, remote_hom
     assert os.access(there / "run.sh", os.X_OK)
     (there / "b.py").write_text("B\n")
     os.utime(there / "b.py", (1, 1))
-    (there / "old.py").chmod(0o755)
     (there / "pkg" / "mod.py").unlink()
     (there / "ln").unlink()
     (there / "ln").symlink_to("old.py")
     full = qxub("remote", "push", "R", "--full", "-v")
     assert full.returncode == 0, full.stderr
-    assert (there / "b.py").read_text() == "b\n"
-    assert not os.access(there / "old.py", os.X_OK)
+    assert (there / "b.py").read_text() == "B\n"
+    assert "changed on R since the last sync: b.py" in full.stderr
+    assert os.readlink(there / "ln") == "old.py"
     assert (there / "pkg" / "mod.py").read_text() == "m\n"
-    assert os.readlink(there / "ln") == "b.py"
     assert "sent run.sh" not in full.stderr and "sent .gitignore" not in full.stderr
     again = qxub("remote", "push", "R", "--full")
     assert "up to date" in again.stderr, again.stderr

@@ -284,3 +284,26 @@ def test_exec_sync_during_a_watch_does_not_race(
         result = qxub("exec", "--remote", "R", "--sync", "--", "cat", "data.txt")
         assert result.returncode == 0, result.stderr
         assert result.stdout == f"version {i}\n"
+
+
+def test_a_pulled_log_is_not_pushed_back_over_the_job_s_later_writes(
+    watcher: Callable[..., Watch], remote_home: Path
+) -> None:
+    root = Path.cwd()
+    (root / "run.py").write_text("r")
+    w = watcher()
+    eventually(reads(mirror(remote_home) / "run.py", "r"))
+    log = mirror(remote_home) / "job.log"
+    log.write_text("step 1\n")
+    pulled = children.run(
+        [*QXUB, "remote", "pull", "R", "job.log"], capture_output=True, text=True, check=False
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    time.sleep(0.5)  # the watch sees the pull's write and pushes what it decides to
+    with log.open("a") as out:
+        out.write("step 2\n")  # the job goes on writing
+    (root / "run.py").write_text("r2")  # a round of the watch after it
+    eventually(reads(mirror(remote_home) / "run.py", "r2"), within=5)
+    time.sleep(0.3)
+    assert log.read_text() == "step 1\nstep 2\n"
+    assert w.proc.poll() is None

@@ -176,18 +176,26 @@ def remote_shell(name: str | None) -> None:
 @click.option(
     "--full", is_flag=True, help="Compare every file with the mirror, not only those changed here."
 )
-def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite files that changed there since the last sync.",
+)
+def remote_push(
+    name: str | None, dry_run: bool, verbose: int, quiet: bool, full: bool, force: bool
+) -> None:
     """Mirror the project to the remote (default: default_remote).
 
-    Sends what the ignore rules select; deletes there only files qxub pushed earlier that are
-    gone here. Files the job wrote there are never touched."""
+    Sends what changed here since the last sync; deletes there files qxub pushed that are gone
+    here. A file that changed there since (a job wrote it) is never overwritten or deleted: it
+    is reported as a conflict (exit 1) and the rest of the push goes on."""
     import sys
 
     from qxub.mirroring.push import push
 
     config = _config()
     remote = _remote(name)
-    push(
+    result = push(
         remote,
         Path.cwd(),
         _remote_path(config),
@@ -196,7 +204,10 @@ def remote_push(name: str | None, dry_run: bool, verbose: int, quiet: bool, full
         verbose=verbose,
         progress=sys.stderr.isatty() and not quiet,
         full=full,
+        force=force,
     )
+    if result.conflicts and not dry_run:
+        raise SystemExit(1)
 
 
 @remote_group.command("pull")
@@ -213,6 +224,8 @@ def remote_pull(
 
     A local file that changed since qxub last synced it is never overwritten: the remote copy
     is kept beside it as NAME.from-REMOTE (--keep-local skips it, --force overwrites)."""
+    import sys
+
     from qxub.mirroring.pull import pull
 
     if force and keep_local:
@@ -231,8 +244,9 @@ def remote_pull(
         force=force,
         keep_local=keep_local,
         verbose=verbose,
+        progress=sys.stderr.isatty() and not quiet,
     )
-    if result.conflicts and not dry_run:
+    if result.unresolved and not dry_run:
         raise SystemExit(1)
 
 

@@ -15,7 +15,7 @@ from qxub import __version__
 from qxub.errors import QxubError
 from qxub.remote.config import Remote, shell_word_with_vars
 from qxub.remote.reach import rsync_route
-from qxub.remote.scripts import RSYNC_PROBE, mirror_script, remove_dirs_script
+from qxub.remote.scripts import RSYNC_PROBE, mirror_script
 from qxub.remote.transport import Transport
 from qxub.sync import MARKER
 
@@ -42,6 +42,12 @@ def marker_text(project_root: Path) -> str:
     return json.dumps(
         {"project": str(project_root), "host": socket.gethostname(), "qxub": __version__}
     )
+
+
+def owner_prefix(project_root: Path) -> str:
+    """How the marker of this project's mirror starts, whichever qxub wrote it."""
+    text = marker_text(project_root)
+    return text[: text.index(', "qxub":')]
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def check_mirror(
             "e.g. remote_path: my-analysis",
         )
     if "marker" in fields:
-        _check_owner(fields["marker"], project_root, remote.name, path)
+        check_owner(fields["marker"], project_root, remote.name, path)
     elif "unmarked" in fields:
         raise QxubError(
             f"{path} on {remote.name} already holds files and is not a qxub mirror",
@@ -110,7 +116,7 @@ def rsync_there(transport: Transport) -> bool:
     return "rsync=1" in result.stdout
 
 
-def _check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
+def check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
     try:
         owner = json.loads(text)
     except ValueError:
@@ -132,9 +138,3 @@ def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
     from qxub.sync.rsync import Endpoint  # only for a push or pull: not on exec's path
 
     return Endpoint(prefix=route.prefix, rsh=route.rsh)
-
-
-def remove_empty_dirs(transport: Transport, path: str, folders: list[str]) -> None:
-    """rmdir folders qxub emptied, deepest first; a folder with anything in it stays."""
-    if folders:
-        transport.run(remove_dirs_script(path, folders), timeout=60, check=False)

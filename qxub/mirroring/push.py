@@ -1,37 +1,52 @@
-"""`qxub remote push` and `exec --sync`: the project's files sent to its mirror on a remote."""
+"""`qxub remote push` and `exec --sync`: the project's files sent to its mirror on a remote,
+by the three-way rule (qxub/sync/threeway.py): what changed here is sent, what a job wrote or
+changed there is never overwritten or deleted (a conflict, reported with its fix)."""
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from qxub.errors import QxubError
-from qxub.job.resources import format_duration, format_size_human
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
-from qxub.mirroring.place import check_mirror, mirror_place, remove_empty_dirs, rsync_there
-from qxub.project import find_project_root
+from qxub.mirroring.place import (
+    MirrorPlace,
+    check_mirror,
+    mirror_place,
+    owner_prefix,
+    rsync_there,
+)
+from qxub.mirroring.progress import clear, meter
+from qxub.mirroring.push_dry import dry_push
+from qxub.mirroring.remote_state import MirrorState, check_ours, delete_there, mirror_state
+from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, show_str
+from qxub.mirroring.root import checked_root
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
-from qxub.remote.scripts import LISTING_END, listing_script
+from qxub.remote.scripts import guarded_rsync_path
 from qxub.remote.transport import Transport
+from qxub.sync import MARKER
 from qxub.sync.engine import SyncEngine, Transfer
-from qxub.sync.full_check import differing
-from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
-from qxub.sync.push import (
-    PushPlan,
-    changed_since_push,
-    emptied_folders,
-    plan_push,
-    record_push,
-    run_push,
-)
+from qxub.sync.manifest import Entry, Manifest, load_manifest, manifest_lock
+from qxub.sync.push import PushPlan, emptied_folders, plan_push, record_push, run_push, to_decide
+from qxub.sync.rsync import RemoteCheckFailed, RsyncEngine
+from qxub.sync.threeway import PushDecision, decide_push
 
-Say = Callable[[str], None]
-# A push compares every file with the mirror (a full rsync) at least this often; in between it
-# sends only what changed here since the last push, and a no-op push costs no connection.
+# Up to this many files changed here (and none deleted), a push over rsync checks the mirror
+# in the command that starts rsync there (one round trip); more, and it looks first.
+GUARDED_AT_MOST = 64
+_KIND_LETTER = {"file": "f", "link": "l"}
+
+
+def _as_found(entry: Entry) -> str:
+    """An entry as find prints it there (`%y %s %Ts`)."""
+    return f"{_KIND_LETTER[entry.kind]} {entry.size} {entry.mtime_ns // 1_000_000_000}"
+
+
+# A push compares every file with the mirror (one listing of it) at least this often; in
+# between it looks only at what changed here since the last sync, and a push with nothing to
+# send makes no connection.
 FULL_EVERY = 600.0
 
 
@@ -41,25 +56,29 @@ class SyncContext:
     root: Path
     transport: Transport
     manifest: Manifest
+    place: MirrorPlace
 
 
 def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncContext, str]:
-    """The project, its manifest and the mirror's checked path on the remote."""
-    root = find_project_root(cwd)
+    """The project, its record and the mirror's checked path on the remote."""
+    root = checked_root(cwd)
     transport = transport_for(remote)
     manifest = load_manifest(remote.name, root)
     place = mirror_place(remote, root, remote_path)
     if manifest.remote_path is None or manifest.location_key != place.key:
-        found = check_mirror(remote, transport, place, root)
-        assert found is not None
-        if manifest.location_key not in (None, place.key):
-            # Another place: what was pushed to the old one says nothing about this one.
-            manifest.pushed.clear()
-            manifest.pulled.clear()
-        manifest.remote_path, manifest.location_key = found.path, place.key
-        manifest.rsync_there = found.rsync
-        manifest.save()
-    return SyncContext(remote, root, transport, manifest), manifest.remote_path
+        with manifest_lock(manifest.path):
+            manifest = load_manifest(remote.name, root)
+            found = check_mirror(remote, transport, place, root)
+            assert found is not None
+            if manifest.location_key not in (None, place.key):
+                # Another place: what was synced with the old one says nothing about this one.
+                manifest.synced.clear()
+                manifest.from_remote.clear()
+            manifest.remote_path, manifest.location_key = found.path, place.key
+            manifest.rsync_there = found.rsync
+            manifest.save()
+    assert manifest.remote_path is not None
+    return SyncContext(remote, root, transport, manifest, place), manifest.remote_path
 
 
 def engine_for(ctx: SyncContext, manifest: Manifest) -> SyncEngine:
@@ -71,21 +90,6 @@ def engine_for(ctx: SyncContext, manifest: Manifest) -> SyncEngine:
     return sync_engine_for(ctx.remote, ctx.transport, manifest.rsync_there)
 
 
-def _progress(say_progress: bool) -> Callable[[Transfer], None] | None:
-    if not say_progress:
-        return None
-
-    def show(transfer: Transfer) -> None:
-        rate = transfer.sent_bytes / transfer.elapsed if transfer.elapsed else 0
-        sys.stderr.write(
-            f"\r\x1b[Kqxub: {len(transfer.sent)} files, {format_size_human(transfer.sent_bytes)}"
-            f", {format_size_human(rate)}/s"
-        )
-        sys.stderr.flush()
-
-    return show
-
-
 class Pusher:
     """Pushes one project to one remote, again and again (watch keeps one): the connection,
     the mirror check and the ignore rules are set up once."""
@@ -95,7 +99,6 @@ class Pusher:
         self.ctx, self.path = open_sync(remote, cwd, remote_path)
         self.engine: SyncEngine | None = None  # chosen at the first push that sends anything
         self.warnings: list[str] = []  # of the last push: links outside, unreadable files
-        self._record = self.ctx.manifest  # read again only when its file changed
 
     @property
     def root(self) -> Path:
@@ -105,88 +108,151 @@ class Pusher:
         self,
         *,
         full: bool = False,
-        force_times: bool = False,
+        force: bool = False,
         also: Collection[str] = (),
-        progress: Callable[[Transfer], None] | None = None,
+        progress: bool = False,
         clock: Callable[[], float] = time.time,
-    ) -> tuple[Transfer, int]:
-        """One push, under the project's sync lock (a watch and an exec --sync never race);
-        returns what the engine did and how many files are selected. `also`: paths known to have
-        changed (a watcher's events), sent if selected even when size and mtime look the same."""
+    ) -> PushResult:
+        """One push, under the project's sync lock (a watch, a pull and an exec --sync never
+        race). `full`: compare every selected file with the mirror, not only those changed
+        here since the last sync; `force`: overwrite (and delete) what changed there; `also`:
+        paths a watcher saw written here (pulled ones excepted: a pull's own writes)."""
         ctx = self.ctx
         with manifest_lock(ctx.manifest.path):
-            manifest = self._record = load_manifest(self.remote.name, ctx.root, self._record)
+            manifest = load_manifest(self.remote.name, ctx.root)
             if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
-                manifest.remote_path, manifest.location_key = (
-                    ctx.manifest.remote_path,
-                    ctx.manifest.location_key,
-                )
+                manifest.remote_path = ctx.manifest.remote_path
+                manifest.location_key = ctx.manifest.location_key
             plan = plan_push(ctx.root, manifest, self.remote.sync_ignore)
-            self.warnings = selection_warnings(plan)
+            self.warnings = [*plan.selection.warnings]
+            self.warnings += [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
             started = clock()
             full = full or started - manifest.verified_at > FULL_EVERY
-            paths = None if full else changed_since_push(ctx.root, plan, manifest)
-            if paths is not None and also:
-                known = set(paths)
-                selected = set(plan.files)
-                paths += sorted(p for p in set(also) - known if p in selected)
-            if paths == [] and not plan.deleted:
-                return Transfer(), len(plan.files)
+            result = PushResult(selected=len(plan.files))
+            touched = {rel for rel in also if rel not in manifest.from_remote}
+            here = to_decide(plan, manifest, full=full, touched=touched)
+            if not here:
+                return result
             if self.engine is None:
                 self.engine = engine_for(ctx, manifest)
-            record_paths = paths
-            # A listing is worth its round trip where something was pushed before; into a
-            # mirror this project never pushed to, everything goes (as arguments, see rsync.py).
-            listable = paths is None and self.engine.name == "rsync" and not force_times
-            if listable and manifest.pushed:
-                listed = self._differing(plan)
-                if listed is not None:  # rsync gets the short list; all are then there
-                    selected = set(plan.files)
-                    paths = sorted({*listed, *(p for p in also if p in selected)})
-                    if not paths and not plan.deleted:
-                        manifest.verified_at = started
-                        record_push(manifest, ctx.root, plan, None)
-                        manifest.save()
-                        return Transfer(), len(plan.files)
-            transfer = run_push(
-                ctx.root,
-                plan,
-                self.engine,
-                self.path,
-                paths=paths,
-                force_times=force_times,
-                progress=progress,
+            if not full and not force:
+                sent = self._checked_send(plan, here, manifest, progress)
+                if sent is not None:
+                    record_push(manifest, plan, sent=list(here))
+                    manifest.save()
+                    result.transfer = sent
+                    return result
+            state = self._look(here, full=full)
+            decision = decide_push(
+                here,
+                manifest.synced,
+                dict(state.entries),
+                from_remote=manifest.from_remote,
+                touched=touched,
+                force=force,
             )
-            remove_empty_dirs(ctx.transport, self.path, emptied_folders(plan.deleted, ctx.root))
-            record_push(manifest, ctx.root, plan, record_paths)
-            if full:
+            result.conflicts, result.changed_there = decision.conflicts, decision.changed_there
+            result.transfer = self._apply(plan, decision, manifest, result, progress)
+            if full and not result.conflicts:
                 manifest.verified_at = started
             manifest.save()
-            return transfer, len(plan.files)
+            return result
 
-    def _differing(self, plan: PushPlan) -> list[str] | None:
-        """The selected files rsync could find different in the mirror, from one listing of
-        it (sync/full_check.py); None when the mirror cannot be listed so (no GNU find, a name
-        that is not UTF-8 there): rsync then gets the whole selection."""
-        tops = sorted({rel.split("/", 1)[0] for rel in plan.files})
-        if not all(top.isprintable() and top.isascii() for top in tops):
-            tops = ["."]  # a script line carries text: list the whole mirror instead
+    def _checked_send(
+        self,
+        plan: PushPlan,
+        here: Mapping[str, Entry | None],
+        manifest: Manifest,
+        progress: bool,
+    ) -> Transfer | None:
+        """The common push (a few files changed here, nothing deleted) over rsync in one
+        remote command: the check of the mirror (its marker, and that no file about to be
+        sent changed there since the last sync) runs where rsync's server starts, before it.
+        None when it does not apply or the check refused (nothing was written then): the
+        push then looks at the mirror first and decides path by path."""
+        engine = self.engine
+        if (
+            not isinstance(engine, RsyncEngine)
+            or not engine.endpoint.remote
+            or len(here) > GUARDED_AT_MOST
+            or any(entry is None for entry in here.values())
+        ):
+            return None
+        expected = []
+        for rel, local in here.items():
+            assert local is not None
+            last = manifest.synced.get(rel, local)
+            expected.append((rel, _as_found(last), _as_found(local)))
+        guard = guarded_rsync_path(self.path, MARKER, owner_prefix(self.root), expected)
+        sends = sorted(here)
+        total = sum(plan.entries[rel].size for rel in sends if rel in plan.entries)
+        show_progress = meter(len(sends), total, "pushing") if progress else None
         try:
-            result = self.ctx.transport.run(listing_script(self.path, tops), timeout=600)
-        except (QxubError, UnicodeError):
+            return engine.push(
+                self.root,
+                sends,
+                [],
+                self.path,
+                force_times=True,
+                progress=show_progress,
+                rsync_path=guard,
+            )
+        except RemoteCheckFailed:
             return None
-        if not result.stdout.endswith(LISTING_END):
-            return None
-        listing = result.stdout[: -len(LISTING_END)]
-        del result
-        return differing(str(self.ctx.root), plan.selection, listing)
+        finally:
+            if progress:
+                clear()
 
+    def _look(self, here: Mapping[str, object], *, full: bool) -> MirrorState:
+        """The mirror at these paths (or all of it), its marker checked: one remote command.
+        A mirror that is gone (purged) or lost its marker is checked again as a new one."""
+        ctx = self.ctx
+        state = mirror_state(
+            self.remote,
+            ctx.transport,
+            self.path,
+            paths=() if full else sorted(here),
+            under=["."] if full else (),
+        )
+        if state.exists and state.marker:
+            check_ours(state, self.remote, ctx.root, self.path)
+            return state
+        # Claimed again if empty; refused if it holds files and no marker of this project.
+        check_mirror(self.remote, ctx.transport, ctx.place, ctx.root)
+        return state if state.exists else MirrorState(exists=True)
 
-def selection_warnings(plan: PushPlan) -> list[str]:
-    """What a push (or a dry run) warns about: links that will not work there, what cannot be
-    read."""
-    unreadable = [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
-    return [*plan.selection.warnings, *unreadable]
+    def _apply(
+        self,
+        plan: PushPlan,
+        decision: PushDecision,
+        manifest: Manifest,
+        result: PushResult,
+        progress: bool,
+    ) -> Transfer:
+        """Deletions first (a folder there that a file replaces must go before the file
+        comes), recorded at once; then the files, recorded once they are there."""
+        ctx = self.ctx
+        folders = emptied_folders(decision.delete, ctx.root)
+        folders += [f for f in decision.replace_folders if f not in folders]
+        kept = delete_there(self.remote, ctx.transport, self.path, decision.delete, folders)
+        sends = [rel for rel in decision.send if rel not in kept]
+        result.conflicts += [rel for rel in decision.send if rel in kept]
+        record_push(manifest, plan, forget=[*decision.delete, *decision.forget])
+        if decision.delete:
+            manifest.save()
+        transfer = Transfer()
+        if sends:
+            assert self.engine is not None
+            total = sum(plan.entries[rel].size for rel in sends if rel in plan.entries)
+            show_progress = meter(len(sends), total, "pushing") if progress else None
+            try:
+                transfer = run_push(ctx.root, sends, self.engine, self.path, progress=show_progress)
+            finally:
+                if progress:
+                    clear()
+        transfer.deleted = list(decision.delete)
+        record_push(manifest, plan, sent=sends, equal=decision.in_sync)
+        return transfer
 
 
 def push(
@@ -199,62 +265,24 @@ def push(
     verbose: int = 0,
     progress: bool = False,
     full: bool = False,
-) -> Transfer:
-    """Push the project to its mirror on `remote`; say what was done in one line."""
+    force: bool = False,
+) -> PushResult:
+    """Push the project to its mirror on `remote`; say what was done in one line, and each
+    conflict with its fix."""
     if dry_run:
-        return _dry_push(remote, cwd, remote_path, say)
+        return dry_push(remote, cwd, remote_path, say, force=force)
     pusher = Pusher(remote, cwd, remote_path)
-    transfer, selected = pusher.push(full=full, progress=_progress(progress))
-    if progress:
-        sys.stderr.write("\r\x1b[K")
+    result = pusher.push(full=full, force=force, progress=progress)
+    transfer = result.transfer
     for warning in pusher.warnings:
         say(f"warning: {warning}")
     if verbose:
         for rel, _ in transfer.sent:
-            say(f"sent {rel}")
+            say(f"sent {show_str(rel)}")
         for rel in transfer.deleted:
-            say(f"deleted {rel}")
-    say(_push_summary(remote.name, pusher.path, selected, transfer))
-    return transfer
-
-
-def files(n: int) -> str:
-    return f"{n} file" if n == 1 else f"{n} files"
-
-
-def _push_summary(name: str, path: str, selected: int, transfer: Transfer) -> str:
-    took = format_duration(transfer.elapsed)
-    if not transfer.sent and not transfer.deleted:
-        return f"{name}:{path} is up to date ({files(selected)}) [{took}]"
-    size = format_size_human(transfer.sent_bytes)
-    deleted = f", deleted {len(transfer.deleted)}" if transfer.deleted else ""
-    return f"pushed {files(len(transfer.sent))} ({size}){deleted} to {name}:{path} [{took}]"
-
-
-def _dry_push(remote: Remote, cwd: Path, remote_path: str | None, say: Say) -> Transfer:
-    root = find_project_root(cwd)
-    transport = transport_for(remote)
-    manifest = load_manifest(remote.name, root)
-    place = mirror_place(remote, root, remote_path)
-    found = check_mirror(remote, transport, place, root, look_only=True)
-    if manifest.location_key != place.key:
-        manifest.pushed.clear()
-    plan = plan_push(root, manifest, remote.sync_ignore)
-    for warning in selection_warnings(plan):
-        say(f"warning: {warning}")
-    if found is None:
-        transfer = Transfer(sent=list(zip(plan.files, plan.selection.sizes, strict=True)))
-        where = f"{place.display} (not created yet)"
-    else:
-        engine = sync_engine_for(remote, transport, found.rsync)
-        transfer = run_push(root, plan, engine, found.path, dry_run=True)
-        where = found.path
-    out = sys.stdout
-    out.writelines(f"send    {rel}  ({format_size_human(n)})\n" for rel, n in transfer.sent)
-    out.writelines(f"delete  {rel}\n" for rel in transfer.deleted)
-    total = format_size_human(transfer.sent_bytes)
-    say(
-        f"dry run: would send {files(len(transfer.sent))} ({total})"
-        f" and delete {len(transfer.deleted)} on {remote.name}:{where}"
-    )
-    return transfer
+            say(f"deleted {show_str(rel)}")
+        for rel in result.changed_there:
+            say(f"changed on {remote.name} since the last sync: {show_str(rel)} (left there)")
+    say_conflicts(remote.name, result.conflicts, say)
+    say(push_summary(remote.name, pusher.path, result.selected, transfer))
+    return result

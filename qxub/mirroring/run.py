@@ -138,7 +138,21 @@ def run_remote_job(
     if sync:
         from qxub.mirroring.push import push
 
-        push(remote, cwd, remote_path, streams.status, verbose=max(0, verbose - 1))
+        # --dry submits nothing, so it pushes nothing either: it shows what a push would do.
+        push(
+            remote,
+            cwd,
+            remote_path,
+            streams.status,
+            verbose=max(0, verbose - 1),
+            dry_run=options.dry,
+        )
+    else:
+        from qxub.mirroring.staleness import stale_notice
+
+        notice = stale_notice(remote, cwd)
+        if notice:
+            streams.status(notice)
     if options.interactive:
         code = run_remote_terminal(remote, words, cwd, remote_path)
     else:
@@ -149,7 +163,7 @@ def run_remote_job(
         from qxub.mirroring.pull import pull
 
         result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))
-        if result.conflicts:
+        if result.unresolved:
             streams.status("some files were not overwritten; see above")
     return code
 

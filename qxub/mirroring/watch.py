@@ -8,7 +8,8 @@ from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.job.resources import format_duration, format_size_human
-from qxub.mirroring.push import Pusher, files
+from qxub.mirroring.push import Pusher
+from qxub.mirroring.report import files, say_conflicts
 from qxub.remote.config import Remote
 from qxub.sync.ignore import IgnoreRules
 from qxub.sync.watch import Batcher, ProjectEvents, start_observer
@@ -38,7 +39,9 @@ def watch(
     observer = start_observer(pusher.root, ProjectEvents(pusher.root, rules, batcher))
     try:
         # Events from now on are queued, so nothing saved during the first push is missed.
-        transfer, selected = pusher.push(full=True)
+        first = pusher.push(full=True)
+        transfer, selected = first.transfer, first.selected
+        say_conflicts(remote.name, first.conflicts, say)
         say(
             f"{_stamp()} pushed {files(len(transfer.sent))} "
             f"({format_size_human(transfer.sent_bytes)}); {remote.name}:{pusher.path} "
@@ -55,6 +58,7 @@ def watch(
 
 def _loop(pusher: Pusher, batcher: Batcher, name: str, say: Say, verbose: int) -> None:
     pending: set[str] = set()
+    reported: set[str] = set()  # conflicts already said
     retry: float | None = None  # seconds until the next try, while the connection is down
     while True:
         batch = batcher.next_batch(timeout=retry)
@@ -64,7 +68,7 @@ def _loop(pusher: Pusher, batcher: Batcher, name: str, say: Say, verbose: int) -
             continue
         started = time.monotonic()
         try:
-            transfer, _ = pusher.push(force_times=True, also=pending)
+            result = pusher.push(also=pending)
         except QxubError as exc:
             if retry is None:
                 first = str(exc).strip().splitlines()[0]
@@ -77,6 +81,9 @@ def _loop(pusher: Pusher, batcher: Batcher, name: str, say: Say, verbose: int) -
             say(f"{_stamp()} {name} is back; pushed what changed meanwhile")
             retry = None
         pending.clear()
+        transfer = result.transfer
+        say_conflicts(name, [c for c in result.conflicts if c not in reported], say)
+        reported = set(result.conflicts)
         if not transfer.sent and not transfer.deleted:
             continue
         took = format_duration(time.monotonic() - started)

@@ -5,6 +5,7 @@ lines into the one string a transport hands to the remote login shell."""
 from __future__ import annotations
 
 import base64
+import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -168,7 +169,15 @@ def mirror_script(
     ended by NUL (the paths may hold newlines): its real path, home, working_dir, rsync, and
     its marker (or that it is new and now claimed, or unmarked with files in it)."""
     name = shlex.quote(marker)
-    claim = "true" if look_only else f"printf '%s\\n' {shlex.quote(marker_text)} > {name}"
+    # Written under a temporary name, then renamed: a failed write (a full disk) never
+    # leaves an empty or partial marker.
+    temp = shlex.quote(f"{marker}.tmp")
+    claim = (
+        "true"
+        if look_only
+        else f"printf '%s\\n' {shlex.quote(marker_text)} > {temp} && mv -f -- {temp} {name}"
+        f" || {{ rm -f -- {temp}; exit 97; }}"
+    )
     enter = (
         '[ -d "$__qxub_d" ] || { printf "missing=1\\0"; exit 0; }; cd -- "$__qxub_d" || exit 97'
         if look_only
@@ -184,23 +193,16 @@ def mirror_script(
         'printf "path=%s\\0" "$(pwd -P)"',
         'printf "home=%s\\0" "$(cd ~ && pwd -P)"',
         'printf "wd=%s\\0" "$(cd -- "$__qxub_wd" 2>/dev/null && pwd -P)"',
-        f"if [ -f {name} ]; then",
+        f"if [ -s {name} ]; then",
         f'    printf "marker=%s\\0" "$(head -c 4096 {name} | tr "\\n" " ")"',
-        'elif [ -z "$(ls -A)" ]; then',
+        # An empty marker (left by a qxub before markers were renamed into place), or a folder
+        # with nothing but qxub's temporary marker in it: claimed again.
+        f'elif [ -f {name} ] || [ -z "$(ls -A | grep -vxF -e {temp})" ]; then',
         f'    {claim} && printf "created=1\\0"',
         "else",
         '    printf "unmarked=1\\0"',
         "fi",
     ]
-
-
-def remove_dirs_script(path: str, folders: list[str]) -> list[str]:
-    """rmdir `folders` under `path`, deepest first; a folder with anything in it stays."""
-    ordered = sorted(set(folders), key=lambda f: f.count("/"), reverse=True)
-    script = [f"cd -- {shlex.quote(path)} || exit 0"]
-    script += [f"rmdir -- {shlex.quote(f)} 2>/dev/null" for f in ordered]
-    script.append("exit 0")
-    return script
 
 
 # `qxub remote install`: find a Python >= 3.10 (with venv), receive wheels in chunks, install.
@@ -343,17 +345,88 @@ def installed_version_script(venv: str) -> list[str]:
     return [f"{shlex.quote(venv + '/bin/qxub')} --version"]
 
 
-LISTING_END = "qxub-listing-end"
+def paths_word(paths: Sequence[str]) -> str:
+    """`paths` (str; names that are not UTF-8 carry surrogate escapes) as one base64 shell word
+    of their bytes, NUL-ended: any byte a name holds travels through any shell."""
+    raw = b"".join(os.fsencode(p) + b"\0" for p in paths)
+    return base64.b64encode(raw).decode("ascii")
 
 
-def listing_script(path: str, tops: Sequence[str]) -> list[str]:
-    """Every file and link below `tops` (top-level names) in the mirror at `path`, in one
-    stream: kind, size, mtime, mode, link target and path, each NUL-terminated (GNU find);
-    `LISTING_END` closes a listing that find completed. Missing names are no error."""
-    starts = " ".join(shlex.quote(top if top == "." else f"./{top}") for top in tops)
-    find = f"find {starts} \\( -type f -o -type l \\) -printf '%y\\0%s\\0%T@\\0%m\\0%l\\0%p\\0'"
-    return [
-        f"cd -- {shlex.quote(path)} || exit 0",
-        f"{find} 2>/dev/null",
-        f"case $? in 0|1) printf '{LISTING_END}' ;; esac",
+# One line per entry found: kind (f, l, d), size, mtime (seconds.fraction), ./path; NUL-ended.
+_FIND_FORMAT = "%y %s %T@ %p\\0"
+
+
+def mirror_state_script(
+    path: str, marker: str, stat_paths: Sequence[str], list_paths: Sequence[str]
+) -> list[str]:
+    """In one run: whether the mirror at `path` exists and its marker, then what it holds at
+    `stat_paths` (each path itself) and under `list_paths` (recursively), as find prints
+    them, base64-encoded (the names are bytes). Fields are NUL-ended: state=ok|missing,
+    marker=TEXT (when there is one), entries=BASE64."""
+    name = shlex.quote(marker)
+    lines = [
+        f"__qxub_d={shlex.quote(path)}",
+        '[ -d "$__qxub_d" ] || { printf "\\0state=missing\\0"; exit 0; }',
+        'cd -- "$__qxub_d" || exit 97',
+        'printf "\\0state=ok\\0"',
+        f'[ -f {name} ] && printf "marker=%s\\0" "$(head -c 4096 {name} | tr "\\n\\0" "  ")"',
+        "{",
     ]
+    for paths, depth in ((stat_paths, " -maxdepth 0"), (list_paths, "")):
+        if paths:
+            lines.append(
+                f"  printf %s {paths_word([f'./{p}' for p in paths])} | base64 -d | xargs -0 -r"
+                f' sh -c \'find "$@"{depth} -printf "{_FIND_FORMAT}" 2>/dev/null; true\' sh'
+            )
+    lines += ["  true", '} | base64 | tr -d "\\n" | { printf "entries="; cat; printf "\\0"; }']
+    return lines
+
+
+def delete_script(path: str, files: Sequence[str], folders: Sequence[str]) -> list[str]:
+    """Remove `files` (never a folder) under `path`, then rmdir `folders` deepest first (one
+    with anything in it stays); print `kept=BASE64` of the folders still there, NUL-ended."""
+    ordered = sorted(set(folders), key=lambda f: os.fsencode(f).count(b"/"), reverse=True)
+    lines = [f"cd -- {shlex.quote(path)} || exit 97"]
+    if files:
+        lines.append(
+            f"printf %s {paths_word([f'./{p}' for p in files])} | base64 -d"
+            ' | xargs -0 -r sh -c \'for f; do [ -d "$f" ] && [ ! -L "$f" ] || rm -f -- "$f";'
+            " done' sh"
+        )
+    if ordered:
+        lines += [
+            f"printf %s {paths_word([f'./{p}' for p in ordered])} | base64 -d"
+            ' | xargs -0 -r sh -c \'for d; do rmdir -- "$d" 2>/dev/null;'
+            ' [ -d "$d" ] && printf "%s\\0" "$d"; done; true\' sh'
+            ' | base64 | tr -d "\\n" | { printf "\\0kept="; cat; printf "\\0"; }',
+        ]
+    lines.append("exit 0")
+    return lines
+
+
+def guarded_rsync_path(
+    path: str, marker: str, owner_prefix: str, expected: Sequence[tuple[str, str, str]]
+) -> str:
+    """rsync's --rsync-path for a push that checks the mirror in the same remote command
+    that starts rsync's server: the mirror's marker starts with `owner_prefix` (this project
+    on this host), and each path of `expected` (path, allowed, allowed: `kind size seconds`
+    as find prints them) is missing there or in one of the allowed states. Otherwise nothing
+    is written: the script says `qxub-guard:` on stderr and exits 99 before rsync starts."""
+    raw = b"".join(
+        os.fsencode(f"./{p}") + b"\0" + a.encode() + b"\0" + b.encode() + b"\0"
+        for p, a, b in expected
+    )
+    refuse = 'echo "qxub-guard: {}" >&2; exit 99'
+    lines = [
+        f"cd -- {shlex.quote(path)} 2>/dev/null || {{ {refuse.format('no mirror')}; }}",
+        f'case "$(head -c 4096 {shlex.quote(marker)} 2>/dev/null)" in',
+        f"  {shlex.quote(owner_prefix)}*) ;;",
+        f"  *) {refuse.format('marker')};;",
+        "esac",
+        "while IFS= read -r -d '' __p && IFS= read -r -d '' __a && IFS= read -r -d '' __b; do",
+        "  __g=$(find \"$__p\" -maxdepth 0 -printf '%y %s %Ts' 2>/dev/null)",
+        '  [ -z "$__g" ] || [ "$__g" = "$__a" ] || [ "$__g" = "$__b" ] || '
+        f"{{ {refuse.format('changed there')}; }}",
+        f"done < <(printf %s {base64.b64encode(raw).decode('ascii')} | base64 -d)",
+    ]
+    return remote_command(lines) + " && rsync"

@@ -55,6 +55,13 @@ class SyncEngine(Protocol):
         """The files under `paths` there (folders recursively) that differ from those here."""
         ...
 
-    def fetch(self, remote_path: str, files: Sequence[str], dest: Path) -> Transfer:
+    def fetch(
+        self,
+        remote_path: str,
+        files: Sequence[str],
+        dest: Path,
+        *,
+        progress: Progress | None = None,
+    ) -> Transfer:
         """Copy `files` from the mirror into the folder `dest`, under the same relative paths."""
         ...

@@ -61,6 +61,9 @@ DEFAULT_IGNORES: tuple[str, ...] = (
     ".tox/",
     ".DS_Store",
     ".qxub-part-*",
+    # Secrets: left out unless a .qxubignore or sync.ignore line brings them back.
+    ".ssh/",
+    ".gnupg/",
 )
 """Ignored unless some ignore file re-includes them: qxub's state, Python caches, virtualenvs,
 and the temporary names the SFTP engine writes files under before renaming them."""

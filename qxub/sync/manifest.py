@@ -1,6 +1,13 @@
-"""What qxub last pushed to (and pulled from) a remote mirror, kept locally per
-(remote, project). Only paths in `pushed` are ever deleted on the remote; a pull overwrites
-a local file only if it is still as qxub last left it."""
+"""The record of the last synced state of each path between a project and its mirror on one
+remote: (size, mtime, kind) as both ends held it after a push or a pull. It is the base of the
+three-way rule (threeway.py): a side that still equals the base did not change, so the other
+side's change may replace it; a side that differs from the base changed, and is never
+overwritten or deleted silently.
+
+It is written only under the project's lock (`manifest_lock`), after the transfer it
+describes, by renaming a complete file over the old one: a crash at any point leaves the
+record of an earlier sync, which never claims more than either end holds (a file sent since
+is then found equal at both ends and recorded, not sent again)."""
 
 from __future__ import annotations
 
@@ -8,15 +15,30 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from qxub.state import state_home
 
 # (size, mtime in ns) of a file as qxub last synced it.
 Stamp = tuple[int, int]
+
+
+class Entry(NamedTuple):
+    """A path as both ends held it after the last sync: its size, the mtime of the copy here
+    (ns; the copy there has the same second), and "file" or "link"."""
+
+    size: int
+    mtime_ns: int
+    kind: str = "file"
+
+    @property
+    def stamp(self) -> Stamp:
+        return self.size, self.mtime_ns
 
 
 @dataclass
@@ -26,8 +48,10 @@ class Manifest:
     remote: str
     remote_path: str | None = None  # the mirror's real path there, once checked
     location_key: str | None = None  # what remote_path was derived from (config), to notice changes
-    pushed: dict[str, Stamp] = field(default_factory=dict)
-    pulled: dict[str, Stamp] = field(default_factory=dict)
+    synced: dict[str, Entry] = field(default_factory=dict)
+    # Paths whose synced state came from the remote (a pull) and was not sent since: a push
+    # never deletes those there (deleting pulled results here frees space here only).
+    from_remote: set[str] = field(default_factory=set)
     updated_at: float = 0.0
     verified_at: float = 0.0  # when a full push last compared every file with the mirror
     rsync_there: bool | None = None  # whether the remote has rsync (None: not checked yet)
@@ -36,7 +60,8 @@ class Manifest:
     file_stamp: tuple[int, int, int] | None = field(default=None, compare=False)
 
     def synced_stamp(self, rel: str) -> Stamp | None:
-        return self.pulled.get(rel) or self.pushed.get(rel)
+        entry = self.synced.get(rel)
+        return None if entry is None else entry.stamp
 
     def save(self) -> None:
         self.updated_at = time.time()
@@ -45,8 +70,8 @@ class Manifest:
             "remote": self.remote,
             "remote_path": self.remote_path,
             "location_key": self.location_key,
-            "pushed": self.pushed,  # (size, mtime) tuples are written as JSON arrays
-            "pulled": self.pulled,
+            "synced": {k: list(v) for k, v in self.synced.items()},
+            "from_remote": sorted(self.from_remote & set(self.synced)),
             "updated_at": self.updated_at,
             "verified_at": self.verified_at,
             "rsync_there": self.rsync_there,
@@ -54,7 +79,10 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         # Lone surrogates (names that are not UTF-8) survive as \\udcXX escapes.
-        tmp.write_text(json.dumps(data, ensure_ascii=True))
+        with open(tmp, "w", encoding="ascii") as out:
+            out.write(json.dumps(data, ensure_ascii=True))
+            out.flush()
+            os.fsync(out.fileno())
         tmp.replace(self.path)
         self.file_stamp = _file_stamp(self.path)
 
@@ -90,8 +118,8 @@ def load_manifest(remote: str, project_root: Path, known: Manifest | None = None
         remote=remote,
         remote_path=data.get("remote_path"),
         location_key=data.get("location_key"),
-        pushed=_stamps(data.get("pushed", {})),
-        pulled=_stamps(data.get("pulled", {})),
+        synced=_entries(data),
+        from_remote=set(data.get("from_remote", [])) | set(data.get("pulled", {})),
         updated_at=float(data.get("updated_at", 0.0)),
         verified_at=float(data.get("verified_at", 0.0)),
         rsync_there=data.get("rsync_there") if isinstance(data.get("rsync_there"), bool) else None,
@@ -99,14 +127,30 @@ def load_manifest(remote: str, project_root: Path, known: Manifest | None = None
     )
 
 
-def _stamps(raw: dict[str, list[int]]) -> dict[str, Stamp]:
-    """JSON's [size, mtime] lists as tuples, each list let go as soon as it is read (a record
-    of 30,000 files is not held twice)."""
-    out: dict[str, Stamp] = {}
-    while raw:
-        key, value = raw.popitem()
-        out[key] = (int(value[0]), int(value[1]))
-    return out
+def _entries(data: dict[str, Any]) -> dict[str, Entry]:
+    """The record's entries; a record written before there was one record (`pushed` and
+    `pulled`, (size, mtime) each) reads as files synced in that state."""
+    found: dict[str, Entry] = {}
+    for old in ("pushed", "pulled"):
+        for rel, value in data.get(old, {}).items():
+            found[rel] = Entry(int(value[0]), int(value[1]))
+    for rel, value in data.get("synced", {}).items():
+        kind = str(value[2]) if len(value) > 2 else "file"
+        found[rel] = Entry(int(value[0]), int(value[1]), kind)
+    return found
+
+
+def entry(path: Path) -> Entry | None:
+    """The path here as an Entry (a link is not followed); None if it is gone or a folder."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return Entry(info.st_size, info.st_mtime_ns, "link")
+    if stat.S_ISREG(info.st_mode):
+        return Entry(info.st_size, info.st_mtime_ns, "file")
+    return None
 
 
 def stamp(path: Path) -> Stamp | None:

@@ -1,26 +1,30 @@
-"""Push: send the selected files, delete on the remote only what qxub itself pushed earlier
-and is now gone here. Outputs a job wrote in the mirror are never touched."""
+"""Push: which paths a push must decide on (changed here since the record, or deleted here),
+and the record after it. The decisions themselves follow the three-way rule (threeway.py)
+against what the mirror holds at those paths: files a job wrote or changed there are never
+overwritten or deleted."""
 
 from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Sequence
+import stat
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.sync.engine import Progress, SyncEngine, Transfer
 from qxub.sync.ignore import Selection, select_files
-from qxub.sync.manifest import Manifest
+from qxub.sync.manifest import Entry, Manifest
 
 
 @dataclass(frozen=True)
 class PushPlan:
     selection: Selection
-    deleted: list[str]  # pushed earlier, gone here now: to delete there
-    # Size and mtime of each selected file when the push was planned are the selection's
-    # lstat. What is recorded as pushed is that, not a look afterwards: a file edited or renamed
-    # while it was being sent is then seen as changed (or as pushed and gone) by the next push.
+    deleted: list[str]  # in the record, gone here now (or a folder here now)
+    # Each selected file as it was when the push was planned (the selection's lstat). What is
+    # recorded as synced is this, not a look afterwards: a file edited or renamed while it was
+    # being sent is then seen as changed (or as gone) by the next push.
+    entries: dict[str, Entry]
 
     @property
     def files(self) -> list[str]:
@@ -33,26 +37,56 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
     unreadable = {u.rstrip("/") for u in selection.unreadable}
     deleted = [
         rel
-        for rel in manifest.pushed
+        for rel in manifest.synced
         if rel not in current
-        and not os.path.lexists(root / rel)
+        and _gone_or_folder(root / rel)
         and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
     ]
-    return PushPlan(selection, sorted(deleted))
+    return PushPlan(selection, sorted(deleted), _entries(selection))
 
 
-def changed_since_push(root: Path, plan: PushPlan, manifest: Manifest) -> list[str]:
-    """Selected files that are new, or not as qxub last pushed them (size or mtime)."""
-    pushed = manifest.pushed
-    return [rel for rel, stamp in plan.selection.stamps() if stamp != pushed.get(rel)]
+def _entries(selection: Selection) -> dict[str, Entry]:
+    """Each selected file's size, time and kind, from the selection's lstat."""
+    return {
+        rel: Entry(size, mtime, "link" if stat.S_ISLNK(mode) else "file")
+        for rel, size, mtime, mode in zip(
+            selection.files, selection.sizes, selection.mtimes, selection.modes, strict=True
+        )
+    }
 
 
-def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
-    """Folders of deleted files that are gone here too: candidates for rmdir there."""
+def _gone_or_folder(path: Path) -> bool:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return True
+    return stat.S_ISDIR(info.st_mode)
+
+
+def to_decide(
+    plan: PushPlan, manifest: Manifest, *, full: bool, touched: Collection[str] = ()
+) -> dict[str, Entry | None]:
+    """The paths this push decides on, with their state here (None: gone): the selected files
+    that are new or not as last synced (or `touched`, seen written by a watcher), and those
+    deleted here. `full`: every selected file, whatever the record says (the mirror may have
+    lost some)."""
+    chosen: dict[str, Entry | None] = {
+        rel: here
+        for rel, here in plan.entries.items()
+        if full or manifest.synced.get(rel) != here or rel in touched
+    }
+    for rel in plan.deleted:
+        chosen[rel] = None
+    return chosen
+
+
+def emptied_folders(deleted: Iterable[str], root: Path) -> list[str]:
+    """Folders of deleted files that are gone here too (or are files here now): candidates
+    for rmdir there."""
     folders: set[str] = set()
     for rel in deleted:
         parent = posixpath.dirname(rel)
-        while parent and not (root / parent).exists():
+        while parent and not (root / parent).is_dir():
             folders.add(parent)
             parent = posixpath.dirname(parent)
     return sorted(folders)
@@ -60,46 +94,40 @@ def emptied_folders(deleted: Sequence[str], root: Path) -> list[str]:
 
 def run_push(
     root: Path,
-    plan: PushPlan,
+    files: Sequence[str],
     engine: SyncEngine,
     remote_path: str,
     *,
     dry_run: bool = False,
-    force_times: bool = False,
-    paths: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> Transfer:
-    """One engine run: the selected files (or just `paths`) plus the deletions."""
-    files = list(plan.files if paths is None else paths)
+    """One engine run sending `files`. They were chosen by comparing with the record and
+    the mirror, so each is sent even when size and second look the same there."""
     return engine.push(
-        root,
-        files,
-        plan.deleted,
-        remote_path,
-        dry_run=dry_run,
-        force_times=force_times,
-        progress=progress,
+        root, files, [], remote_path, dry_run=dry_run, force_times=True, progress=progress
     )
 
 
 def record_push(
-    manifest: Manifest, root: Path, plan: PushPlan, paths: Sequence[str] | None = None
+    manifest: Manifest,
+    plan: PushPlan,
+    *,
+    sent: Iterable[str] = (),
+    equal: Iterable[str] = (),
+    forget: Iterable[str] = (),
 ) -> None:
-    """Remember what is now there because qxub pushed it (`paths`: what this push sent,
-    None for all selected files)."""
-    for rel in plan.deleted:
-        manifest.pushed.pop(rel, None)
-        manifest.pulled.pop(rel, None)
-    # Files no longer selected (newly ignored) stay there, but qxub no longer owns them.
-    if paths is None:  # every selected file is there as it is here
-        manifest.pushed = dict(plan.selection.stamps())
-        if manifest.pulled:
-            manifest.pulled = {k: v for k, v in manifest.pulled.items() if k not in manifest.pushed}
-        return
-    selected = set(plan.files)
-    manifest.pushed = {rel: s for rel, s in manifest.pushed.items() if rel in selected}
-    sent = set(paths)
-    for rel, stamp in plan.selection.stamps():
-        if rel in sent:
-            manifest.pushed[rel] = stamp
-            manifest.pulled.pop(rel, None)
+    """`sent` and `equal` (found equal at both ends) paths take their state here as planned;
+    a sent path is qxub's own from now on. `forget` (deleted there, or gone at both ends, or
+    left to the remote) leave the record."""
+    for rel in forget:
+        manifest.synced.pop(rel, None)
+        manifest.from_remote.discard(rel)
+    for rel in equal:
+        found = plan.entries.get(rel)
+        if found is not None:
+            manifest.synced[rel] = found
+    for rel in sent:
+        found = plan.entries.get(rel)
+        if found is not None:
+            manifest.synced[rel] = found
+            manifest.from_remote.discard(rel)

@@ -18,6 +18,13 @@ from qxub.sync.engine import Progress, Transfer
 
 OUT_FORMAT = "%i %l %n"
 LIST_MAX = 2000  # more paths than this go to rsync as arguments (see RsyncEngine.push)
+GUARD = "qxub-guard:"  # what a check in --rsync-path says when it refuses (remote/scripts.py)
+
+
+class RemoteCheckFailed(QxubError):
+    """The check that runs before rsync's server refused: nothing was written there."""
+
+
 _OCTAL = re.compile(r"\\#([0-7]{3})")
 
 
@@ -123,15 +130,18 @@ class RsyncEngine:
         dry_run: bool = False,
         force_times: bool = False,
         progress: Progress | None = None,
+        rsync_path: str | None = None,
     ) -> Transfer:
         """The files plus the deletions, as missing args. rsync reads a `--files-from` list
         one byte per read(): a long list (a first or full push) goes as arguments instead, in
-        as few runs as the system's argument limit allows (usually one)."""
+        as few runs as the system's argument limit allows (usually one). `rsync_path`: the
+        remote command that starts rsync there (a check that may refuse first:
+        RemoteCheckFailed)."""
         paths = [*files, *deleted]
         dest = f"{self.endpoint.prefix}{remote_path}/"
 
         def argv(chunk: Sequence[str] | None) -> list[str]:
-            return rsync_argv(
+            words = rsync_argv(
                 source=f"{root}/",
                 dest=dest,
                 endpoint=self.endpoint,
@@ -140,6 +150,9 @@ class RsyncEngine:
                 force_times=force_times,
                 paths=chunk,
             )
+            if rsync_path is not None:
+                words.insert(1, f"--rsync-path={rsync_path}")
+            return words
 
         if len(paths) <= LIST_MAX:
             return run_rsync(argv(None), paths, progress=progress)
@@ -156,9 +169,16 @@ class RsyncEngine:
         argv = pull_argv(self.endpoint, remote_path, f"{root}/", recursive=True, dry_run=True)
         return run_rsync(argv, list(paths))
 
-    def fetch(self, remote_path: str, files: Sequence[str], dest: Path) -> Transfer:
+    def fetch(
+        self,
+        remote_path: str,
+        files: Sequence[str],
+        dest: Path,
+        *,
+        progress: Progress | None = None,
+    ) -> Transfer:
         argv = pull_argv(self.endpoint, remote_path, f"{dest}/", recursive=False, dry_run=False)
-        return run_rsync(argv, list(files))
+        return run_rsync(argv, list(files), progress=progress)
 
 
 def argument_chunks(paths: Sequence[str]) -> list[list[str]]:
@@ -240,6 +260,8 @@ def run_rsync(
     reader.join()
     transfer.elapsed = time.monotonic() - started
     said = b"".join(errors).decode(errors="replace").strip()
+    if code != 0 and GUARD in said:
+        raise RemoteCheckFailed(said.split(GUARD, 1)[1].splitlines()[0].strip())
     if code not in (0, 24):  # 24: some files vanished while rsync ran, which is not an error here
         raise QxubError(
             f"rsync failed with exit code {code}:\n{_tail(said)}",
@@ -262,4 +284,12 @@ def _hint(code: int, said: str) -> str:
     return "see rsync's words above"
 
 
-__all__ = ["Endpoint", "RsyncEngine", "Transfer", "pull_argv", "rsync_argv", "run_rsync"]
+__all__ = [
+    "Endpoint",
+    "RemoteCheckFailed",
+    "RsyncEngine",
+    "Transfer",
+    "pull_argv",
+    "rsync_argv",
+    "run_rsync",
+]

@@ -91,9 +91,16 @@ class SftpEngine:
         with self._refusals("list what to pull"):
             return self._plan_pull(root, paths, remote_path)
 
-    def fetch(self, remote_path: str, files: Sequence[str], dest: Path) -> Transfer:
+    def fetch(
+        self,
+        remote_path: str,
+        files: Sequence[str],
+        dest: Path,
+        *,
+        progress: Progress | None = None,
+    ) -> Transfer:
         with self._refusals("pull"):
-            return self._fetch(remote_path, files, dest)
+            return self._fetch(remote_path, files, dest, progress)
 
     # --- push --------------------------------------------------------------------------------
     def _push(
@@ -184,8 +191,11 @@ class SftpEngine:
         self._seen[path] = attrs
         found[rel] = attrs.size
 
-    def _fetch(self, remote_path: str, files: Sequence[str], dest: Path) -> Transfer:
+    def _fetch(
+        self, remote_path: str, files: Sequence[str], dest: Path, progress: Progress | None
+    ) -> Transfer:
         started = time.monotonic()
+        last_report = started
         transfer = Transfer()
         errors: list[str] = []
         for rel in files:
@@ -199,6 +209,11 @@ class SftpEngine:
                 errors.append(f"{rel}: {exc.strerror or exc}")
                 continue
             transfer.sent.append((rel, attrs.size))
+            now = time.monotonic()
+            if progress is not None and now - last_report > 0.2:
+                transfer.elapsed = now - started
+                progress(transfer)
+                last_report = now
         transfer.elapsed = time.monotonic() - started
         if errors:
             raise _failed("fetch", errors, self.where)
