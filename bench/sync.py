@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from qxub.sync.ignore import select_files
 ENGINES = [("R", "openssh", "rsync"), ("S", "paramiko", "sftp"), ("T", "openssh", "sftp")]
 GIT_LS = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
 Run = Callable[[], None]
+TOUCHED = "pkg3/sub3/f3.py"  # the file the one-file pushes change
 
 
 def make_project(root: Path, files: int) -> None:
@@ -94,7 +97,7 @@ def main() -> None:
         push = pusher(bench, project, "R")
         shared = bare_rsync(bench, project, listing, "bare", shared=True)
         fresh = bare_rsync(bench, project, listing, "fresh", shared=False)
-        touch = touching(project / "pkg3" / "sub3" / "f3.py")
+        touch = touching(project / TOUCHED)
         bench.warm()  # the master connection: the first pushes do not pay for it
         first = once(push)
         rows = [
@@ -156,22 +159,37 @@ def before_rows(
     rows: list[tuple[str, float, float, float]],
     touch: Callable[[Run], Run],
 ) -> None:
-    """The same three pushes with another qxub (to its own mirror, remote B), beside these;
-    each with bare rsync over the same master timed again right after it."""
+    """The same pushes with another qxub (to its own mirror, remote B) beside these, and bare
+    rsync over the same master: the three interleaved run by run, so load hits all alike."""
     before = pusher(bench, project, "B", source=source)
     now = pusher(bench, project, "R")
     listing = subprocess.run(GIT_LS, cwd=project, capture_output=True, check=True).stdout
     shared = bare_rsync(bench, project, listing, "bare", shared=True)
+    one_file = bare_rsync(bench, project, os.fsencode(TOUCHED) + b"\0", "bare", shared=True)
     first = once(before)
     timed = [
         ("first push", first, rows[0][1], rows[0][2]),
-        ("no-op push", *(median(f, runs) for f in (before, now, shared))),
-        ("one file changed", *(median(touch(f), runs) for f in (before, now, shared))),
+        ("no-op push", *interleaved([before, now, shared], runs)),
+        ("one file changed", *interleaved([touch(before), touch(now), touch(shared)], runs)),
+        ("  vs rsync of it", *interleaved([touch(before), touch(now), touch(one_file)], runs)),
     ]
     print(f"before ({source}) and now, side by side:")
     print(f"{'':18} {'before':>9} {'now':>9} {'before/rsync':>13} {'now/rsync':>10}")
     for name, b, n, r in timed:
         print(f"{name:18} {b * 1000:7.0f}ms {n * 1000:7.0f}ms {b / r:12.2f}x {n / r:9.2f}x")
+    print("  rsync: bare rsync of the same files over the same master (last row: of the one")
+    print("  changed file alone)")
+
+
+def interleaved(fns: list[Run], runs: int) -> list[float]:
+    """The median time of each of `fns`, called in turn `runs` times."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, times in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return [statistics.median(times) for times in samples]
 
 
 if __name__ == "__main__":
