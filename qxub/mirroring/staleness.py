@@ -1,16 +1,17 @@
 """What `exec --remote` without --sync says when the mirror may run stale code: how many
 files changed here since the last push, or that the mirror was never pushed. It reads the
-record and the selection here only (no connection)."""
+record and the selection here only (no connection, and none of the push machinery)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from qxub.mirroring.report import files
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
+from qxub.sync.ignore import select_files
 from qxub.sync.manifest import load_manifest
-from qxub.sync.push import plan_push, to_decide
 
 
 def stale_notice(remote: Remote, cwd: Path) -> str | None:
@@ -21,8 +22,20 @@ def stale_notice(remote: Remote, cwd: Path) -> str | None:
             f"the mirror on {remote.name} has never been pushed; "
             "add --sync to send the project first"
         )
-    changed = to_decide(plan_push(root, manifest, remote.sync_ignore), manifest, full=False)
-    changed = {rel: e for rel, e in changed.items() if rel not in manifest.from_remote}
+    selection = select_files(root, remote.sync_ignore)
+    selected = set(selection.files)
+    changed = sum(
+        1
+        for rel, stamp in selection.stamps()
+        if (last := manifest.synced.get(rel)) is None or last.stamp != stamp
+    )
+    changed += sum(
+        1
+        for rel in manifest.synced
+        if rel not in selected
+        and rel not in manifest.from_remote
+        and not os.path.lexists(root / rel)
+    )
     if not changed:
         return None
-    return f"{files(len(changed))} changed here since the last push to {remote.name}; add --sync"
+    return f"{files(changed)} changed here since the last push to {remote.name}; add --sync"
