@@ -90,7 +90,10 @@ def command(argv: list[str], **options: object) -> Callable[[], None]:
         options = {"stdin": subprocess.DEVNULL, **options}
 
     def run() -> None:
-        subprocess.run(argv, check=True, capture_output=True, **options)  # type: ignore[call-overload]
+        done = subprocess.run(argv, capture_output=True, **options)  # type: ignore[call-overload]
+        if done.returncode != 0:
+            said = done.stderr.decode(errors="replace")[-2000:]
+            raise SystemExit(f"{argv} failed with exit code {done.returncode}:\n{said}")
 
     return run
 
