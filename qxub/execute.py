@@ -12,7 +12,7 @@ from qxub import protocol
 from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
-from qxub.monitor import describe_outcome, follow
+from qxub.monitor import Paused, describe_outcome, follow, follow_segment
 from qxub.polling import Outcome
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
@@ -118,7 +118,8 @@ def execute(
         if record.unhonoured:
             streams.status(_unhonoured_text(scheduler.name, record.unhonoured))
     if mode.detach:
-        streams.status(f"follow it with: qxub wait {record.job_id}")
+        if protocol.writer() is None:  # a laptop says how to come back from there
+            streams.status(f"follow it with: qxub wait {record.job_id}")
         return 0
     tunnel = forwarding(record) if forwarding is not None else None
     try:
@@ -130,6 +131,8 @@ def execute(
 
 def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> int:
     """Follow a job; Ctrl-C cancels it and returns 130."""
+    if protocol.writer() is not None:
+        return follow_framed(record, scheduler, streams, offset=0)
     try:
         outcome: Outcome = follow(
             record, scheduler, out=streams.out, err=streams.err, status=streams.status
@@ -140,8 +143,40 @@ def follow_to_end(record: JobRecord, scheduler: Scheduler, streams: Streams) -> 
     except BrokenPipeError:
         return reader_gone(record.job_id)
     streams.status(describe_outcome(record.job_id, outcome))
-    protocol.emit("finished", str(outcome.exit_code))
     return outcome.exit_code
+
+
+def follow_framed(record: JobRecord, scheduler: Scheduler, streams: Streams, offset: int) -> int:
+    """The remote end of a laptop's follow: the job's output log from `offset` as frames, for
+    one segment (QXUB_FOLLOW_SEGMENT seconds); then `finished <code>`, or `continue-at
+    <offset>` when the job goes on. The laptop cancels a job itself (`qxub cancel`)."""
+    frames = protocol.writer()
+    assert frames is not None
+    if record.spec.array:  # sub-jobs stream prefixed from their own files, in one segment
+        outcome = follow(record, scheduler, out=streams.out, err=streams.err, status=streams.status)
+        streams.out.flush()
+        streams.err.flush()
+        streams.status(describe_outcome(record.job_id, outcome))
+        protocol.emit("finished", str(outcome.exit_code))
+        return outcome.exit_code
+    streams.out.flush()
+    streams.err.flush()
+    protocol.emit("following", str(offset))
+    ended = follow_segment(
+        record,
+        scheduler,
+        frames.write_raw,
+        status=streams.status,
+        offset=offset,
+        span=protocol.segment_span(),
+        on_started=lambda: protocol.emit("started"),
+    )
+    if isinstance(ended, Paused):
+        protocol.emit("continue-at", str(ended.offset))
+        return 0
+    streams.status(describe_outcome(record.job_id, ended))
+    protocol.emit("finished", str(ended.exit_code))
+    return ended.exit_code
 
 
 def cancel_job(record: JobRecord, scheduler: Scheduler, status: Callable[[str], None]) -> None:

@@ -1,73 +1,106 @@
 """Follow a job: stream its output as it is written, learn how it ended, return its exit code.
 
-The job script writes its stdout/stderr to files and its exit code to a status file (see
-qxub.job.script). The monitor tails those files; the scheduler's own record is the fallback
-for jobs killed before their EXIT trap ran (walltime, memory, SIGKILL), so it never waits
-forever on a job that is gone.
+The job script writes its stdout/stderr, in their order, to an output log of frames (see
+qxub.job.capture) and its exit code to a status file (see qxub.job.script). The monitor tails
+that log (to two streams here, or as frames to a laptop, one segment at a time); the
+scheduler's own record is the fallback for jobs killed before their EXIT trap ran (walltime,
+memory, SIGKILL), so it never waits forever on a job that is gone. Arrays: monitor_array.py.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from qxub import protocol
 from qxub.errors import JobLost, JobNotFound, QxubError
 from qxub.job.resources import format_duration
-from qxub.job.script import STARTED_FILE, stderr_path, stdout_path
+from qxub.job.script import STARTED_FILE, output_log
 from qxub.monitor_array import follow_array
 from qxub.polling import IDLE_FIRST, IDLE_MOST, SIGNALLED, Clock, Outcome, Poller, elapsed
 from qxub.schedulers.base import JobState, Scheduler, State
 from qxub.state import JobRecord, load_record, read_exit_code
 
+READ_MOST = 1 << 20  # bytes of the output log read at once
 
-class _Tail:
-    """Copies what is appended to a file to a stream."""
 
-    def __init__(self, path: Path, sink: BinaryIO) -> None:
-        self.path = path
-        self.sink = sink
+@dataclass(frozen=True)
+class Paused:
+    """A follow segment ended before the job: follow again from `offset` of its output log."""
+
+    offset: int
+
+
+class OutputLog:
+    """The job's output log (qxub.job.capture): whole frames read from an offset on."""
+
+    def __init__(self, record: JobRecord, offset: int = 0) -> None:
+        self.path = Path(output_log(record.logdir))
+        self.offset = offset
         self.handle: BinaryIO | None = None
+        self.held = b""  # the start of a frame the writer has not finished yet
 
-    def pump(self) -> bool:
-        """Copy what is new; True if anything was."""
+    def read(self) -> bytes:
+        """Whole frames appended since the last read (b"" when none)."""
         if self.handle is None:
             try:
                 self.handle = open(self.path, "rb")  # noqa: SIM115 - kept open across calls
             except FileNotFoundError:
-                return False
-        chunk = self.handle.read(65536)
+                return b""
+            self.handle.seek(self.offset)
+        chunk = self.handle.read(READ_MOST)
         if not chunk:
-            return False
-        while chunk:
-            self.sink.write(chunk)
-            chunk = self.handle.read(65536)
-        self.sink.flush()
-        return True
+            return b""
+        data = self.held + chunk if self.held else chunk
+        whole = protocol.whole_frames(data)
+        self.held = data[whole:]
+        self.offset += whole
+        return data[:whole]
 
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
 
 
-class Tails:
-    """The job's stdout and stderr files, each copied to its stream as it grows."""
+FrameSink = Callable[[bytes], None]
 
-    def __init__(self, record: JobRecord, out: BinaryIO, err: BinaryIO) -> None:
-        self.tails = (
-            _Tail(Path(stdout_path(record.spec, record.logdir)), out),
-            _Tail(Path(stderr_path(record.spec, record.logdir)), err),
-        )
 
-    def pump(self) -> bool:
-        """Copy what is new in both; True if anything was."""
-        return any([tail.pump() for tail in self.tails])
+def stream_sink(out: BinaryIO, err: BinaryIO) -> FrameSink:
+    """Writes the job's stdout and stderr frames to two streams, in their order."""
+    streams = {protocol.STDOUT: out, protocol.STDERR: err}
+    last: list[BinaryIO] = []
 
-    def close(self) -> None:
-        for tail in self.tails:
-            tail.close()
+    def on_frame(kind: int, payload: bytes) -> None:
+        stream = streams.get(kind)
+        if stream is None:
+            return
+        if last and last[0] is not stream:
+            last[0].flush()  # the other stream's bytes first: they came first
+        stream.write(payload)
+        last[:] = [stream]
+
+    decoder = protocol.FrameDecoder(on_frame, started=True)
+
+    def sink(frames: bytes) -> None:
+        decoder.feed(frames)
+        if last:
+            last[0].flush()
+
+    return sink
+
+
+def pump(log: OutputLog, sink: FrameSink) -> bool:
+    """Copy what is new in the log to the sink; True if anything was."""
+    moved = False
+    while True:
+        frames = log.read()
+        if not frames:
+            return moved
+        sink(frames)
+        moved = True
 
 
 class EndRule:
@@ -136,32 +169,70 @@ def follow(
             record, scheduler, out=out, err=err, status=status,
             clock=clock, wall_clock=wall_clock, sleep=sleep,
         )  # fmt: skip
-    tails = Tails(record, out, err)
+    ended = follow_segment(
+        record,
+        scheduler,
+        stream_sink(out, err),
+        status=status,
+        clock=clock,
+        wall_clock=wall_clock,
+        sleep=sleep,
+    )
+    assert isinstance(ended, Outcome)  # no segment limit: only the job's end ends it
+    return ended
+
+
+def follow_segment(
+    record: JobRecord,
+    scheduler: Scheduler,
+    sink: FrameSink,
+    *,
+    status: Callable[[str], None],
+    offset: int = 0,
+    span: float | None = None,
+    on_started: Callable[[], None] = lambda: None,
+    clock: Clock = time.monotonic,
+    wall_clock: Clock = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome | Paused:
+    """Send a single job's output log from `offset` on to `sink` (whole frames) until the
+    job ends (its Outcome) or, with `span`, until that many seconds have passed (Paused:
+    where to go on from)."""
+    log = OutputLog(record, offset)
     poller = Poller(scheduler, record.job_id, status, clock)
     end = EndRule(record, scheduler, wall_clock)
     said_started = False
+    deadline = None if span is None else clock() + span
     idle = IDLE_FIRST
+
+    def started() -> None:
+        nonlocal said_started
+        if not said_started:
+            said_started = True
+            status(f"job {record.job_id} started")
+            on_started()
+
     try:
         while True:
-            moved = tails.pump()
+            if not said_started and (record.path / STARTED_FILE).exists():
+                started()  # before the job's first output
+            moved = pump(log, sink)
             outcome = end.from_exit_file()
             if outcome is not None:
-                tails.pump()
-                if not said_started:
-                    status(f"job {record.job_id} started")
+                started()
+                pump(log, sink)
                 return end.with_reason(outcome, clock, sleep)
-            if not said_started and (record.path / STARTED_FILE).exists():
-                said_started = True
-                status(f"job {record.job_id} started")
+            if deadline is not None and clock() >= deadline:
+                return Paused(log.offset)
             poller.poll()
             outcome = end.from_scheduler(poller)
             if outcome is not None:
-                tails.pump()
+                pump(log, sink)
                 return outcome
             idle = IDLE_FIRST if moved else min(idle * 1.5, IDLE_MOST)
             sleep(idle)
     finally:
-        tails.close()
+        log.close()
 
 
 def _cancelled_by_qxub(job_id: str) -> bool:

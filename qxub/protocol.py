@@ -1,24 +1,48 @@
-"""The small line protocol by which a remote qxub tells the laptop's qxub what happened.
+"""The framed stream by which a remote qxub tells the laptop's qxub everything (protocol 3).
 
-The laptop sets QXUB_PROTOCOL=<protocol> and QXUB_CALLER_VERSION=<its qxub version> in the remote
-command; a remote qxub of another version says hello and stops before doing anything (protocol
-2: versions must match, so what runs there is what was tested here). A qxub that sees it writes
-event lines to stderr, each starting with MARKER; the laptop strips them from what the user
-sees. Events: `hello <qxub version> <protocol>`, `submitted <job id> <scheduler>`,
-`finished <exit code>`.
+The laptop sets QXUB_PROTOCOL=<protocol> and QXUB_CALLER_VERSION=<its qxub version> in the
+remote command; a remote qxub of another version says hello and stops before doing anything
+(versions must match, so what runs there is what was tested here). A qxub that sees it writes
+START on its stdout, then only frames: one type byte, the payload's length (4 bytes, big
+endian), the payload. Types: job stdout bytes (`o`), job stderr bytes (`e`), qxub's own
+messages for stderr (`m`) and events (`v`, words separated by spaces): `hello <qxub version>
+<protocol>`, `submitted <job id> <scheduler>`, `started`, `finished <exit code>` and
+`continue-at <offset>` (the follow segment ended; follow again from that offset of the job's
+output log). A job's bytes are always inside an `o` or `e` frame, so nothing a job prints can
+be read as an event. The job's output log (qxub.job.capture) is made of the same `o`/`e`
+frames, so a follower sends it on as it is.
+
+Whatever the remote login shell prints before qxub starts comes before START (stdout) or on
+stderr, and is shown as it is.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-PROTOCOL = 2
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+PROTOCOL = 3  # 1 and 2 were event lines mixed into the job's stderr; 3 is framed
 ENV = "QXUB_PROTOCOL"
 VERSION_ENV = "QXUB_CALLER_VERSION"
-MARKER = b"\x1e@qxub "
+SEGMENT_ENV = "QXUB_FOLLOW_SEGMENT"  # seconds a remote follower streams before continue-at
+DEFAULT_SEGMENT = 600.0
+START = b"\x1eqxub-frames-3\n"
+HEADER = 5  # type byte + 4-byte length
+STDOUT, STDERR, MESSAGE, EVENT = b"o"[0], b"e"[0], b"m"[0], b"v"[0]
+MAX_PAYLOAD = 1 << 20  # writers cut longer data; a longer length means a corrupt stream
+# Versions 1 and 2 wrote event lines starting with this to stderr; seen only from an old qxub.
+V1_MARKER = b"\x1e@qxub "
+
+
+def frame(kind: int, payload: bytes) -> bytes:
+    """One frame: type, length, payload."""
+    return bytes((kind,)) + len(payload).to_bytes(4, "big") + payload
 
 
 def enabled() -> bool:
@@ -29,23 +53,105 @@ def requested_protocol() -> str | None:
     return os.environ.get(ENV)
 
 
-def emit(*words: str, stream: BinaryIO | None = None) -> None:
-    """Write one event line, when a laptop asked for them."""
-    if not enabled():
-        return
-    out = stream or sys.stderr.buffer
-    out.write(MARKER + " ".join(words).encode() + b"\n")
-    out.flush()
+def segment_span() -> float:
+    """How long this remote follower streams before it hands over with continue-at."""
+    try:
+        return max(0.5, float(os.environ.get(SEGMENT_ENV, DEFAULT_SEGMENT)))
+    except ValueError:
+        return DEFAULT_SEGMENT
+
+
+class FrameWriter:
+    """Writes frames to the file descriptor the laptop reads, one whole frame per write."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, kind: int, payload: bytes) -> None:
+        view = memoryview(payload)
+        while True:
+            part, view = view[:MAX_PAYLOAD], view[MAX_PAYLOAD:]
+            self.write_raw(frame(kind, bytes(part)))
+            if not view:
+                return
+
+    def write_raw(self, data: bytes | memoryview) -> None:
+        """Bytes that are already whole frames (a job's output log)."""
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def event(self, *words: str) -> None:
+        self.write(EVENT, " ".join(words).encode())
+
+
+class FrameStream(io.RawIOBase):
+    """A writable binary stream whose every write becomes one frame of `kind`."""
+
+    def __init__(self, writer: FrameWriter, kind: int) -> None:
+        super().__init__()
+        self.writer = writer
+        self.kind = kind
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        payload = bytes(data)
+        if payload:
+            self.writer.write(self.kind, payload)
+        return len(payload)
+
+
+_writer: FrameWriter | None = None
+
+
+def writer() -> FrameWriter | None:
+    """The frame writer, once `hello()` started the framed stream."""
+    return _writer
+
+
+def emit(*words: str) -> None:
+    """Send one event, when a laptop asked for them."""
+    if _writer is not None:
+        _writer.event(*words)
+
+
+def _text(kind: int, frames: FrameWriter) -> io.TextIOWrapper:
+    stream = io.BufferedWriter(FrameStream(frames, kind))
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", write_through=True)
+
+
+def _start() -> FrameWriter:
+    """Keep the real stdout for frames only: stray writes to fd 1 (a child process) go to
+    stderr instead, and Python's own stdout and stderr become `o` and `m` frames."""
+    global _writer
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    if os.isatty(fd):  # a forced tty: frames are binary, the terminal must not translate them
+        import termios
+
+        attrs = termios.tcgetattr(fd)
+        attrs[1] &= ~termios.OPOST
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    _writer = FrameWriter(fd)
+    _writer.write_raw(START)
+    sys.stdout = _text(STDOUT, _writer)
+    sys.stderr = _text(MESSAGE, _writer)
+    return _writer
 
 
 def hello() -> None:
-    """Announce this qxub to a laptop that asked; refuse a protocol this qxub does not speak."""
-    if not enabled():
+    """Start the framed stream for a laptop that asked; refuse a protocol this qxub does not
+    speak (after saying which it speaks, so the laptop can name both)."""
+    if not enabled() or _writer is not None:
         return
     from qxub import __version__
     from qxub.errors import QxubError
 
-    emit("hello", __version__, str(PROTOCOL))
+    frames = _start()
+    frames.event("hello", __version__, str(PROTOCOL))
     if requested_protocol() != str(PROTOCOL):
         raise QxubError(
             f"the qxub that called this one speaks protocol {requested_protocol()}, "
@@ -61,47 +167,85 @@ def hello() -> None:
         )
 
 
-class EventFilter:
-    """Passes a byte stream through, minus event lines, which go to `on_event` as words.
+def job_streams() -> tuple[BinaryIO, BinaryIO, Callable[[str], None]] | None:
+    """Where a job's stdout and stderr and qxub's status lines go in a framed run."""
+    if _writer is None:
+        return None
+    frames = _writer
 
-    Bytes go through as soon as they arrive; only a line that starts like MARKER is held
-    until its end, so progress output without newlines is not delayed.
-    """
+    def status(message: str) -> None:
+        frames.write(MESSAGE, f"qxub: {message}\n".encode())
+
+    out = io.BufferedWriter(FrameStream(frames, STDOUT), buffer_size=65536)
+    err = io.BufferedWriter(FrameStream(frames, STDERR), buffer_size=65536)
+    return out, err, status
+
+
+class FrameDecoder:
+    """Reads a framed stream fed in pieces of any size; linear in the input.
+
+    Bytes before START go to `on_preamble` (what the login shell printed); then each whole
+    frame goes to `on_frame(kind, payload)`. `started` tells whether START was seen."""
 
     def __init__(
-        self, sink: Callable[[bytes], None], on_event: Callable[[list[str]], None]
+        self,
+        on_frame: Callable[[int, bytes], None],
+        on_preamble: Callable[[bytes], None] | None = None,
+        *,
+        started: bool = False,
     ) -> None:
-        self.sink = sink
-        self.on_event = on_event
-        self.pending = b""
-        self.at_line_start = True
+        self.on_frame = on_frame
+        self.on_preamble = on_preamble or (lambda data: None)
+        self.started = started
+        self.buffer = bytearray()
+        self.corrupt = False
 
     def feed(self, data: bytes) -> None:
-        self.pending += data
-        while self.pending:
-            if self.at_line_start:
-                head = self.pending[: len(MARKER)]
-                if MARKER.startswith(head) and len(head) < len(MARKER):
-                    return  # could still become an event: wait for more bytes
-                if head == MARKER:
-                    end = self.pending.find(b"\n")
-                    if end < 0:
-                        return
-                    line = self.pending[len(MARKER) : end].decode(errors="replace")
-                    self.pending = self.pending[end + 1 :]
-                    self.on_event(line.split())
-                    continue
-            end = self.pending.find(b"\n")
-            if end < 0:
-                self.sink(self.pending)
-                self.pending = b""
-                self.at_line_start = False
+        buffer = self.buffer
+        buffer += data
+        if not self.started:
+            at = buffer.find(START)
+            if at < 0:
+                keep = len(START) - 1  # the start of START may be in this piece
+                if len(buffer) > keep:
+                    self.on_preamble(bytes(buffer[:-keep]))
+                    del buffer[:-keep]
                 return
-            self.sink(self.pending[: end + 1])
-            self.pending = self.pending[end + 1 :]
-            self.at_line_start = True
+            if at:
+                self.on_preamble(bytes(buffer[:at]))
+            del buffer[: at + len(START)]
+            self.started = True
+        pos, size = 0, len(buffer)
+        view = memoryview(buffer)
+        try:
+            while size - pos >= HEADER:
+                length = int.from_bytes(view[pos + 1 : pos + HEADER], "big")
+                if length > MAX_PAYLOAD:
+                    self.corrupt = True
+                    pos = size
+                    break
+                end = pos + HEADER + length
+                if end > size:
+                    break
+                self.on_frame(view[pos], bytes(view[pos + HEADER : end]))
+                pos = end
+        finally:
+            view.release()
+        if pos:
+            del buffer[:pos]
 
-    def close(self) -> None:
-        if self.pending:
-            self.sink(self.pending)
-            self.pending = b""
+    def pending(self) -> int:
+        """Bytes of an unfinished frame (or of a possible START) held back."""
+        return len(self.buffer)
+
+
+def whole_frames(data: bytes | memoryview) -> int:
+    """How many leading bytes of `data` (read from a frame log at a frame boundary) are
+    whole frames."""
+    pos, size = 0, len(data)
+    while size - pos >= HEADER:
+        end = pos + HEADER + int.from_bytes(data[pos + 1 : pos + HEADER], "big")
+        if end > size:
+            break
+        pos = end
+    return pos

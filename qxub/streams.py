@@ -25,6 +25,13 @@ class Streams:
 
     @classmethod
     def standard(cls, quiet: bool) -> Streams:
+        from qxub import protocol  # light: stdlib only
+
+        framed = protocol.job_streams()
+        if framed is not None:  # a remote qxub: everything goes to the laptop as frames
+            out, err, say = framed
+            return cls(out, err, sys.stdout, (lambda message: None) if quiet else say)
+
         def status(message: str) -> None:
             if not quiet:
                 print(f"qxub: {message}", file=sys.stderr, flush=True)

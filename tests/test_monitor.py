@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from qxub import protocol
 from qxub.errors import JobLost
-from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE, STDERR_FILE, STDOUT_FILE
+from qxub.job.script import EXIT_CODE_FILE, OUTPUT_LOG, STARTED_FILE
 from qxub.job.spec import JobSpec
 from qxub.monitor import follow
 from qxub.polling import Outcome, Poller
@@ -93,6 +94,16 @@ def write(path: Path, text: str) -> Callable[[], None]:
     return action
 
 
+def output(logdir: Path, kind: int, text: str) -> Callable[[], None]:
+    """Append to the job's output log as the job's writer does (qxub.job.capture)."""
+
+    def action() -> None:
+        with open(logdir / OUTPUT_LOG, "ab") as handle:
+            handle.write(protocol.frame(kind, text.encode()))
+
+    return action
+
+
 def run_follow(
     record: JobRecord, clock: FakeClock, scheduler: LocalScheduler | None = None
 ) -> tuple[Outcome, bytes, bytes, list[str]]:
@@ -115,9 +126,9 @@ def test_output_streams_and_the_exit_code_file_ends_the_follow() -> None:
     logdir = record.path
     clock = FakeClock()
     clock.at(0.5, write(logdir / STARTED_FILE, f"{WALL_START + 0.5}\n"))
-    clock.at(0.5, write(logdir / STDOUT_FILE, "hello\n"))
-    clock.at(1.0, write(logdir / STDERR_FILE, "oops\n"))
-    clock.at(1.2, write(logdir / STDOUT_FILE, "more\n"))
+    clock.at(0.5, output(logdir, protocol.STDOUT, "hello\n"))
+    clock.at(1.0, output(logdir, protocol.STDERR, "oops\n"))
+    clock.at(1.2, output(logdir, protocol.STDOUT, "more\n"))
     clock.at(2.0, write(logdir / EXIT_CODE_FILE, "3\n"))
     outcome, out, err, said = run_follow(record, clock)
     assert (outcome.exit_code, outcome.reason) == (3, None)
@@ -160,7 +171,7 @@ def test_each_scheduler_keeps_its_own_polling_policy() -> None:
 def test_a_job_gone_without_an_exit_code_is_lost_after_the_file_grace() -> None:
     record = local_record(dead_pid())
     clock = FakeClock()
-    clock.at(0.1, write(record.path / STDOUT_FILE, "last words\n"))
+    clock.at(0.1, output(record.path, protocol.STDOUT, "last words\n"))
     (record.path / RUNNER_LOG).write_text("bash: killed\n")
     with pytest.raises(JobLost, match="recorded no exit code") as caught:
         run_follow(record, clock)

@@ -46,7 +46,14 @@ def spec_for(context: Context, **changes: object) -> JobSpec:
 
 
 def render(spec: JobSpec) -> str:
-    return render_script(spec, [], "/state/qxub/jobs/J", version="0.0-test", host="laptop")
+    return render_script(
+        spec,
+        [],
+        "/state/qxub/jobs/J",
+        version="0.0-test",
+        host="laptop",
+        python="python3",
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(CONTEXTS))

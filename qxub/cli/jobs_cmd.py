@@ -9,8 +9,8 @@ from qxub import protocol
 from qxub.cli.completion import remote_names
 from qxub.cli.configured import cli_config, use_user_jobs_dir
 from qxub.cli.types import DurationType
-from qxub.errors import EXIT_INTERRUPTED
-from qxub.execute import Streams, cancel_job, reader_gone
+from qxub.errors import EXIT_INTERRUPTED, UsageError
+from qxub.execute import Streams, cancel_job, follow_framed, reader_gone
 from qxub.jobclean import DEFAULT_OLDER_THAN
 from qxub.jobstatus import table, views
 from qxub.monitor import describe_outcome, follow
@@ -38,17 +38,61 @@ def _on_remote(name: str, words: list[str], quiet: bool = False) -> None:
 @click.argument("job_id")
 @click.option("--quiet", is_flag=True, help="No status lines.")
 @REMOTE_OPTION
-def wait_command(job_id: str, quiet: bool, remote: str | None) -> None:
+@click.option(
+    "--new",
+    is_flag=True,
+    help="With --remote: only the output this machine has not shown yet (default: all of it).",
+)
+@click.option(
+    "--pull",
+    "pulls",
+    multiple=True,
+    metavar="PATH",
+    help="With --remote: pull PATH from the remote mirror once the job is over (repeatable).",
+)
+@click.option("--from-offset", type=click.IntRange(min=0), default=0, hidden=True)
+def wait_command(
+    job_id: str,
+    quiet: bool,
+    remote: str | None,
+    new: bool,
+    pulls: tuple[str, ...],
+    from_offset: int,
+) -> None:
     """Follow a job submitted earlier and exit with its exit code.
 
     Shows its output from the start. Ctrl-C stops waiting; the job goes on."""
     if remote:
-        _on_remote(remote, ["wait", *(["--quiet"] if quiet else []), job_id], quiet)
+        from pathlib import Path
+
+        from qxub.cli.configured import cli_config
+        from qxub.mirroring.run import wait_remote_job
+        from qxub.remote.config import find_remote
+
+        config = cli_config()
+        found = config.lookup("remote_path")
+        code = wait_remote_job(
+            find_remote(config, remote),
+            job_id,
+            Path.cwd(),
+            str(found[0]) if found else None,
+            new=new,
+            pulls=pulls,
+            quiet=quiet,
+        )
+        raise SystemExit(code)
+    if new or pulls:
+        raise UsageError(
+            "--new and --pull go with --remote",
+            hint=f"e.g. qxub wait --remote gadi {job_id} --pull results/",
+        )
     protocol.hello()
     use_user_jobs_dir()
     record = load_record(job_id)
     scheduler = get_scheduler(record.scheduler)
     streams = Streams.standard(quiet)
+    if protocol.writer() is not None:  # a laptop follows: one segment, as frames
+        raise SystemExit(follow_framed(record, scheduler, streams, from_offset))
     try:
         outcome = follow(record, scheduler, out=streams.out, err=streams.err, status=streams.status)
     except KeyboardInterrupt:
@@ -57,7 +101,6 @@ def wait_command(job_id: str, quiet: bool, remote: str | None) -> None:
     except BrokenPipeError:
         raise SystemExit(reader_gone(job_id)) from None
     streams.status(describe_outcome(job_id, outcome))
-    protocol.emit("finished", str(outcome.exit_code))
     raise SystemExit(outcome.exit_code)
 
 

@@ -62,6 +62,8 @@ def _key_value(values: tuple[str, ...]) -> dict[str, Any]:
     help="Install this qxub there when it is missing or another version.",
 )
 @click.option("--control-persist", metavar="TIME", help="How long ssh's master stays, e.g. 8h.")
+@click.option("--follow-segment", metavar="TIME", help="How long one remote follower streams.")
+@click.option("--follow-retry", metavar="TIME", help="How long a lost follow is re-attached.")
 @click.option("--make-default", is_flag=True, help="Also set default_remote to NAME.")
 @click.option("--no-test", is_flag=True, help="Do not run the checks of `qxub remote test`.")
 @where_options

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from qxub.errors import UsageError
+from qxub.job import capture
 from qxub.job.context import activation_lines, wrap_command
 from qxub.job.spec import JobSpec
 
@@ -20,6 +23,10 @@ STARTED_FILE = "started"
 STDOUT_FILE = "stdout"
 STDERR_FILE = "stderr"
 STDIN_FILE = "stdin"  # what was piped into `qxub exec`, staged before submission
+OUTPUT_LOG = "output"  # stdout and stderr in the job's order, as frames (qxub.job.capture)
+CAPTURE_FD = 19  # the job script's end of the writer's "ready"/"done" FIFO
+CAPTURE_START_WAIT = 60  # seconds the job waits for its output writer to start
+CAPTURE_DRAIN_WAIT = 10  # seconds the EXIT trap waits for it to drain the job's last words
 
 _TEMPLATE_BODY = re.compile(r"\{\{\s*body\s*\}\}")
 _TEMPLATE_DIRECTIVES = re.compile(r"\{\{\s*directives\s*\}\}")
@@ -48,10 +55,48 @@ def header_lines(spec: JobSpec, *, version: str, host: str) -> list[str]:
     ]
 
 
-def body_lines(spec: JobSpec, logdir: str, array_variable: str | None = None) -> list[str]:
-    """The scheduler-independent part of the script. An array's sub-job takes its index from
-    the scheduler's `array_variable` and writes its files into `<logdir>/<index>/`."""
+def output_log(logdir: str) -> str:
+    return f"{logdir}/{OUTPUT_LOG}"
+
+
+def capture_source() -> str:
+    """The output writer's program, carried in each job script."""
+    return Path(capture.__file__).read_text()
+
+
+def _capture_lines(out: str, err: str, python: str) -> list[str]:
+    """Point the job's stdout and stderr (to the shell words `out` and `err`) through FIFOs
+    at one writer that keeps their order (qxub.job.capture, carried in the script: it needs
+    any python3, not qxub). The job starts once the writer has opened them, and its exit code
+    is written once the writer has drained them: the writer says both on a third FIFO, read
+    with a timeout, so a writer that cannot start or finish never hangs the job."""
     q = shlex.quote
+    return [
+        '__qxub_fifos=$(mktemp -d "${TMPDIR:-/tmp}/qxub-job.XXXXXX") || exit 1',
+        'mkfifo "$__qxub_fifos/o" "$__qxub_fifos/e" "$__qxub_fifos/r" || exit 1',
+        f'exec {CAPTURE_FD}<>"$__qxub_fifos/r"',
+        f"for __qxub_py in {q(python)} python3; do",
+        '    "$__qxub_py" -I -S -c "" 2>/dev/null && break',
+        "done",
+        f"__qxub_capture={q(capture_source())}",
+        '"$__qxub_py" -I -S -c "$__qxub_capture" "$__qxub_fifos" '
+        f'"$__qxub_log/{OUTPUT_LOG}" {out} {err} </dev/null >/dev/null '
+        f'2>>"$__qxub_log/capture.err" {CAPTURE_FD}>&- &',
+        f"read -r -t {CAPTURE_START_WAIT} -u {CAPTURE_FD} __qxub_ready ||"
+        ' echo "qxub: the output writer did not start" >>"$__qxub_log/capture.err"',
+        'exec 1<>"$__qxub_fifos/o" 2<>"$__qxub_fifos/e"',
+    ]
+
+
+def body_lines(
+    spec: JobSpec, logdir: str, array_variable: str | None = None, python: str | None = None
+) -> list[str]:
+    """The scheduler-independent part of the script. An array's sub-job takes its index from
+    the scheduler's `array_variable` and writes its files into `<logdir>/<index>/`. `python`
+    runs the output writer (default: the python running this qxub; else python3 on the job's
+    PATH)."""
+    q = shlex.quote
+    python = python or sys.executable
     if spec.array:
         variable = array_variable or "QXUB_ARRAY_INDEX"
         lines = [
@@ -60,13 +105,20 @@ def body_lines(spec: JobSpec, logdir: str, array_variable: str | None = None) ->
             f'__qxub_log={q(logdir)}/"$__qxub_idx"',
             'mkdir -p -- "$__qxub_log" || exit 1',
         ]
-        streams = f'exec >"$__qxub_log/{STDOUT_FILE}" 2>"$__qxub_log/{STDERR_FILE}"'
+        streams = _capture_lines(
+            f'"$__qxub_log/{STDOUT_FILE}"', f'"$__qxub_log/{STDERR_FILE}"', python
+        )
     else:
         lines = [f"__qxub_log={q(logdir)}"]
-        streams = f"exec >{q(stdout_path(spec, logdir))} 2>{q(stderr_path(spec, logdir))}"
+        streams = _capture_lines(q(stdout_path(spec, logdir)), q(stderr_path(spec, logdir)), python)
     lines += [
         "__qxub_finish() {",
         "    __qxub_rc=$?",
+        # Close the job's streams and let the writer drain them before the exit code, so a
+        # follower that sees the exit code has all of the output already.
+        "    exec 1>&- 2>&-",
+        f"    read -r -t {CAPTURE_DRAIN_WAIT} -u {CAPTURE_FD} __qxub_done",
+        '    rm -rf -- "$__qxub_fifos"',
         f'    printf \'%s\\n\' "$__qxub_rc" > "$__qxub_log/{EXIT_CODE_FILE}.tmp"',
         f'    mv -f "$__qxub_log/{EXIT_CODE_FILE}.tmp" "$__qxub_log/{EXIT_CODE_FILE}"',
         "}",
@@ -75,7 +127,7 @@ def body_lines(spec: JobSpec, logdir: str, array_variable: str | None = None) ->
         "trap 'exit 129' HUP",
         "trap 'exit 130' INT",
         "trap 'exit 143' TERM",
-        streams,
+        *streams,
         f'printf \'%s\\n\' "${{EPOCHREALTIME:-$(date +%s)}}" > "$__qxub_log/{STARTED_FILE}"',
         "export PYTHONUNBUFFERED=1",
     ]
@@ -105,9 +157,10 @@ def render_script(
     version: str,
     host: str,
     array_variable: str | None = None,
+    python: str | None = None,
 ) -> str:
-    """The whole job script as text."""
-    body = "\n".join(body_lines(spec, logdir, array_variable))
+    """The whole job script as text (`python`: see body_lines)."""
+    body = "\n".join(body_lines(spec, logdir, array_variable, python))
     head = "\n".join(header_lines(spec, version=version, host=host))
     if spec.template is not None:
         return _fill_template(spec.template, "\n".join(directives), head + "\n\n" + body)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from qxub.errors import EXIT_INTERRUPTED, QxubError
 from qxub.remote.config import Remote
 from qxub.remote.forwarding import Forwarder, PortSpec
-from qxub.remote.scripts import qxub_script
+from qxub.remote.scripts import plain_qxub_script
 from qxub.remote.transport import Transport
 
 STILL_RUNNING_EVERY = 5.0  # seconds between asks whether a forwarded job still runs
@@ -19,7 +19,7 @@ def remote_node(remote: Remote, job_id: str, *, transport: Transport, wait: bool
     """The node job `job_id` runs on (waiting for its start with `wait`); None when it does
     not run; QxubError when the remote cannot say."""
     words = ["node", *(["--wait"] if wait else []), job_id]
-    result = transport.run(qxub_script(remote, words), check=False)
+    result = transport.run(plain_qxub_script(remote, words), check=False)
     lines = result.stdout.strip().splitlines()
     if result.returncode == 0 and lines:
         return lines[-1].strip()

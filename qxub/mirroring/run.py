@@ -8,19 +8,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError, UsageError
+from qxub.errors import QxubError, UsageError
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
 from qxub.remote.executor import (
-    EXIT_CONNECTION_LOST,
+    FollowEnd,
+    FollowHooks,
     RemoteQxubMissing,
     RemoteRun,
     RemoteVersionError,
 )
 from qxub.remote.forwarding import PortSpec, check_all_free
 from qxub.remote.reach import transport_for
-from qxub.remote.scripts import exec_script, shell_script, subdir, terminal_exec_script
+from qxub.remote.scripts import (
+    exec_script,
+    follow_script,
+    shell_script,
+    subdir,
+    terminal_exec_script,
+)
+from qxub.remote.shown import shown_offset
 from qxub.stdin import piped_fd
 from qxub.streams import Streams
 
@@ -35,6 +43,10 @@ def remote_exec_script(
     return exec_script(remote, place.word, subdir(cwd), words)
 
 
+def pull_words(pulls: Sequence[str]) -> list[str]:
+    return [word for path in pulls for word in ("--pull", path)]
+
+
 def run_remote_exec(
     remote: Remote,
     words: Sequence[str],
@@ -43,9 +55,12 @@ def run_remote_exec(
     *,
     quiet: bool,
     verbose: int,
+    pulls: Sequence[str] = (),
+    follows: bool = True,
     forwards: Sequence[PortSpec] = (),
-) -> int:
-    """Run `qxub exec <words>` in the remote mirror of `cwd`; return the job's exit code.
+    hooks: FollowHooks | None = None,
+) -> FollowEnd:
+    """Run `qxub exec <words>` in the remote mirror of `cwd` and follow the job to its end.
     `forwards`: tunnels to the job's node while it is followed."""
     streams = Streams.standard(quiet)
     stdin_fd = piped_fd()
@@ -61,9 +76,21 @@ def run_remote_exec(
     transport = transport_for(remote)
     runs: list[RemoteRun] = []
 
-    def follow(remote: Remote, script: list[str]) -> int:
-        runs.append(RemoteRun(remote, transport, script, streams, stdin_fd=stdin_fd))
-        return runs[-1].run()
+    def follow(remote: Remote, script: list[str]) -> FollowEnd:
+        runs.append(
+            RemoteRun(
+                remote,
+                transport,
+                script,
+                streams,
+                stdin_fd=stdin_fd,
+                hooks=hooks,
+                expect_follow=follows,
+                quiet=quiet,
+                continue_words=pull_words(pulls),
+            )
+        )
+        return runs[-1].follow()
 
     forwarder = None
     if forwards:
@@ -71,9 +98,8 @@ def run_remote_exec(
 
         def submitted() -> tuple[Remote, str] | None:
             run = runs[-1] if runs else None
-            if run is None or not run.events.submitted.is_set() or run.events.job_id is None:
-                return None
-            return run.remote, run.events.job_id
+            job_id = None if run is None else run.submitted_job()
+            return None if run is None or job_id is None else (run.remote, job_id)
 
         forwarder = forward_remote_job(transport, forwards, submitted, streams.status)
     try:
@@ -118,6 +144,29 @@ def run_remote_shell(remote: Remote, cwd: Path, remote_path: str | None) -> int:
     return transport_for(remote).terminal(shell_script(place.word, subdir(cwd)))
 
 
+def pull_after_job(
+    remote: Remote,
+    cwd: Path,
+    remote_path: str | None,
+    pulls: Sequence[str],
+    streams: Streams,
+    verbose: int,
+) -> None:
+    """`--pull` once the job is over (finished, failed or cancelled). A failed pull is said
+    with the command that retries it; it never changes the exit code, which is the job's."""
+    from qxub.mirroring.pull import pull
+
+    try:
+        result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))
+    except QxubError as exc:
+        streams.status(f"the pull after the job failed: {exc.message}")
+        retry = shlex.join(["qxub", "remote", "pull", remote.name, *pulls])
+        streams.status(f"retry it with: {retry}")
+        return
+    if result.unresolved:
+        streams.status("some files were not overwritten; see above")
+
+
 def run_remote_job(
     remote: Remote,
     options: ExecOptions,
@@ -126,11 +175,18 @@ def run_remote_job(
     remote_path: str | None,
 ) -> int:
     """`qxub exec --remote`: push (with --sync, else the remote's sync.auto), run `qxub exec
-    <words>` there, then pull --pull paths whatever the job's exit code."""
+    <words>` there, follow the job to its end, then pull --pull paths whatever its exit code
+    (Ctrl-C, which cancels the job, included). Exits with the job's exit code."""
     sync = remote.sync_auto if options.sync is None else options.sync
     pulls, quiet, verbose = options.pull, options.silent, options.verbose
     streams = Streams.standard(quiet)
     forwards = _forwards(options)
+    if pulls and options.detach:
+        raise UsageError(
+            "--pull waits for the job's end, and --detach does not wait",
+            hint="submit with --detach, then pull when it is over with: "
+            f"qxub wait --remote {remote.name} JOB_ID --pull PATH",
+        )
     if pulls:  # refuse a bad path before the job runs, not after
         from qxub.sync.pull import project_paths
 
@@ -155,17 +211,61 @@ def run_remote_job(
             streams.status(notice)
     if options.interactive:
         code = run_remote_terminal(remote, words, cwd, remote_path)
-    else:
-        code = run_remote_exec(
-            remote, words, cwd, remote_path, quiet=quiet, verbose=verbose, forwards=forwards
-        )
-    if pulls and code not in (EXIT_CONNECTION_LOST, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
-        from qxub.mirroring.pull import pull
+        if pulls:
+            pull_after_job(remote, cwd, remote_path, pulls, streams, verbose)
+        return code
+    follows = not (options.detach or options.terse or options.dry)
+    end = run_remote_exec(
+        remote,
+        words,
+        cwd,
+        remote_path,
+        quiet=quiet,
+        verbose=verbose,
+        pulls=pulls,
+        follows=follows,
+        forwards=forwards,
+    )
+    if options.detach and end.job_id is not None and end.exit_code == 0:
+        streams.status(f"follow it with: qxub wait --remote {remote.name} {end.job_id}")
+    if pulls and end.job_ended:
+        pull_after_job(remote, cwd, remote_path, pulls, streams, verbose)
+    return end.exit_code
 
-        result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))
-        if result.unresolved:
-            streams.status("some files were not overwritten; see above")
-    return code
+
+def wait_remote_job(
+    remote: Remote,
+    job_id: str,
+    cwd: Path,
+    remote_path: str | None,
+    *,
+    new: bool,
+    pulls: Sequence[str],
+    quiet: bool,
+) -> int:
+    """`qxub wait --remote NAME ID`: the job's output from the start (or, with `new`, what
+    this laptop has not shown yet), then --pull once it is over; the job's exit code."""
+    streams = Streams.standard(quiet)
+    if pulls:
+        from qxub.sync.pull import project_paths
+
+        project_paths(pulls, find_project_root(cwd), cwd)
+    offset = shown_offset(remote.name, job_id) if new else 0
+    run = RemoteRun(
+        remote,
+        transport_for(remote),
+        follow_script(remote, job_id, offset, quiet=quiet),
+        streams,
+        job_id=job_id,
+        start_offset=offset,
+        cancel_on_interrupt=False,
+        quiet=quiet,
+        continue_words=pull_words(pulls),
+    )
+    end = run.follow()
+    if pulls and end.job_ended:
+        pull_after_job(remote, cwd, remote_path, pulls, streams, 0)
+    return end.exit_code
 
 
 def _forwards(options: ExecOptions) -> list[PortSpec]:

@@ -42,9 +42,14 @@ REMOTE_KEYS = {
     " (the default) or 8h",
     "jobs_dir": "where the remote qxub keeps job records and logs (default: its own config's,"
     " else ~/.local/state/qxub/jobs there)",
+    "follow_segment": "how long one remote follower streams before the laptop re-attaches "
+    "(default 10m)",
+    "follow_retry": "how long the laptop re-attaches by itself to a lost follow (default 15m)",
 }
 DEFAULT_CONTROL_PERSIST = "10m"
 _PERSIST = re.compile(r"(?:\d+[smhdwSMHDW]?)+")
+DEFAULT_FOLLOW_SEGMENT = 600
+DEFAULT_FOLLOW_RETRY = 900
 TRANSPORTS = ("openssh", "paramiko")
 SYNC_ENGINES = ("rsync", "sftp")
 SYNC_KEYS = {
@@ -79,6 +84,8 @@ class Remote:
     auto_install: bool = False
     control_persist: str = DEFAULT_CONTROL_PERSIST
     jobs_dir: str | None = None  # job folders there; remote placeholders ({{user}}) kept
+    follow_segment: int = DEFAULT_FOLLOW_SEGMENT  # seconds
+    follow_retry: int = DEFAULT_FOLLOW_RETRY  # seconds
 
     @property
     def url(self) -> str:
@@ -238,12 +245,21 @@ def parse_remote(
     if jobs_dir is not None:
         jobs_dir = _expand(r, join(where, "jobs_dir"), str(jobs_dir))
         check_jobs_dir(r, join(where, "jobs_dir"), jobs_dir, remote=True)
+    follow = {
+        key: default if d.get(key) is None else r.duration(d.get(key), join(where, key))
+        for key, default in (
+            ("follow_segment", DEFAULT_FOLLOW_SEGMENT),
+            ("follow_retry", DEFAULT_FOLLOW_RETRY),
+        )
+    }
     return Remote(
         auto_install=False
         if auto_install is None
         else r.boolean(auto_install, join(where, "auto_install")),
         control_persist=persist or DEFAULT_CONTROL_PERSIST,
         jobs_dir=jobs_dir,
+        follow_segment=max(1, follow["follow_segment"]),
+        follow_retry=follow["follow_retry"],
         sync_target=sync_target,
         sync_auto=auto,
         sync_ignore=ignore,

@@ -1,4 +1,4 @@
-"""`qxub wait|status|cancel --remote`: another qxub command run on the remote, streamed."""
+"""`qxub status|cancel --remote`: another qxub command run on the remote, streamed."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from qxub.streams import Streams
 
 
 def run_remote_qxub(remote: Remote, words: Sequence[str], *, quiet: bool = False) -> int:
-    """Run another qxub command (wait, status, cancel) on the remote, streamed."""
+    """Run another qxub command (status, cancel) on the remote, streamed."""
     streams = Streams.standard(quiet)
-    return RemoteRun(remote, transport_for(remote), qxub_script(remote, words), streams).run()
+    script = qxub_script(remote, words)
+    return RemoteRun(remote, transport_for(remote), script, streams, expect_follow=False).run()

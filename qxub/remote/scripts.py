@@ -57,6 +57,7 @@ def preamble(remote: Remote, *, probe: bool = False, announce: bool = True) -> l
     if not probe and announce:
         lines.append(f"export {protocol.ENV}={protocol.PROTOCOL}")
         lines.append(f"export {protocol.VERSION_ENV}={shlex.quote(__version__)}")
+        lines.append(f"export {protocol.SEGMENT_ENV}={remote.follow_segment}")
     if remote.platform:
         lines.append(f"export QXUB_PLATFORM={shlex.quote(remote.platform)}")
     jobs_dir = remote.jobs_dir_word()
@@ -127,6 +128,17 @@ def port_probe_script(node: str, port: int) -> list[str]:
 def qxub_script(remote: Remote, words: Sequence[str]) -> list[str]:
     """Any other qxub command on the remote (wait, status, cancel)."""
     return [*preamble(remote), qxub_line(remote, words)]
+
+
+def plain_qxub_script(remote: Remote, words: Sequence[str]) -> list[str]:
+    """A qxub command whose output is captured as text, not framed (cancel after Ctrl-C)."""
+    return [*preamble(remote), f"unset {protocol.ENV}", qxub_line(remote, words)]
+
+
+def follow_script(remote: Remote, job_id: str, offset: int, *, quiet: bool = False) -> list[str]:
+    """Follow a job again, from `offset` of its output log (one segment)."""
+    words = ["wait", *(["--quiet"] if quiet else []), "--from-offset", str(offset), job_id]
+    return qxub_script(remote, words)
 
 
 def probe_script(remote: Remote) -> list[str]:

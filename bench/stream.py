@@ -1,0 +1,132 @@
+"""Streaming a job's output through `qxub exec --remote`, against bare `ssh R cat FILE` over
+the same master connection; and how soon output flows again after the remote follower dies.
+
+Two files of 100 MB: short lines, and one long line. For each, the time of
+`qxub exec --remote R -- cat FILE` less that of `qxub exec --remote R -- true` (submission and
+the job's start), as a ratio to `ssh R cat FILE`. Then a job printing a line every 20 ms: the
+remote follower is killed (SIGKILL) and the time until the next line reaches the laptop is
+measured. Starts its own OpenSSH server on 127.0.0.1. Run: python bench/stream.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import QXUB, bench_remotes, median
+
+SIZE = 100 * 1000 * 1000
+
+
+def write_files(base: Path) -> dict[str, Path]:
+    short = base / "short-lines.txt"
+    line = b"%09d the quick brown fox jumps over the lazy dog\n"
+    with open(short, "wb") as handle:
+        block = b"".join(line % i for i in range(10_000))
+        for _ in range(SIZE // len(block) + 1):
+            handle.write(block)
+        handle.truncate(SIZE)
+    long = base / "one-long-line.txt"
+    with open(long, "wb") as handle:
+        chunk = b"x" * (1 << 20)
+        for _ in range(SIZE // len(chunk)):
+            handle.write(chunk)
+        handle.write(b"\n")
+    return {"short lines": short, "one long line": long}
+
+
+def remote_followers() -> list[int]:
+    """Remote qxub processes streaming to a laptop (the bench's sshd runs them here)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"QXUB_PROTOCOL=" in environ and b"qxub" in cmdline and b"cancel" not in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def reattach_time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Seconds from killing the remote follower to the next line of the job's output."""
+    job = "while :; do echo tick; sleep 0.02; done"
+    proc = subprocess.Popen(
+        [*argv, "--", "sh", "-c", job],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    try:
+        for _ in range(20):
+            proc.stdout.readline()
+        followers = remote_followers()
+        killed_at = time.perf_counter()
+        for pid in followers:
+            os.kill(pid, signal.SIGKILL)
+        os.set_blocking(proc.stdout.fileno(), False)
+        while proc.stdout.read() is not None:  # what was already on its way
+            pass
+        os.set_blocking(proc.stdout.fileno(), True)
+        proc.stdout.readline()
+        return time.perf_counter() - killed_at
+    finally:
+        proc.send_signal(signal.SIGINT)  # cancels the job
+        proc.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    def remote_qxub(base: Path) -> list[str]:
+        return ["env", f"XDG_STATE_HOME={base / 'remote-state'}", *QXUB]
+
+    def remotes(base: Path) -> dict[str, dict[str, str]]:
+        settings = {"working_dir": str(base / "scratch")}
+        return {"R": {**settings, "qxub_command": shlex.join(remote_qxub(base))}}
+
+    with bench_remotes(remotes, "stream") as bench:
+        project = bench.base / "project"
+        project.mkdir()
+        files = write_files(bench.base)
+
+        def run(argv: list[str]) -> Callable[[], None]:
+            def call() -> None:
+                subprocess.run(
+                    argv, cwd=project, env=bench.env, check=True, stdout=subprocess.DEVNULL
+                )
+
+            return call
+
+        exec_remote = [*QXUB, "exec", "--remote", "R", "--quiet"]
+        run([*exec_remote, "--", "true"])()  # opens the master connection
+        t_true = median(run([*exec_remote, "--", "true"]), args.runs)
+        print(f"qxub exec --remote R -- true               {t_true:7.3f} s")
+        for label, path in files.items():
+            t_bare = median(run([*bench.ssh(), bench.server.host, "cat", str(path)]), args.runs)
+            t_qxub = median(run([*exec_remote, "--", "cat", str(path)]), args.runs)
+            streamed = t_qxub - t_true
+            print(
+                f"100 MB, {label:14}  ssh R cat {t_bare:6.3f} s   qxub exec {t_qxub:6.3f} s   "
+                f"less true {streamed:6.3f} s   ratio {streamed / t_bare:.2f}x"
+            )
+        took = [reattach_time(exec_remote, project, bench.env) for _ in range(args.runs)]
+        print("killed follower to output flowing again    " + "  ".join(f"{t:.2f} s" for t in took))
+
+
+if __name__ == "__main__":
+    main()
