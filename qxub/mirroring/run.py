@@ -19,7 +19,7 @@ from qxub.remote.executor import (
     RemoteRun,
     RemoteVersionError,
 )
-from qxub.remote.forwarding import PortSpec, check_all_free
+from qxub.remote.forwarding import Forwarder, PortSpec, check_all_free
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import (
     exec_script,
@@ -102,6 +102,7 @@ def run_remote_exec(
             return None if run is None or job_id is None else (run.remote, job_id)
 
         forwarder = forward_remote_job(transport, forwards, submitted, streams.status)
+        hooks = _heal_on_reattach(hooks or FollowHooks(), forwarder)
     try:
         try:
             return follow(remote, script)
@@ -126,6 +127,17 @@ def run_remote_exec(
     finally:
         if forwarder is not None:
             forwarder.close()
+
+
+def _heal_on_reattach(hooks: FollowHooks, forwarder: Forwarder) -> FollowHooks:
+    """A follow that re-attaches (maybe over a new connection) puts back the tunnels that
+    went with the old one."""
+
+    def reattached(job_id: str) -> None:
+        forwarder.heal()
+        hooks.reattached(job_id)
+
+    return dataclasses.replace(hooks, reattached=reattached)
 
 
 def run_remote_terminal(
