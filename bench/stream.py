@@ -41,8 +41,9 @@ def write_files(base: Path) -> dict[str, Path]:
     return {"short lines": short, "one long line": long}
 
 
-def remote_followers() -> list[int]:
-    """Remote qxub processes streaming to a laptop (the bench's sshd runs them here)."""
+def remote_followers(base: Path) -> list[int]:
+    """This bench's remote qxub processes streaming to a laptop (its sshd runs them here)."""
+    mine = f"XDG_STATE_HOME={base / 'remote-state'}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -52,12 +53,14 @@ def remote_followers() -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"QXUB_PROTOCOL=" in environ and b"qxub" in cmdline and b"cancel" not in cmdline:
+        if b"QXUB_PROTOCOL=" not in environ or mine not in environ.split(b"\0"):
+            continue
+        if b"qxub" in cmdline and b"cancel" not in cmdline:
             found.append(int(entry.name))
     return found
 
 
-def reattach_time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+def reattach_time(argv: list[str], cwd: Path, env: dict[str, str], base: Path) -> float:
     """Seconds from killing the remote follower to the next line of the job's output."""
     job = "while :; do echo tick; sleep 0.02; done"
     proc = subprocess.Popen(
@@ -72,7 +75,7 @@ def reattach_time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     try:
         for _ in range(20):
             proc.stdout.readline()
-        followers = remote_followers()
+        followers = remote_followers(base)
         killed_at = time.perf_counter()
         for pid in followers:
             os.kill(pid, signal.SIGKILL)
@@ -124,7 +127,8 @@ def main() -> None:
                 f"100 MB, {label:14}  ssh R cat {t_bare:6.3f} s   qxub exec {t_qxub:6.3f} s   "
                 f"less true {streamed:6.3f} s   ratio {streamed / t_bare:.2f}x"
             )
-        took = [reattach_time(exec_remote, project, bench.env) for _ in range(args.runs)]
+        runs = range(args.runs)
+        took = [reattach_time(exec_remote, project, bench.env, bench.base) for _ in runs]
         print("killed follower to output flowing again    " + "  ".join(f"{t:.2f} s" for t in took))
 
 

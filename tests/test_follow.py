@@ -31,9 +31,10 @@ def expected_lines(seconds: int) -> str:
     return "".join(f"line {i}\n" for i in range(1, seconds * 5 + 1))
 
 
-def remote_followers() -> list[int]:
-    """Processes of the remote qxub (run by the test's sshd, so on this machine) that stream
-    to a laptop: they have QXUB_PROTOCOL in their environment."""
+def remote_followers(remote_home: Path) -> list[int]:
+    """Processes of this test's remote qxub (run by the test's sshd, so on this machine) that
+    stream to a laptop: QXUB_PROTOCOL and this test's remote state dir in their environment."""
+    mine = f"XDG_STATE_HOME={remote_home / 'state'}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -43,17 +44,19 @@ def remote_followers() -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"QXUB_PROTOCOL=" in environ and b"qxub" in cmdline and b"cancel" not in cmdline:
+        if b"QXUB_PROTOCOL=" not in environ or mine not in environ.split(b"\0"):
+            continue
+        if b"qxub" in cmdline and b"cancel" not in cmdline:
             found.append(int(entry.name))
     return found
 
 
-def kill_followers_every(period: float, stop: threading.Event) -> list[int]:
+def kill_followers_every(period: float, stop: threading.Event, remote_home: Path) -> list[int]:
     killed: list[int] = []
 
     def loop() -> None:
         while not stop.wait(period):
-            for pid in remote_followers():
+            for pid in remote_followers(remote_home):
                 try:
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
@@ -69,9 +72,9 @@ def configure(sshd: SshServer, remote_home: Path, **extra: object) -> None:
 
 
 @pytest.mark.usefixtures("remote")
-def test_a_follower_killed_every_5s_loses_nothing() -> None:
+def test_a_follower_killed_every_5s_loses_nothing(remote_home: Path) -> None:
     stop = threading.Event()
-    killed = kill_followers_every(5.0, stop)
+    killed = kill_followers_every(5.0, stop, remote_home)
     try:
         result = qxub("exec", "--remote", "R", *counting(60), timeout=150)
     finally:
