@@ -143,6 +143,24 @@ def test_cancel_command(tmp_path: Path) -> None:
     assert "cancelled" in qxub("status", job_id).stdout
 
 
+def test_cancel_never_signals_a_process_that_reused_the_jobs_pid(tmp_path: Path) -> None:
+    """A job killed before its EXIT trap leaves its pid file behind; once that pid names
+    another session leader (an ssh login, say), cancel and status must leave it alone."""
+    job_id = qxub("exec", "--terse", "--", "sleep", "60", cwd=tmp_path).stdout.strip()
+    os.killpg(_job_pid(job_id), signal.SIGKILL)
+    stranger = children.popen(["sleep", "60"], start_new_session=True)
+    try:
+        folder = Path(os.environ["XDG_STATE_HOME"]) / "qxub" / "jobs" / "by-id" / job_id
+        (folder / "pid").write_text(f"{stranger.pid}\n")  # as if the kernel reused the pid
+        assert qxub("cancel", job_id).returncode == 0
+        assert "running" not in qxub("status", job_id).stdout
+        time.sleep(0.3)
+        assert stranger.poll() is None, "cancel killed a process that was not the job's"
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
 def test_job_killed_hard_is_reported_not_waited_on(tmp_path: Path) -> None:
     proc = qxub_popen("exec", "--", "sleep", "60", cwd=tmp_path)
     assert proc.stderr is not None

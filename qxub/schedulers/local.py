@@ -22,6 +22,9 @@ from qxub.schedulers.local_driver import DRIVER_NAME, NEVER_RAN_FILE, driver_lin
 from qxub.state import jobs_dir, read_exit_code
 
 PID_FILE = "pid"
+# The job's start time as the kernel counts it: a pid alone may name another process once the
+# job has ended and the pid is reused (ssh sessions are session leaders too, and would be hit).
+PID_START_FILE = "pid.start"
 RUNNER_LOG = "runner.log"
 SUFFIX = ".local"
 CANCEL_GRACE = 1.5  # seconds; Ctrl-C must end a job within 2 s
@@ -99,6 +102,9 @@ class LocalScheduler:
                     hint="the local runner needs bash on PATH",
                 ) from exc
         _children[job.pid] = job
+        started = _start_time(job.pid)
+        if started is not None:
+            (logdir / PID_START_FILE).write_text(f"{started}\n")
         (logdir / PID_FILE).write_text(f"{job.pid}\n")
         return job_id
 
@@ -146,7 +152,9 @@ class LocalScheduler:
 
     def cancel(self, job_id: str) -> None:
         logdir = _logdir(job_id)
-        pid = _read_pid(logdir) if logdir else None
+        if logdir is None or read_exit_code(logdir) is not None:
+            return
+        pid = _read_pid(logdir)
         if pid is None or not _alive(pid):
             return
         _signal_group(pid, signal.SIGTERM)
@@ -197,10 +205,28 @@ def _logdir(job_id: str) -> Path | None:
 
 
 def _read_pid(logdir: Path) -> int | None:
+    """The pid of the job's driver while that process is still the job's; None once the pid
+    names some other process (the job ended and the pid was reused)."""
     try:
-        return int((logdir / PID_FILE).read_text().strip())
+        pid = int((logdir / PID_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
+    try:
+        recorded = (logdir / PID_START_FILE).read_text().strip()
+    except OSError:
+        return pid  # no start time could be read when it started (no /proc): trust the pid
+    now = _start_time(pid)
+    return pid if now is None or now == recorded else None
+
+
+def _start_time(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat (clock ticks after boot): with the pid, names one process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 def _alive(pid: int) -> bool:
