@@ -116,7 +116,9 @@ class EndRule:
         code = read_exit_code(self.record.path)
         if code is None:
             return None
-        return Outcome(code, None, elapsed(self.record.path, self.record, self.wall_clock))
+        return Outcome(
+            code, _unstreamed(self.record), elapsed(self.record.path, self.record, self.wall_clock)
+        )
 
     def with_reason(
         self, outcome: Outcome, clock: Clock, sleep: Callable[[float], None]
@@ -272,6 +274,17 @@ def _scheduler_output(logdir: Path, names: tuple[str, ...], lines: int = 5) -> s
             tail = text.splitlines()[-lines:]
             said.append(f"{name}:\n" + "\n".join(f"  {line}" for line in tail))
     return "\n".join(said)
+
+
+def _unstreamed(record: JobRecord) -> str | None:
+    """Why the job's output was not streamed, if its output writer never ran (job.script)."""
+    try:
+        said = (record.path / "capture.err").read_text(errors="replace")
+    except OSError:
+        return None
+    if "no output writer" not in said:
+        return None
+    return f"its output was not streamed (no python3 on its node): it is in {record.logdir}"
 
 
 def describe_outcome(job_id: str, outcome: Outcome) -> str:

@@ -7,6 +7,7 @@ recorded scripts only. Environment modules run for real in test_modules.py.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,30 @@ def test_hostile_arguments_stay_words_when_the_script_runs(tmp_path: Path) -> No
     assert not marker.exists()
     assert (tmp_path / "stdout").read_text() == "".join(f"{word}|" for word in argv[2:])
     assert (tmp_path / "exit_code").read_text() == "0\n"
+
+
+def test_a_node_without_python3_runs_the_job_with_its_output_in_its_files(tmp_path: Path) -> None:
+    """No python3 for the output writer: the job neither hangs nor loses its output (it goes
+    to its files, unstreamed) and says why in the log folder."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("sh", "mktemp", "mkfifo", "rm", "mv", "hostname", "mkdir", "date", "cat", "env"):
+        found = shutil.which(name)
+        if found:
+            (tools / name).symlink_to(found)
+    spec = JobSpec(argv=("sh", "-c", "echo out; echo err >&2; exit 4"), execdir=str(tmp_path))
+    script = tmp_path / "job.sh"
+    script.write_text(
+        render_script(spec, [], str(tmp_path), version="t", host="h", python="/nowhere/python3")
+    )
+    env = {"PATH": str(tools), "HOME": str(tmp_path)}
+    shell = shutil.which("bash")
+    assert shell is not None
+    children.run([shell, str(script)], env=env, timeout=30)
+    assert (tmp_path / "stdout").read_text() == "out\n"
+    assert (tmp_path / "stderr").read_text() == "err\n"
+    assert (tmp_path / "exit_code").read_text() == "4\n"
+    assert "no output writer" in (tmp_path / "capture.err").read_text()
 
 
 def test_modules_load_before_conda() -> None:

@@ -75,16 +75,25 @@ def _capture_lines(out: str, err: str, python: str) -> list[str]:
         '__qxub_fifos=$(mktemp -d "${TMPDIR:-/tmp}/qxub-job.XXXXXX") || exit 1',
         'mkfifo "$__qxub_fifos/o" "$__qxub_fifos/e" "$__qxub_fifos/r" || exit 1',
         f'exec {CAPTURE_FD}<>"$__qxub_fifos/r"',
-        f"for __qxub_py in {q(python)} python3; do",
-        '    "$__qxub_py" -I -S -c "" 2>/dev/null && break',
+        "__qxub_py=",
+        f"for __qxub_try in {q(python)} python3; do",
+        '    "$__qxub_try" -I -S -c "" 2>/dev/null && { __qxub_py=$__qxub_try; break; }',
         "done",
         f"__qxub_capture={q(capture_source())}",
-        '"$__qxub_py" -I -S -c "$__qxub_capture" "$__qxub_fifos" '
+        '[ -n "$__qxub_py" ] && "$__qxub_py" -I -S -c "$__qxub_capture" "$__qxub_fifos" '
         f'"$__qxub_log/{OUTPUT_LOG}" {out} {err} </dev/null >/dev/null '
         f'2>>"$__qxub_log/capture.err" {CAPTURE_FD}>&- &',
-        f"read -r -t {CAPTURE_START_WAIT} -u {CAPTURE_FD} __qxub_ready ||"
-        ' echo "qxub: the output writer did not start" >>"$__qxub_log/capture.err"',
-        'exec 1<>"$__qxub_fifos/o" 2<>"$__qxub_fifos/e"',
+        # No writer (no python3 on this node, or it never started): the job's output goes
+        # straight to its files, unstreamed, rather than into FIFOs that nobody reads.
+        f'if [ -n "$__qxub_py" ] && read -r -t {CAPTURE_START_WAIT} -u {CAPTURE_FD} __qxub_ready'
+        "; then",
+        '    exec 1<>"$__qxub_fifos/o" 2<>"$__qxub_fifos/e"',
+        "else",
+        "    __qxub_direct=1",
+        '    echo "qxub: no output writer (python3) ran on $(hostname): the output is in the'
+        ' job\'s files only, not streamed" >>"$__qxub_log/capture.err"',
+        f"    exec 1>>{out} 2>>{err}",
+        "fi",
     ]
 
 
@@ -117,7 +126,8 @@ def body_lines(
         # Close the job's streams and let the writer drain them before the exit code, so a
         # follower that sees the exit code has all of the output already.
         "    exec 1>&- 2>&-",
-        f"    read -r -t {CAPTURE_DRAIN_WAIT} -u {CAPTURE_FD} __qxub_done",
+        f'    [ -n "${{__qxub_direct:-}}" ] || read -r -t {CAPTURE_DRAIN_WAIT} -u {CAPTURE_FD}'
+        " __qxub_done",
         '    rm -rf -- "$__qxub_fifos"',
         f'    printf \'%s\\n\' "$__qxub_rc" > "$__qxub_log/{EXIT_CODE_FILE}.tmp"',
         f'    mv -f "$__qxub_log/{EXIT_CODE_FILE}.tmp" "$__qxub_log/{EXIT_CODE_FILE}"',

@@ -8,7 +8,7 @@ __qxub_log=/state/qxub/jobs/J
 __qxub_finish() {
     __qxub_rc=$?
     exec 1>&- 2>&-
-    read -r -t 10 -u 19 __qxub_done
+    [ -n "${__qxub_direct:-}" ] || read -r -t 10 -u 19 __qxub_done
     rm -rf -- "$__qxub_fifos"
     printf '%s\n' "$__qxub_rc" > "$__qxub_log/exit_code.tmp"
     mv -f "$__qxub_log/exit_code.tmp" "$__qxub_log/exit_code"
@@ -20,8 +20,9 @@ trap 'exit 143' TERM
 __qxub_fifos=$(mktemp -d "${TMPDIR:-/tmp}/qxub-job.XXXXXX") || exit 1
 mkfifo "$__qxub_fifos/o" "$__qxub_fifos/e" "$__qxub_fifos/r" || exit 1
 exec 19<>"$__qxub_fifos/r"
-for __qxub_py in python3 python3; do
-    "$__qxub_py" -I -S -c "" 2>/dev/null && break
+__qxub_py=
+for __qxub_try in python3 python3; do
+    "$__qxub_try" -I -S -c "" 2>/dev/null && { __qxub_py=$__qxub_try; break; }
 done
 __qxub_capture='"""The job'"'"'s output writer: runs beside the job (started by the job script) and keeps the
 order of its stdout and stderr.
@@ -92,9 +93,14 @@ if __name__ == "__main__":
         signal.signal(number, signal.SIG_IGN)
     capture(*sys.argv[-4:])
 '
-"$__qxub_py" -I -S -c "$__qxub_capture" "$__qxub_fifos" "$__qxub_log/output" /state/qxub/jobs/J/stdout /state/qxub/jobs/J/stderr </dev/null >/dev/null 2>>"$__qxub_log/capture.err" 19>&- &
-read -r -t 60 -u 19 __qxub_ready || echo "qxub: the output writer did not start" >>"$__qxub_log/capture.err"
-exec 1<>"$__qxub_fifos/o" 2<>"$__qxub_fifos/e"
+[ -n "$__qxub_py" ] && "$__qxub_py" -I -S -c "$__qxub_capture" "$__qxub_fifos" "$__qxub_log/output" /state/qxub/jobs/J/stdout /state/qxub/jobs/J/stderr </dev/null >/dev/null 2>>"$__qxub_log/capture.err" 19>&- &
+if [ -n "$__qxub_py" ] && read -r -t 60 -u 19 __qxub_ready; then
+    exec 1<>"$__qxub_fifos/o" 2<>"$__qxub_fifos/e"
+else
+    __qxub_direct=1
+    echo "qxub: no output writer (python3) ran on $(hostname): the output is in the job's files only, not streamed" >>"$__qxub_log/capture.err"
+    exec 1>>/state/qxub/jobs/J/stdout 2>>/state/qxub/jobs/J/stderr
+fi
 printf '%s\n' "${EPOCHREALTIME:-$(date +%s)}" > "$__qxub_log/started"
 export PYTHONUNBUFFERED=1
 
