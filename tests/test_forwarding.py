@@ -77,7 +77,9 @@ def test_remote_parse_equals_local_parse(options: list[str], command: list[str])
         # Refused on the laptop already: --template naming a folder, or a value that starts
         # with '-' after an option whose value is optional (`--mail -x` is --mail, then -x).
         assume(False)
-    remote = parse([*forwarded_words(local), "--", *command])
+    # What the laptop forwards is the command as it parsed it (`--mail -- -- x`: the value of
+    # --mail is optional, so the first `--` ends the options and the command is `-- x`).
+    remote = parse([*forwarded_words(local), "--", *local.params["command"]])
     for name, value in local.params.items():
         if name in LAPTOP_ONLY:
             continue
