@@ -42,9 +42,11 @@ def run_exec(options: ExecOptions, cwd: Path) -> int:
     from qxub.placement import place
     from qxub.schedulers.registry import get_scheduler
 
-    if options.sync or options.pull:
+    if options.sync or options.pull or options.snapshot is not None:
         raise UsageError(
-            "--sync and --pull go with --remote", hint="e.g. qxub exec --remote local --sync -- ..."
+            "--sync, --snapshot and --pull go with --remote: they copy the project to a remote "
+            "and back",
+            hint="e.g. qxub exec --remote local --sync --snapshot -- ...",
         )
     stdin_fd = piped_fd()
     spec = dataclasses.replace(spec_from_options(options, cwd), stdin=stdin_fd is not None)

@@ -5,6 +5,8 @@ A folder goes when it is older than the cutoff (its newest file) and its job is 
 have ended: its script wrote its exit code, or its scheduler says it is done. A job whose
 state cannot be known (the scheduler cannot be asked, does not know it any more, or the job
 ran on another host's local runner) is kept, and so is a folder without a readable record.
+A job that ran in its own copy of the mirror (`exec --remote --snapshot`) takes its run folder
+with it: the folder goes with the job's, and stays while the job's stays.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.schedulers.base import JobState, State
-from qxub.state import JobRecord, jobs_dir, read_exit_code, record_from_dict
+from qxub.state import RUN_ID_SUFFIX, JobRecord, jobs_dir, read_exit_code, record_from_dict
 
 DEFAULT_OLDER_THAN = "30d"  # the documented default retention
 INDEX = "by-id"
@@ -35,6 +37,20 @@ class Verdict:
     job_id: str | None
     remove: bool
     why: str
+    run_folder: Path | None = None  # the job's copy of the mirror, removed with it
+
+
+def run_folder_of(record: JobRecord) -> Path | None:
+    """The job's run folder, when it has one and the id beside it still names this job (a
+    folder qxub did not make for this job is never removed)."""
+    folder = record.extra.get("run_folder")
+    if not isinstance(folder, str) or not os.path.isabs(folder):
+        return None
+    try:
+        named = Path(folder + RUN_ID_SUFFIX).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return Path(folder) if named == record.job_id else None
 
 
 def ask_scheduler(record: JobRecord) -> JobState:
@@ -66,17 +82,17 @@ def judge(folder: Path, ask: AskState = ask_scheduler) -> Verdict:
         record = record_from_dict(json.loads((folder / "record.json").read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return Verdict(folder, None, False, "kept: no readable record.json (not a known job)")
-    job = record.job_id
+    job, run = record.job_id, run_folder_of(record)
     code = read_exit_code(folder)
     if code is not None:
-        return Verdict(folder, job, True, f"ended with exit code {code}")
+        return Verdict(folder, job, True, f"ended with exit code {code}", run)
     try:
         state = ask(record)
     except QxubError as exc:
         return Verdict(folder, job, False, f"kept: could not ask {record.scheduler}: {exc}")
     if state.state is State.DONE:
         how = f"exit code {state.exit_code}" if state.exit_code is not None else "no exit code"
-        return Verdict(folder, job, True, f"ended ({record.scheduler}: {how})")
+        return Verdict(folder, job, True, f"ended ({record.scheduler}: {how})", run)
     if state.state is State.UNKNOWN:
         why = state.reason or f"{record.scheduler} does not know it any more"
         return Verdict(folder, job, False, f"kept: state unknown ({why})")
@@ -131,5 +147,8 @@ def clean(
             continue
         for link in links.get(verdict.path.name, []):
             link.unlink(missing_ok=True)
+        if verdict.run_folder is not None:
+            shutil.rmtree(verdict.run_folder, ignore_errors=True)
+            Path(f"{verdict.run_folder}{RUN_ID_SUFFIX}").unlink(missing_ok=True)
         shutil.rmtree(verdict.path, ignore_errors=True)
     return verdicts

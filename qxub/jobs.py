@@ -15,7 +15,7 @@ from qxub import __version__
 from qxub.job.script import STDIN_FILE, render_script
 from qxub.job.spec import JobSpec
 from qxub.schedulers.base import Scheduler
-from qxub.state import JobRecord, new_logdir, save_record
+from qxub.state import RUN_FOLDER_ENV, RUN_ID_SUFFIX, JobRecord, new_logdir, save_record
 
 SCRIPT_NAME = "job.sh"
 
@@ -55,8 +55,10 @@ def submit(
 ) -> JobRecord:
     """Write the job script into a fresh log dir, submit it, and record the job. A job with
     `spec.stdin` gets everything from `stdin_fd`, staged in its log dir first."""
+    # Taken from the environment, so that neither the job nor a qxub it runs inherits it.
+    run_folder = os.environ.pop(RUN_FOLDER_ENV, None)
     logdir = new_logdir()
-    extra: dict[str, int] = {}
+    extra: dict[str, int | str] = {}
     if spec.stdin:
         from qxub.stdin import stage
 
@@ -79,6 +81,9 @@ def submit(
     os.chmod(script, 0o700)
     submitted_at = time.time()
     job_id = scheduler.submit(script, logdir, spec)
+    if run_folder and os.path.isabs(run_folder) and os.path.isdir(run_folder):
+        extra["run_folder"] = run_folder
+        claim_run_folder(run_folder, job_id)
     record = JobRecord(
         job_id=job_id,
         scheduler=scheduler.name,
@@ -91,3 +96,12 @@ def submit(
     )
     save_record(record)
     return record
+
+
+def claim_run_folder(run_folder: str, job_id: str) -> None:
+    """Name the job beside its run folder (`exec --remote --snapshot`): how the laptop finds
+    the folder by the job's id, and what `qxub jobs clean` checks before removing it."""
+    named = Path(run_folder + RUN_ID_SUFFIX)
+    temp = named.with_name(f"{named.name}.{os.getpid()}.tmp")
+    temp.write_text(f"{job_id}\n")
+    temp.replace(named)

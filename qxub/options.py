@@ -61,6 +61,7 @@ class ExecOptions:
     # remote
     remote: str | None = None
     sync: bool | None = None  # None: the remote's sync.auto
+    snapshot: bool | None = None  # None: the remote's sync.snapshot
     pull: tuple[str, ...] = ()
     # The options typed on the command line as argv words, for the job script's header.
     typed: tuple[str, ...] = ()

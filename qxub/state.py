@@ -45,6 +45,10 @@ def state_home() -> Path:
 # Where job folders go: this variable (what a laptop sets for a remote with `jobs_dir:`),
 # else the config's `jobs_dir:` (use_jobs_dir), else the XDG state dir.
 JOBS_DIR_ENV = "QXUB_JOBS_DIR"
+# A job submitted by `exec --remote --snapshot` runs in this run folder (a copy of the
+# mirror): the remote qxub records it with the job, and writes the job's id beside it.
+RUN_FOLDER_ENV = "QXUB_RUN_FOLDER"
+RUN_ID_SUFFIX = ".job"
 _configured_jobs_dir: list[Path] = []
 
 

@@ -28,13 +28,14 @@ NOT_DEFAULTABLE = {
     "command",
     "remote",
     "sync",
+    "snapshot",
     "pull",
     "interactive",
     "forward",
 }
 # Options that belong to the laptop: never forwarded to a remote qxub (they name local files
 # or choose the remote itself).
-LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "pull", "forward"})
+LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "snapshot", "pull", "forward"})
 
 _CONTEXT = "Execution context"
 _RESOURCES = "Resources"
@@ -358,6 +359,16 @@ OPTIONS: list[tuple[str, Callable[[F], F]]] = [
             "sync",
             default=None,
             help="Push the project to the remote first (default: its sync.auto).",
+        ),
+    ),
+    (
+        _REMOTE,
+        click.option(
+            "--snapshot/--no-snapshot",
+            "snapshot",
+            default=None,
+            help="Run the job in its own copy of the mirror, taken at submission, so later "
+            "pushes do not change what it runs (default: the remote's sync.snapshot).",
         ),
     ),
     (

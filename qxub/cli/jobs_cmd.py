@@ -171,6 +171,8 @@ def clean_command(older_than: str, dry_run: bool, remote: str | None) -> None:
         verb = ("would remove" if dry_run else "removed") if v.remove else "kept"
         why = v.why.removeprefix("kept: ")
         click.echo(f"{verb:<12}  {v.job_id or '-':<14}  {v.path.name}  ({why})")
+        if v.remove and v.run_folder is not None:
+            click.echo(f"{'':<12}  {'':<14}  and its run folder {v.run_folder}")
     gone = sum(v.remove for v in verdicts)
     kept = len(verdicts) - gone
     done = "would be removed" if dry_run else "removed"

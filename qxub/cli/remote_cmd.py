@@ -80,6 +80,7 @@ def remote_show(name: str | None) -> None:
         ("sync.auto", remote.sync_auto),
         ("sync.ignore", " ".join(remote.sync_ignore) or "(none)"),
         ("sync.pull", " ".join(remote.sync_pull) or "(none)"),
+        ("sync.snapshot", remote.sync_snapshot),
         ("auto_install", remote.auto_install),
         ("control_persist", remote.control_persist),
         ("defaults", " ".join(f"{k}={v}" for k, v in remote.defaults) or "(none)"),
@@ -215,10 +216,21 @@ def remote_push(
 @click.option("--dry-run", "-n", is_flag=True, help="List what would come, and the conflicts.")
 @click.option("--force", is_flag=True, help="Overwrite local files even if they changed here.")
 @click.option("--keep-local", is_flag=True, help="Skip files that changed here (no side copy).")
+@click.option(
+    "--job",
+    metavar="ID",
+    help="Pull from the run folder of this job (submitted with --snapshot), not the mirror.",
+)
 @click.option("-v", "--verbose", count=True, help="Name each file pulled.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def remote_pull(
-    args: tuple[str, ...], dry_run: bool, force: bool, keep_local: bool, verbose: int, quiet: bool
+    args: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    keep_local: bool,
+    job: str | None,
+    verbose: int,
+    quiet: bool,
 ) -> None:
     """Bring paths from the remote mirror into the project (default: the remote's sync.pull).
 
@@ -245,6 +257,7 @@ def remote_pull(
         keep_local=keep_local,
         verbose=verbose,
         progress=sys.stderr.isatty() and not quiet,
+        job=job,
     )
     if result.unresolved and not dry_run:
         raise SystemExit(1)

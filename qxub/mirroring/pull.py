@@ -15,6 +15,7 @@ from qxub.mirroring.push import SyncContext, engine_for, open_sync
 from qxub.mirroring.remote_state import check_ours, mirror_state
 from qxub.mirroring.report import Say, files, show_str
 from qxub.mirroring.root import checked_root
+from qxub.mirroring.runs import find_run, missing_run
 from qxub.remote.config import Remote
 from qxub.sync.engine import SyncEngine
 from qxub.sync.manifest import Manifest, entry, load_manifest, manifest_lock
@@ -45,9 +46,11 @@ def pull(
     verbose: int = 0,
     progress: bool = False,
     source: str | None = None,
+    job: str | None = None,
 ) -> PullResult:
     """Bring `patterns` (default: the remote's sync.pull) home, keeping local edits.
-    `source`: the folder there to read from instead of the mirror (a job's run folder)."""
+    `source`: the folder there to read from instead of the mirror (a job's run folder);
+    `job`: read from the run folder of this job (an error when it has none)."""
     patterns = list(patterns) or list(remote.sync_pull)
     if not patterns:
         raise UsageError(
@@ -57,6 +60,10 @@ def pull(
     root = checked_root(cwd)
     paths = project_paths(patterns, root, cwd)
     ctx, path = open_sync(remote, cwd, remote_path)
+    if job is not None:
+        source = find_run(remote, ctx.transport, path, job)
+        if source is None:
+            raise missing_run(remote, path, job)
     with manifest_lock(ctx.manifest.path):
         manifest = load_manifest(remote.name, root)
         result = _pull(ctx, manifest, source or path, paths, dry_run, force, keep_local, progress)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
+from qxub.mirroring.in_use import say_in_use
 from qxub.mirroring.place import (
     MirrorPlace,
     check_mirror,
@@ -284,5 +285,6 @@ def push(
         for rel in result.changed_there:
             say(f"changed on {remote.name} since the last sync: {show_str(rel)} (left there)")
     say_conflicts(remote.name, result.conflicts, say)
+    say_in_use(remote.name, pusher.root, bool(transfer.sent or transfer.deleted), say)
     say(push_summary(remote.name, pusher.path, result.selected, transfer))
     return result

@@ -25,6 +25,7 @@ from qxub.remote.scripts import (
     exec_script,
     follow_script,
     shell_script,
+    snapshot_exec_script,
     subdir,
     terminal_exec_script,
 )
@@ -37,9 +38,17 @@ if TYPE_CHECKING:
 
 
 def remote_exec_script(
-    remote: Remote, words: Sequence[str], cwd: Path, remote_path: str | None
+    remote: Remote,
+    words: Sequence[str],
+    cwd: Path,
+    remote_path: str | None,
+    token: str | None = None,
 ) -> list[str]:
+    """The script that runs `qxub exec <words>` in the mirror, or with `token` in the job's
+    own copy of it (the run folder of that name)."""
     place = mirror_place(remote, find_project_root(cwd), remote_path)
+    if token is not None:
+        return snapshot_exec_script(remote, place.word, subdir(cwd), words, token)
     return exec_script(remote, place.word, subdir(cwd), words)
 
 
@@ -59,9 +68,11 @@ def run_remote_exec(
     follows: bool = True,
     forwards: Sequence[PortSpec] = (),
     hooks: FollowHooks | None = None,
+    token: str | None = None,
 ) -> FollowEnd:
     """Run `qxub exec <words>` in the remote mirror of `cwd` and follow the job to its end.
-    `forwards`: tunnels to the job's node while it is followed."""
+    `forwards`: tunnels to the job's node while it is followed; `token`: the job runs in its
+    own copy of the mirror, the run folder of that name."""
     streams = Streams.standard(quiet)
     stdin_fd = piped_fd()
     if stdin_fd is not None and remote.force_tty:
@@ -70,7 +81,7 @@ def run_remote_exec(
             "would not carry it to the job",
             hint=f"set force_tty: null for {remote.name}, or run without piping into qxub",
         )
-    script = remote_exec_script(remote, words, cwd, remote_path)
+    script = remote_exec_script(remote, words, cwd, remote_path, token)
     if verbose:
         streams.status(f"on {remote.name} ({remote.url}): {shlex.join(['qxub', 'exec', *words])}")
     transport = transport_for(remote)
@@ -123,7 +134,7 @@ def run_remote_exec(
                 hint="run the same command again",
             )
         remote = dataclasses.replace(remote, qxub_command=(installed.command,))
-        return follow(remote, remote_exec_script(remote, words, cwd, remote_path))
+        return follow(remote, remote_exec_script(remote, words, cwd, remote_path, token))
     finally:
         if forwarder is not None:
             forwarder.close()
@@ -163,17 +174,41 @@ def pull_after_job(
     pulls: Sequence[str],
     streams: Streams,
     verbose: int,
+    *,
+    token: str | None = None,
+    job_id: str | None = None,
 ) -> None:
-    """`--pull` once the job is over (finished, failed or cancelled). A failed pull is said
+    """`--pull` once the job is over (finished, failed or cancelled), from the job's run folder
+    (`token`, else the one of `job_id` if it has one) or the mirror. A failed pull is said
     with the command that retries it; it never changes the exit code, which is the job's."""
     from qxub.mirroring.pull import pull
 
+    retry = ["qxub", "remote", "pull", remote.name, *pulls]
     try:
-        result = pull(remote, cwd, remote_path, pulls, streams.status, verbose=max(0, verbose - 1))
+        source = None
+        if token is not None or job_id is not None:
+            from qxub.mirroring.push import open_sync
+            from qxub.mirroring.runs import find_run, run_folder
+
+            ctx, path = open_sync(remote, cwd, remote_path)
+            if token is not None:
+                source = run_folder(path, token)
+            elif job_id is not None:
+                source = find_run(remote, ctx.transport, path, job_id)
+            if source is not None and job_id is not None:
+                retry[4:4] = ["--job", job_id]
+        result = pull(
+            remote,
+            cwd,
+            remote_path,
+            pulls,
+            streams.status,
+            verbose=max(0, verbose - 1),
+            source=source,
+        )
     except QxubError as exc:
         streams.status(f"the pull after the job failed: {exc.message}")
-        retry = shlex.join(["qxub", "remote", "pull", remote.name, *pulls])
-        streams.status(f"retry it with: {retry}")
+        streams.status(f"retry it with: {shlex.join(retry)}")
         return
     if result.unresolved:
         streams.status("some files were not overwritten; see above")
@@ -193,6 +228,7 @@ def run_remote_job(
     pulls, quiet, verbose = options.pull, options.silent, options.verbose
     streams = Streams.standard(quiet)
     forwards = _forwards(options)
+    token = _snapshot_token(remote, options)
     if pulls and options.detach:
         raise UsageError(
             "--pull waits for the job's end, and --detach does not wait",
@@ -227,6 +263,12 @@ def run_remote_job(
             pull_after_job(remote, cwd, remote_path, pulls, streams, verbose)
         return code
     follows = not (options.detach or options.terse or options.dry)
+    hooks = None
+    if token is None:  # the job runs in the mirror itself: a push there changes what it runs
+        from qxub.mirroring.in_use import note_job
+
+        root = find_project_root(cwd)
+        hooks = FollowHooks(submitted=lambda job_id: note_job(remote.name, root, job_id))
     end = run_remote_exec(
         remote,
         words,
@@ -237,12 +279,42 @@ def run_remote_job(
         pulls=pulls,
         follows=follows,
         forwards=forwards,
+        hooks=hooks,
+        token=token,
     )
     if options.detach and end.job_id is not None and end.exit_code == 0:
         streams.status(f"follow it with: qxub wait --remote {remote.name} {end.job_id}")
+    if end.job_ended and end.job_id is not None:
+        _job_over(remote, end.job_id)
     if pulls and end.job_ended:
-        pull_after_job(remote, cwd, remote_path, pulls, streams, verbose)
+        pull_after_job(
+            remote, cwd, remote_path, pulls, streams, verbose, token=token, job_id=end.job_id
+        )
     return end.exit_code
+
+
+def _snapshot_token(remote: Remote, options: ExecOptions) -> str | None:
+    """A fresh run folder name when the job runs in its own copy of the mirror (--snapshot,
+    else the remote's sync.snapshot); None when it runs in the mirror itself."""
+    if options.interactive:
+        if options.snapshot:
+            raise UsageError(
+                "--snapshot is for batch jobs: an interactive session runs in the mirror itself",
+                hint="drop --snapshot (or --interactive)",
+            )
+        return None
+    wanted = remote.sync_snapshot if options.snapshot is None else options.snapshot
+    if not wanted or options.dry:  # --dry submits nothing: nothing to copy the mirror for
+        return None
+    from qxub.mirroring.runs import new_token
+
+    return new_token()
+
+
+def _job_over(remote: Remote, job_id: str) -> None:
+    from qxub.mirroring.in_use import job_over
+
+    job_over(remote.name, job_id)
 
 
 def wait_remote_job(
@@ -256,7 +328,8 @@ def wait_remote_job(
     quiet: bool,
 ) -> int:
     """`qxub wait --remote NAME ID`: the job's output from the start (or, with `new`, what
-    this laptop has not shown yet), then --pull once it is over; the job's exit code."""
+    this laptop has not shown yet), then --pull once it is over (from the job's run folder
+    when it ran in its own copy of the mirror); the job's exit code."""
     streams = Streams.standard(quiet)
     if pulls:
         from qxub.sync.pull import project_paths
@@ -275,8 +348,10 @@ def wait_remote_job(
         continue_words=pull_words(pulls),
     )
     end = run.follow()
+    if end.job_ended:
+        _job_over(remote, job_id)
     if pulls and end.job_ended:
-        pull_after_job(remote, cwd, remote_path, pulls, streams, 0)
+        pull_after_job(remote, cwd, remote_path, pulls, streams, 0, job_id=job_id)
     return end.exit_code
 
 

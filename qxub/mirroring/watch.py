@@ -8,6 +8,7 @@ from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.job.resources import format_duration, format_size_human
+from qxub.mirroring.in_use import say_in_use
 from qxub.mirroring.push import Pusher
 from qxub.mirroring.report import files, say_conflicts
 from qxub.remote.config import Remote
@@ -42,6 +43,7 @@ def watch(
         first = pusher.push(full=True)
         transfer, selected = first.transfer, first.selected
         say_conflicts(remote.name, first.conflicts, say)
+        say_in_use(remote.name, pusher.root, bool(transfer.sent or transfer.deleted), say)
         say(
             f"{_stamp()} pushed {files(len(transfer.sent))} "
             f"({format_size_human(transfer.sent_bytes)}); {remote.name}:{pusher.path} "
@@ -99,3 +101,4 @@ def _loop(pusher: Pusher, batcher: Batcher, name: str, say: Say, verbose: int) -
                 say(f"  sent {rel}")
             for rel in transfer.deleted:
                 say(f"  deleted {rel}")
+        say_in_use(name, pusher.root, True, say)

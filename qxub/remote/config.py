@@ -56,6 +56,8 @@ SYNC_KEYS = {
     "auto": "true: `qxub exec --remote` pushes first unless --no-sync",
     "ignore": "extra ignore lines (gitignore syntax) for this remote",
     "pull": "paths `qxub remote pull` brings back when none are named",
+    "snapshot": "true: each `qxub exec --remote` job runs in its own copy of the mirror unless"
+    " --no-snapshot",
 }
 _REMOTE_VARS = {"user": '"$USER"', "home": '"$HOME"'}
 _LOCAL_VARS = ("user",)
@@ -79,6 +81,7 @@ class Remote:
     sync_auto: bool = False
     sync_ignore: tuple[str, ...] = ()
     sync_pull: tuple[str, ...] = ()
+    sync_snapshot: bool = False  # each batch job runs in its own hard-link copy of the mirror
     transport: str | None = None  # "openssh" or "paramiko"; None: chosen by what is installed
     sync_engine: str | None = None  # "rsync" or "sftp"; None: chosen by what is installed
     auto_install: bool = False
@@ -230,7 +233,7 @@ def parse_remote(
     sync_target = (
         None if sync_url is None else _target(r, join(where, "sync_url"), sync_url, ssh_config)
     )
-    auto, ignore, pull = _sync_settings(r, join(where, "sync"), d.get("sync"))
+    auto, ignore, pull, snapshot = _sync_settings(r, join(where, "sync"), d.get("sync"))
     auto_install = d.get("auto_install")
     persist = d.get("control_persist")
     if persist is not None:
@@ -264,6 +267,7 @@ def parse_remote(
         sync_auto=auto,
         sync_ignore=ignore,
         sync_pull=pull,
+        sync_snapshot=snapshot,
         name=name,
         target=target,
         working_dir=working_dir,
@@ -287,11 +291,11 @@ def parse_remote(
 
 def _sync_settings(
     r: Reader, where: str, value: Any
-) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+) -> tuple[bool, tuple[str, ...], tuple[str, ...], bool]:
     if value is None:
-        return False, (), ()
+        return False, (), (), False
     if isinstance(value, bool):
-        return value, (), ()
+        return value, (), (), False
     if not isinstance(value, Mapping):
         r.fail(
             where,
@@ -303,7 +307,8 @@ def _sync_settings(
     example = "e.g. [results/, logs/]"
     ignore = r.strings(d.get("ignore") or [], join(where, "ignore"), example, strip=False)
     pull = r.strings(d.get("pull") or [], join(where, "pull"), example, strip=False)
-    return auto, ignore, pull
+    snapshot = r.boolean(d.get("snapshot", False), join(where, "snapshot"))
+    return auto, ignore, pull, snapshot
 
 
 def remote_parser(

@@ -39,9 +39,11 @@ def _nothing(job_id: str) -> None:
 @dataclass(frozen=True)
 class FollowHooks:
     """What other features attach to a remote follow (port forwards, say); each is called
-    with the job id: the job started; a new session follows it again; the follow ended
-    (the job's end, Ctrl-C, or giving up on a lost follow)."""
+    with the job id: the remote submitted the job (called from the session's reader); it
+    started; a new session follows it again; the follow ended (the job's end, Ctrl-C, or
+    giving up on a lost follow)."""
 
+    submitted: Callable[[str], None] = _nothing
     started: Callable[[str], None] = _nothing
     reattached: Callable[[str], None] = _nothing
     ended: Callable[[str], None] = _nothing
@@ -175,6 +177,7 @@ class RemoteRun:
             stdin_fd=stdin_fd,
             on_started=self._started,
             show_message=self._new_message,
+            on_submitted=self.hooks.submitted,
         )
 
     def _started(self) -> None:

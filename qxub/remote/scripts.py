@@ -14,9 +14,11 @@ from qxub import __version__, protocol
 from qxub.errors import QxubError
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
-from qxub.state import JOBS_DIR_ENV
+from qxub.state import JOBS_DIR_ENV, RUN_FOLDER_ENV, RUN_ID_SUFFIX
 
 EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
+EXIT_NO_SNAPSHOT = 96  # the remote shell could not copy the mirror into a run folder
+RUNS_SUFFIX = ".runs"  # run folders live in `<mirror>.runs/`, beside the mirror
 EXIT_NO_QXUB = 127  # the shell's own "command not found"
 # Far below the kernel's limit for one argument (128 KiB); a script this long is a bug.
 MAX_REMOTE_COMMAND = 100_000
@@ -102,6 +104,48 @@ def exec_script(
 ) -> list[str]:
     """`cd <mirror> && <activate> && qxub exec <forwarded> -- <command>` as lines."""
     return [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])]
+
+
+def snapshot_exec_script(
+    remote: Remote, root_word: str, sub: PurePosixPath, words: Sequence[str], token: str
+) -> list[str]:
+    """`exec_script` in the job's own copy of the mirror, taken before it is submitted: hard
+    links (`cp -al`) in `<mirror>.runs/TOKEN`, beside the mirror (on its file system, out of
+    every push's reach). A push replaces a file by renaming a new one over it, so the links
+    keep what the job was submitted with. The remote qxub writes the job's id into
+    `TOKEN.job` beside the copy; a copy that got no job (refused, --dry) is removed."""
+    run = f'"$__qxub_run"{RUN_ID_SUFFIX}'
+    return [
+        *preamble(remote),
+        f"mkdir -p -- {root_word} || exit {EXIT_NO_DIR}",
+        f"__qxub_m=$(cd -- {root_word} && pwd -P) || exit {EXIT_NO_DIR}",
+        f'__qxub_run="$__qxub_m"{RUNS_SUFFIX}/{shlex.quote(token)}',
+        f'mkdir -p -- "$__qxub_m"{RUNS_SUFFIX} && cp -al -- "$__qxub_m" "$__qxub_run" || {{',
+        '    echo "qxub: could not copy the mirror $__qxub_m to $__qxub_run on $(hostname)" >&2',
+        f'    rm -rf -- "$__qxub_run"; exit {EXIT_NO_SNAPSHOT}',
+        "}",
+        f'export {RUN_FOLDER_ENV}="$__qxub_run"',
+        *enter_mirror('"$__qxub_run"', sub),
+        qxub_line(remote, ["exec", *words]),
+        "__qxub_rc=$?",
+        f'[ -e {run} ] || rm -rf -- "$__qxub_run"',
+        'exit "$__qxub_rc"',
+    ]
+
+
+def run_folder_script(runs: str, job_id: str) -> list[str]:
+    """Say `run=PATH` (NUL-ended) for the run folder in `runs` that holds job `job_id`, if
+    any: the one whose `TOKEN.job` names it."""
+    return [
+        'printf "\\0"',
+        f"cd -- {shlex.quote(runs)} 2>/dev/null || exit 0",
+        f"for __qxub_f in ./*{RUN_ID_SUFFIX}; do",
+        f"    __qxub_r=${{__qxub_f%{RUN_ID_SUFFIX}}}",
+        f'    [ -f "$__qxub_f" ] && [ "$(head -n 1 -- "$__qxub_f")" = {shlex.quote(job_id)} ] &&'
+        ' [ -d "$__qxub_r" ] && printf "run=%s/%s\\0" "$(pwd -P)" "${__qxub_r#./}" && break',
+        "done",
+        "exit 0",
+    ]
 
 
 def terminal_exec_script(

@@ -57,10 +57,12 @@ class Session:
         stdin_fd: int | None = None,
         on_started: Callable[[], None],
         show_message: Callable[[bytes], bool],
+        on_submitted: Callable[[str], None] | None = None,
     ) -> None:
         self.streams = streams
         self.heard = Heard()
         self.on_started = on_started
+        self.on_submitted = on_submitted
         self.show_message = show_message
         self.lock = threading.Lock()
         self.reader_gone = False  # the reader of our output went away (`| head`)
@@ -116,6 +118,8 @@ class Session:
             heard.job_id = args[0]
             heard.scheduler = args[1] if len(args) > 1 else None
             heard.submitted.set()
+            if self.on_submitted is not None:
+                self.on_submitted(args[0])
         elif kind == "following" and args:
             with contextlib.suppress(ValueError):
                 heard.following_from = int(args[0])
