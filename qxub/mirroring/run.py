@@ -32,6 +32,7 @@ from qxub.remote.scripts import (
 from qxub.remote.shown import shown_offset
 from qxub.stdin import piped_fd
 from qxub.streams import Streams
+from qxub.sync import MARKER
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
@@ -48,7 +49,7 @@ def remote_exec_script(
     own copy of it (the run folder of that name)."""
     place = mirror_place(remote, find_project_root(cwd), remote_path)
     if token is not None:
-        return snapshot_exec_script(remote, place.word, subdir(cwd), words, token)
+        return snapshot_exec_script(remote, place.word, subdir(cwd), words, token, MARKER)
     return exec_script(remote, place.word, subdir(cwd), words)
 
 

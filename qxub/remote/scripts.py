@@ -107,19 +107,31 @@ def exec_script(
 
 
 def snapshot_exec_script(
-    remote: Remote, root_word: str, sub: PurePosixPath, words: Sequence[str], token: str
+    remote: Remote,
+    root_word: str,
+    sub: PurePosixPath,
+    words: Sequence[str],
+    token: str,
+    marker: str,
 ) -> list[str]:
     """`exec_script` in the job's own copy of the mirror, taken before it is submitted: hard
     links (`cp -al`) in `<mirror>.runs/TOKEN`, beside the mirror (on its file system, out of
     every push's reach). A push replaces a file by renaming a new one over it, so the links
     keep what the job was submitted with. The remote qxub writes the job's id into
-    `TOKEN.job` beside the copy; a copy that got no job (refused, --dry) is removed."""
+    `TOKEN.job` beside the copy; a copy that got no job (refused, --dry) is removed. A
+    `<mirror>.runs` that holds the `marker` of a mirror is another project's: left alone."""
     run = f'"$__qxub_run"{RUN_ID_SUFFIX}'
     return [
         *preamble(remote),
         f"mkdir -p -- {root_word} || exit {EXIT_NO_DIR}",
         f"__qxub_m=$(cd -- {root_word} && pwd -P) || exit {EXIT_NO_DIR}",
         f'__qxub_run="$__qxub_m"{RUNS_SUFFIX}/{shlex.quote(token)}',
+        # A project whose own mirror is named like this one's run folders: not ours to fill.
+        f'if [ -e "$__qxub_m"{RUNS_SUFFIX}/{shlex.quote(marker)} ]; then',
+        f'    echo "qxub: $__qxub_m{RUNS_SUFFIX} on $(hostname) is the mirror of another project,'
+        ' not a folder of copies of this one; set remote_path to another name" >&2',
+        f"    exit {EXIT_NO_SNAPSHOT}",
+        "fi",
         f'mkdir -p -- "$__qxub_m"{RUNS_SUFFIX} && cp -al -- "$__qxub_m" "$__qxub_run" || {{',
         '    echo "qxub: could not copy the mirror $__qxub_m to $__qxub_run on $(hostname)" >&2',
         f'    rm -rf -- "$__qxub_run"; exit {EXIT_NO_SNAPSHOT}',
