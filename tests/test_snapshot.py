@@ -251,3 +251,34 @@ def test_snapshot_goes_with_remote(tmp_path: Path) -> None:
         assert_one_line_error(refused)
         assert "go with --remote" in refused.stderr
         assert "qxub exec --remote" in refused.stderr
+
+
+def test_explain_and_show_tell_where_a_snapshot_job_runs(
+    sshd: SshServer, remote: str, remote_home: Path
+) -> None:
+    plain = qxub("remote", "explain", remote, "--", "pwd")
+    assert plain.returncode == 0, plain.stderr
+    assert ".runs/" not in plain.stdout and "cp -al" not in plain.stdout
+    copied = qxub("remote", "explain", remote, "--snapshot", "--", "pwd")
+    assert copied.returncode == 0, copied.stderr
+    runs_in = next(line for line in copied.stdout.splitlines() if line.startswith("runs in:"))
+    assert ".runs/" in runs_in
+    assert "cp -al" in copied.stdout
+    write_config({"R": remote_settings(sshd, remote_home, sync={"snapshot": True})})
+    assert "sync.snapshot   True" in qxub("remote", "show", remote).stdout
+    assert "cp -al" in qxub("remote", "explain", remote, "--", "pwd").stdout
+    assert "cp -al" not in qxub("remote", "explain", remote, "--no-snapshot", "--", "pwd").stdout
+
+
+def test_another_projects_mirror_is_never_filled_with_copies(
+    remote: str, remote_home: Path
+) -> None:
+    assert qxub("remote", "push", remote).returncode == 0
+    other = runs(remote_home)  # the mirror of a project whose folder is named `proj.runs`
+    other.mkdir()
+    (other / ".qxub-mirror").write_text('{"project": "/elsewhere/proj.runs", "host": "h"}\n')
+    refused = qxub("exec", "--remote", remote, "--snapshot", "--", "true")
+    assert refused.returncode == 1, refused.stderr
+    assert "is the mirror of another project" in refused.stderr
+    assert "nothing was submitted" in refused.stderr and "--no-snapshot" in refused.stderr
+    assert sorted(p.name for p in other.iterdir()) == [".qxub-mirror"]

@@ -122,17 +122,22 @@ def remote_explain(ctx: click.Context, /, remote_name: str, **_: Any) -> None:
     config = _config()
     remote_path = _remote_path(config)
     words = [*forwarded_words(ctx, remote.defaults), "--", *command]
-    from qxub.mirroring.run import remote_exec_script  # exec's machinery: not for a push
+    # exec's machinery: not for a push
+    from qxub.mirroring.run import remote_exec_script, snapshot_token
 
-    script = remote_exec_script(remote, words, cwd, remote_path)
+    token = snapshot_token(remote, options)
+    script = remote_exec_script(remote, words, cwd, remote_path, token)
     transport = transport_for(remote)
     root = find_project_root(cwd)
     place = mirror_place(remote, root, remote_path)
     sub = subdir(cwd)
-    runs_in = place.display if str(sub) == "." else f"{place.display}/{sub}"
+    folder = place.display if token is None else f"{place.display}.runs/{token}"
+    runs_in = folder if str(sub) == "." else f"{folder}/{sub}"
     click.echo(f"project root:   {root}")
     click.echo(f"you are in:     {cwd}")
     click.echo(f"runs in:        {runs_in}  (on {remote.name})")
+    if token is not None:
+        click.echo("                (a copy of the mirror, taken just before it is submitted)")
     click.echo(
         f"remote qxub:    {' '.join(remote.qxub_command)} exec {' '.join(_q(w) for w in words)}"
     )

@@ -229,7 +229,7 @@ def run_remote_job(
     pulls, quiet, verbose = options.pull, options.silent, options.verbose
     streams = Streams.standard(quiet)
     forwards = _forwards(options)
-    token = _snapshot_token(remote, options)
+    token = snapshot_token(remote, options)
     if pulls and options.detach:
         raise UsageError(
             "--pull waits for the job's end, and --detach does not wait",
@@ -294,7 +294,7 @@ def run_remote_job(
     return end.exit_code
 
 
-def _snapshot_token(remote: Remote, options: ExecOptions) -> str | None:
+def snapshot_token(remote: Remote, options: ExecOptions) -> str | None:
     """A fresh run folder name when the job runs in its own copy of the mirror (--snapshot,
     else the remote's sync.snapshot); None when it runs in the mirror itself."""
     if options.interactive:

@@ -20,7 +20,13 @@ from qxub import __version__, protocol
 from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError
 from qxub.job.resources import format_duration
 from qxub.remote.config import Remote
-from qxub.remote.scripts import EXIT_NO_DIR, EXIT_NO_QXUB, follow_script, plain_qxub_script
+from qxub.remote.scripts import (
+    EXIT_NO_DIR,
+    EXIT_NO_QXUB,
+    EXIT_NO_SNAPSHOT,
+    follow_script,
+    plain_qxub_script,
+)
 from qxub.remote.session import Session
 from qxub.remote.shown import save_shown
 from qxub.remote.target import SshError
@@ -325,6 +331,12 @@ class RemoteRun:
             return QxubError(
                 f"cannot create or enter the working directory on {name}",
                 hint=f"check working_dir of {name}; `qxub remote test {name}` checks it",
+            )
+        if returncode == EXIT_NO_SNAPSHOT:
+            return QxubError(
+                f"could not copy the mirror on {name} for --snapshot (said above); "
+                "nothing was submitted",
+                hint="free space or fix permissions beside the mirror, or run with --no-snapshot",
             )
         return QxubError(
             f"the qxub on {name} ended (exit {returncode}) without speaking qxub's remote protocol",
