@@ -307,3 +307,28 @@ def test_a_pulled_log_is_not_pushed_back_over_the_job_s_later_writes(
     time.sleep(0.3)
     assert log.read_text() == "step 1\nstep 2\n"
     assert w.proc.poll() is None
+
+
+def test_a_job_running_in_the_mirror_is_named_once(
+    watcher: Callable[..., Watch], remote_home: Path, tmp_path: Path
+) -> None:
+    from helpers import qxub
+
+    root = Path.cwd()
+    (root / "code.txt").write_text("v0\n")
+    w = watcher()
+    gate = tmp_path / "gate"
+    wait = f"while [ ! -e '{gate}' ]; do sleep 0.05; done; cat code.txt"
+    submitted = qxub("exec", "--remote", "R", "--terse", "--", "sh", "-c", wait)
+    assert submitted.returncode == 0, submitted.stderr
+    job = submitted.stdout.strip()
+    for i in (1, 2, 3):
+        (root / "code.txt").write_text(f"v{i}\n")
+        w.wait_for("sent 1 file")
+        if i == 1:
+            named = w.wait_for("in this mirror")
+            assert f"job {job} on R runs in this mirror" in named
+    assert sum("in this mirror" in line for line in w.seen) == 1, w.seen
+    gate.touch()
+    waited = qxub("wait", "--remote", "R", job)
+    assert (waited.returncode, waited.stdout) == (0, "v3\n"), waited.stderr

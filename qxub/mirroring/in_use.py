@@ -4,19 +4,23 @@
 This laptop's own record, one small file per remote in qxub's state directory: a job is
 noted when the remote says it was submitted and forgotten when this laptop sees it end (a
 followed `exec --remote`, `qxub wait --remote`). A job that ended unseen (submitted with
---detach and never waited for) is named in one notice at most."""
+--detach and never waited for) is named in one notice at most, and forgotten after
+FORGET_AFTER."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qxub.state import state_home
 from qxub.sync.manifest import manifest_lock
+
+FORGET_AFTER = 30 * 86400.0  # seconds: no job waits and runs this long unseen
 
 
 def _path(remote: str) -> Path:
@@ -45,7 +49,15 @@ def note_job(remote: str, project_root: Path, job_id: str) -> None:
     with contextlib.suppress(OSError), manifest_lock(path):
         data = _load(path)
         if job_id not in data:
-            data[job_id] = {"project": str(project_root), "noticed": False}
+            now = time.time()
+            data = {
+                key: job
+                for key, job in data.items()
+                if isinstance(job, dict)
+                and isinstance(job.get("since"), (int, float))
+                and now - job["since"] < FORGET_AFTER
+            }
+            data[job_id] = {"project": str(project_root), "noticed": False, "since": now}
             _save(path, data)
 
 
