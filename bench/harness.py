@@ -67,8 +67,12 @@ def bench_remotes(remotes: Remotes, prefix: str) -> Iterator[Bench]:
             lines += [f"  {name}:", f"    url: {server.url}", f"    config: {server.ssh_config}"]
             lines += [f"    {key}: {value!r}" for key, value in settings.items()]
         config.write_text("\n".join(lines) + "\n")
+        # Bytecode as an installed qxub has it (pip compiles it): without this a shell that
+        # sets PYTHONDONTWRITEBYTECODE would time compiling qxub's modules on every run.
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
         env = {
-            **os.environ,
+            **env,
+            "XDG_CACHE_HOME": str(base / "cache"),
             "XDG_CONFIG_HOME": str(base / "config"),
             "XDG_RUNTIME_DIR": runtime,
             "XDG_STATE_HOME": str(base / "state"),

@@ -1,4 +1,4 @@
-from qxub.cli.main import main
+from qxub.entry import main
 
 if __name__ == "__main__":
     main()

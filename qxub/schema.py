@@ -30,11 +30,17 @@ def did_you_mean(name: str, known: Collection[str], quote: bool = False, n: int 
 
 
 def load_yaml(text: str, source: str) -> Any:
-    """Parse one file's text; a syntax error is a ConfigError with the line and column."""
+    """Parse one file's text; a syntax error is a ConfigError with the line and column.
+    Parsed once per text: qxub.yaml_cache keeps what it parsed to."""
+    from qxub import yaml_cache
+
+    known, data = yaml_cache.cached(source, text)
+    if known:
+        return data
     import yaml  # only when a file is read, so `qxub --help` stays fast
 
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -43,6 +49,8 @@ def load_yaml(text: str, source: str) -> Any:
             f"{source}: not valid YAML{where}: {problem}",
             hint="fix the file, or move it aside to run without it",
         ) from None
+    yaml_cache.keep(source, text, data)
+    return data
 
 
 def kind(value: object) -> str:

@@ -42,6 +42,11 @@ def state_home() -> Path:
     return _xdg("XDG_STATE_HOME", ".local/state") / "qxub"
 
 
+def cache_home() -> Path:
+    """What can be thrown away at any time (qxub.yaml_cache)."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "qxub"
+
+
 # Where job folders go: this variable (what a laptop sets for a remote with `jobs_dir:`),
 # else the config's `jobs_dir:` (use_jobs_dir), else the XDG state dir.
 JOBS_DIR_ENV = "QXUB_JOBS_DIR"

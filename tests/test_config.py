@@ -145,3 +145,15 @@ def test_remote_names_and_url_hosts_are_checked_when_read(
     for word in words:
         assert word in result.stderr
     assert not (project / "x").exists()
+
+
+def test_a_changed_config_file_is_read_anew_not_from_the_cache(tmp_path: Path) -> None:
+    """qxub.yaml_cache keeps what a text parsed to: a file edited since is parsed again."""
+    from qxub.schema import load_yaml
+
+    for text, value in (("a: 1\n", 1), ("a: 2\n", 2), ("a: 1\n", 1), ("a: [x]\n", ["x"])):
+        assert load_yaml(text, str(tmp_path / "c.yaml")) == {"a": value}
+        first = load_yaml(text, str(tmp_path / "c.yaml"))
+        first["a"] = "changed by a caller"
+        assert load_yaml(text, str(tmp_path / "c.yaml")) == {"a": value}
+    assert load_yaml("d: 2001-01-01\n", "dates") == load_yaml("d: 2001-01-01\n", "dates")

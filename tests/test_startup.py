@@ -69,3 +69,17 @@ def test_the_laptop_path_of_exec_remote_imports_no_job_machinery(
     assert "qxub.remote.executor" in modules  # the wrapper saw the run
     heavy = sorted(m for m in modules if m.startswith(HEAVY))
     assert heavy == [], f"the laptop path imported {heavy}"
+
+
+def test_a_config_read_before_is_not_parsed_again(remote: str, tmp_path: Path) -> None:
+    """What the YAML files said is kept (qxub.yaml_cache): the next run with the same files
+    neither imports the parser nor the modules of other transports and of --forward."""
+    loaded = tmp_path / "modules.txt"
+    argv = [sys.executable, "-c", WRAPPER, str(loaded), "exec", "--remote", remote, "--", "true"]
+    for _ in range(2):
+        result = children.run(argv, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+    modules = set(loaded.read_text().split())
+    assert "qxub.remote.executor" in modules  # the wrapper saw the run
+    unneeded = {"yaml", "qxub.remote.local", "qxub.remote.forwarding", "socket"} & modules
+    assert not unneeded, f"the second run imported {sorted(unneeded)}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,9 +38,7 @@ def mirror_place(remote: Remote, project_root: Path, remote_path: str | None) ->
 
 
 def marker_text(project_root: Path) -> str:
-    return json.dumps(
-        {"project": str(project_root), "host": socket.gethostname(), "qxub": __version__}
-    )
+    return json.dumps({"project": str(project_root), "host": _host_name(), "qxub": __version__})
 
 
 def owner_prefix(project_root: Path) -> str:
@@ -121,7 +118,7 @@ def check_owner(text: str, project_root: Path, remote: str, path: str) -> None:
         owner = json.loads(text)
     except ValueError:
         owner = {}
-    ours = (str(project_root), socket.gethostname())
+    ours = (str(project_root), _host_name())
     theirs = (str(owner.get("project")), str(owner.get("host")))
     if theirs != ours:
         raise QxubError(
@@ -138,3 +135,9 @@ def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
     from qxub.sync.rsync import Endpoint  # only for a push or pull: not on exec's path
 
     return Endpoint(prefix=route.prefix, rsh=route.rsh)
+
+
+def _host_name() -> str:
+    import socket  # for the marker only: not on the way to every remote run
+
+    return socket.gethostname()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from qxub.errors import QxubError, UsageError
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
+from qxub.remote import warm
 from qxub.remote.config import Remote
 from qxub.remote.executor import (
     FollowEnd,
@@ -19,7 +21,6 @@ from qxub.remote.executor import (
     RemoteRun,
     RemoteVersionError,
 )
-from qxub.remote.forwarding import Forwarder, PortSpec, check_all_free
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import (
     exec_script,
@@ -36,6 +37,7 @@ from qxub.sync import MARKER
 
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
+    from qxub.remote.forwarding import Forwarder, PortSpec
 
 
 def remote_exec_script(
@@ -117,7 +119,10 @@ def run_remote_exec(
         hooks = _heal_on_reattach(hooks or FollowHooks(), forwarder)
     try:
         try:
-            return follow(remote, script)
+            end = follow(remote, script)
+            if verbose and warm.used():
+                streams.status("the ssh session was opened at start-up, as qxub read its options")
+            return end
         except (RemoteVersionError, RemoteQxubMissing):
             if not remote.auto_install:
                 raise
@@ -240,6 +245,7 @@ def run_remote_job(
         from qxub.sync.pull import project_paths
 
         project_paths(pulls, find_project_root(cwd), cwd)
+    noticing: threading.Thread | None = None
     if sync:
         from qxub.mirroring.push import push
 
@@ -252,13 +258,13 @@ def run_remote_job(
             verbose=max(0, verbose - 1),
             dry_run=options.dry,
         )
-    else:
-        from qxub.mirroring.staleness import stale_notice
+    elif not quiet:  # said beside the run: a big project takes a while to walk
+        from qxub.mirroring.staleness import say_stale_notice
 
-        notice = stale_notice(remote, cwd)
-        if notice:
-            streams.status(notice)
+        noticing = say_stale_notice(remote, cwd, streams.status)
     if options.interactive:
+        if noticing is not None:
+            noticing.join()  # before the terminal is the remote's
         code = run_remote_terminal(remote, words, cwd, remote_path)
         if pulls:
             pull_after_job(remote, cwd, remote_path, pulls, streams, verbose)
@@ -283,6 +289,8 @@ def run_remote_job(
         hooks=hooks,
         token=token,
     )
+    if noticing is not None:
+        noticing.join()
     if options.detach and end.job_id is not None and end.exit_code == 0:
         streams.status(f"follow it with: qxub wait --remote {remote.name} {end.job_id}")
     if end.job_ended and end.job_id is not None:
@@ -370,6 +378,8 @@ def _forwards(options: ExecOptions) -> list[PortSpec]:
             "--forward with --interactive --remote is not supported",
             hint="run the service in a batch job with --forward, or forward by hand with ssh -L",
         )
+    from qxub.remote.forwarding import PortSpec, check_all_free  # sockets: only for --forward
+
     specs = [PortSpec.parse(text) for text in options.forward]
     check_all_free(specs)
     return specs

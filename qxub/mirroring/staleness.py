@@ -5,8 +5,11 @@ record and the selection here only (no connection, and none of the push machiner
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from qxub.errors import QxubError
 from qxub.mirroring.report import files
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
@@ -39,3 +42,21 @@ def stale_notice(remote: Remote, cwd: Path) -> str | None:
     if not changed:
         return None
     return f"{files(changed)} changed here since the last push to {remote.name}; add --sync"
+
+
+def say_stale_notice(remote: Remote, cwd: Path, say: Callable[[str], None]) -> threading.Thread:
+    """Work out `stale_notice` beside the run, which need not wait for it (walking a big
+    project takes a while), and say it when known; join the thread to be sure it was said."""
+
+    def work() -> None:
+        try:
+            notice = stale_notice(remote, cwd)
+        except (QxubError, OSError) as exc:
+            message = exc.message if isinstance(exc, QxubError) else str(exc)
+            notice = f"could not tell whether the mirror on {remote.name} is up to date: {message}"
+        if notice:
+            say(notice)
+
+    thread = threading.Thread(target=work, name="stale notice", daemon=True)
+    thread.start()
+    return thread

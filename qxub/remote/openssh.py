@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.errors import CommandFailed, QxubError
+from qxub.remote import warm
 from qxub.remote.running import ScriptRunner
 from qxub.remote.scripts import remote_command
 from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshError, SshTarget
@@ -168,6 +169,8 @@ class OpenSshTransport(ScriptRunner):
         one, `stdin_fd` (a pipe or file) is sent to the script's stdin, then its end."""
         use_tty = self.resolve_tty(tty)
         feed = stdin_fd is not None and not use_tty
+        if not use_tty and stdin_fd is None and own_process_group:
+            return self._waiting_session(script_lines)
         try:
             return proc.start(
                 self.command_argv(script_lines, tty=use_tty, stdin=feed),
@@ -177,6 +180,27 @@ class OpenSshTransport(ScriptRunner):
             )
         except FileNotFoundError as exc:
             raise _ssh_not_found() from exc
+
+    def _waiting_session(self, script_lines: Sequence[str]) -> proc.Process:
+        """A session whose bash reads the script on stdin: the one opened ahead at start-up
+        when it runs this very command line (qxub.remote.warm), else a new one."""
+        argv = [*self._options(), "-T", self.target.host, warm.WARM_COMMAND]
+        process = warm.take(argv)
+        if process is None:
+            try:
+                process = proc.start(
+                    argv, stdin=subprocess.PIPE, new_session=True, die_with_parent=True
+                )
+            except FileNotFoundError as exc:
+                raise _ssh_not_found() from exc
+            warm.remember(argv, lambda: self.settings().get("controlpath"))
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # ssh ended: its exit code says why
+            process.stdin.write(warm.script_input(script_lines))
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        process.stdin = None  # as for a session without stdin: nothing more goes there
+        return process
 
     def connection_error(self, returncode: int, stderr: str) -> SshError | None:
         """The SshError for a finished ssh, or None when ssh itself did not fail.

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from qxub.errors import QxubError
 from qxub.remote.config import Remote
-from qxub.remote.local import LocalTransport
 from qxub.remote.openssh import OpenSshTransport, default_control_dir
 from qxub.remote.target import RsyncRoute, SshTarget
 from qxub.remote.transport import Transport
@@ -40,6 +39,8 @@ def _notice(message: str) -> None:
 
 def transport_for(remote: Remote, *, notice: Callable[[str], None] = _notice) -> Transport:
     if remote.target is None:
+        from qxub.remote.local import LocalTransport  # the built-in remote only
+
         return LocalTransport()
     kind, _ = transport_kind(remote)
     if kind == "paramiko":

@@ -1,0 +1,24 @@
+"""The programs `qxub` and `qx`: open the remote session of an `exec --remote` ahead
+(qxub.remote.warm), then import the CLI, which takes its time, and run it."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from qxub.remote import warm
+
+
+def main() -> NoReturn:
+    warm.open_ahead(sys.argv[1:])
+    from qxub.cli.main import main as run_qxub
+
+    run_qxub()
+
+
+def qx_main() -> NoReturn:
+    """`qx` is `qxub exec`."""
+    warm.open_ahead(["exec", *sys.argv[1:]])
+    from qxub.cli.main import qx_main as run_qx
+
+    run_qx()

@@ -1,0 +1,187 @@
+"""A session opened ahead: `qxub exec --remote NAME` starts its ssh session while Python is
+still importing, parsing the options and reading the config, and hands it the script once it
+is known.
+
+The session runs `bash --norc -s` on the remote and waits there for its script on stdin;
+nothing happens on the remote until the script comes. When the script is known, the
+transport takes the waiting session if, and only if, it would have started the very same
+ssh command line for it (`take`); otherwise the session is closed unused: its bash reads the
+end of its input and exits, having done nothing.
+
+The command line comes from the last run of `exec --remote NAME` here (`remember`, in the
+state folder), and the session is opened only while that remote's master connection is up,
+so a mistyped command never opens a connection that the run itself would not have opened.
+The time saved is the session's start: the ssh client, the channel over the master, the
+remote login shell and its init files, on a real network one round trip or more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qxub.proc import Process
+
+# Runs the script it reads on stdin (see `script_input`).
+WARM_COMMAND = "bash --norc -s"
+# Words before `--` that make `qxub exec` end before any remote run, or change how it runs
+# (a terminal, data piped to the job): no session ahead for them.
+_NOT_AHEAD = frozenset({"-h", "--help", "--version", "--dry", "--terse", "--interactive"})
+_STORE = "warm-ssh.json"
+
+_ahead: list[tuple[list[str], Process]] = []  # the session opened ahead, until taken
+_wanted: list[str] = []  # the remote this run names: `remember` records it
+_used: list[bool] = []  # a session opened ahead was taken
+
+
+def script_input(script_lines: Sequence[str]) -> bytes:
+    """What a waiting `bash -s` reads: the whole script as one brace group, so bash has read
+    all of it before it runs any of it (a `cat` in the script reads the end of input, never
+    the script's own lines), then the end of input (the caller closes it)."""
+    return ("{\n" + "\n".join(script_lines) + "\n}\n").encode()
+
+
+def remote_named(args: Sequence[str]) -> str | None:
+    """The remote of `exec ... --remote NAME ... -- COMMAND`, when these words look like such
+    a run; None for anything else. A guess from the words alone: the session it opens is
+    used only if the run, once parsed, starts exactly the same command line."""
+    if not args or args[0] != "exec" or "--" not in args:
+        return None
+    name = None
+    words = iter(args[1 : args.index("--")])
+    for word in words:
+        if word in _NOT_AHEAD:
+            return None
+        if word == "--remote" and name is None:
+            name = next(words, None)
+        elif word.startswith("--remote=") and name is None:
+            name = word.partition("=")[2]
+    return name or None
+
+
+def open_ahead(args: Sequence[str]) -> None:
+    """Start the session for `qxub <args>` when the last run of the same remote left its
+    command line and that remote's master connection is up. Any doubt: do nothing."""
+    name = remote_named(args)
+    if name is None or _stdin_has_data():
+        return
+    _wanted.append(name)
+    found = _load().get(name)
+    if not isinstance(found, dict):
+        return
+    argv, socket = found.get("argv"), found.get("socket")
+    if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
+        return
+    if not isinstance(socket, str) or not _is_socket(socket):
+        return
+    from qxub import proc
+
+    try:
+        process = proc.start(argv, stdin=-1, new_session=True, die_with_parent=True)
+    except OSError:
+        return
+    _ahead.append((argv, process))
+    import atexit
+
+    atexit.register(close_unused)
+
+
+def take(argv: Sequence[str]) -> Process | None:
+    """The session opened ahead, if it runs exactly `argv` and still waits; its stdin is then
+    the caller's to write the script to (`script_input`) and close."""
+    if not _ahead:
+        return None
+    opened, process = _ahead[0]
+    if opened != list(argv) or process.poll() is not None:
+        close_unused()
+        return None
+    _ahead.clear()
+    _used.append(True)
+    return process
+
+
+def used() -> bool:
+    """Did this run use a session opened ahead (for `-v`)?"""
+    return bool(_used)
+
+
+def close_unused() -> None:
+    """End a session opened ahead that no one took: its bash reads the end of its input and
+    exits without having run anything."""
+    while _ahead:
+        _, process = _ahead.pop()
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        with contextlib.suppress(OSError):
+            process.terminate()
+
+
+def remember(argv: Sequence[str], control_socket: Callable[[], str | None]) -> None:
+    """Keep `argv` (the command line of a waiting session) for the next `exec --remote` of
+    the remote this run names, with the master's control socket (asked only when the entry
+    is new: it costs an `ssh -G`)."""
+    if not _wanted:
+        return
+    name = _wanted.pop()
+    store = _load()
+    known = store.get(name)
+    if isinstance(known, dict) and known.get("argv") == list(argv):
+        return
+    socket = control_socket()
+    if socket is None:
+        return
+    store[name] = {"argv": list(argv), "socket": socket}
+    _save(store)
+
+
+def _stdin_has_data() -> bool:
+    """Data piped into qxub goes to the job through ssh's own stdin: not for a session
+    opened ahead (see qxub.stdin.piped_fd for what counts as data)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISREG(mode)
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _path() -> str:
+    from qxub.state import state_home
+
+    return str(state_home() / _STORE)
+
+
+def _load() -> dict[str, object]:
+    try:
+        with open(_path(), "rb") as handle:
+            found = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _save(store: dict[str, object]) -> None:
+    """Written whole under a temporary name, then renamed: two runs at once leave one whole
+    file. A failure only costs the next run its head start."""
+    path = _path()
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "w") as handle:
+            json.dump(store, handle)
+        os.replace(temporary, path)
+    with contextlib.suppress(OSError):
+        os.unlink(temporary)
