@@ -193,7 +193,7 @@ class OpenSshTransport(ScriptRunner):
                 )
             except FileNotFoundError as exc:
                 raise _ssh_not_found() from exc
-            warm.remember(argv, lambda: self.settings().get("controlpath"))
+            warm.remember(self.remote_name, argv, lambda: self.settings().get("controlpath"))
         assert process.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # ssh ended: its exit code says why
             process.stdin.write(warm.script_input(script_lines))

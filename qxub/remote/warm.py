@@ -18,7 +18,6 @@ remote login shell and its init files, on a real network one round trip or more.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 import sys
@@ -123,13 +122,15 @@ def close_unused() -> None:
             process.terminate()
 
 
-def remember(argv: Sequence[str], control_socket: Callable[[], str | None]) -> None:
-    """Keep `argv` (the command line of a waiting session) for the next `exec --remote` of
-    the remote this run names, with the master's control socket (asked only when the entry
-    is new: it costs an `ssh -G`)."""
-    if not _wanted:
+def remember(
+    name: str | None, argv: Sequence[str], control_socket: Callable[[], str | None]
+) -> None:
+    """Keep `argv` (the command line of a waiting session to remote `name`) for the next
+    `exec --remote` of it, when this run names it, with the master's control socket (asked
+    only when the entry is new: it costs an `ssh -G`)."""
+    if name is None or name not in _wanted:
         return
-    name = _wanted.pop()
+    _wanted.remove(name)
     store = _load()
     known = store.get(name)
     if isinstance(known, dict) and known.get("argv") == list(argv):
@@ -165,6 +166,8 @@ def _path() -> str:
 
 
 def _load() -> dict[str, object]:
+    import json  # not for the runs that open nothing ahead (`qxub --help`)
+
     try:
         with open(_path(), "rb") as handle:
             found = json.load(handle)
@@ -176,6 +179,8 @@ def _load() -> dict[str, object]:
 def _save(store: dict[str, object]) -> None:
     """Written whole under a temporary name, then renamed: two runs at once leave one whole
     file. A failure only costs the next run its head start."""
+    import json
+
     path = _path()
     temporary = f"{path}.{os.getpid()}.tmp"
     with contextlib.suppress(OSError):
