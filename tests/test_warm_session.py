@@ -9,15 +9,15 @@ import os
 from pathlib import Path
 
 import pytest
+from test_follow import _kill_master
+from test_ssh_transport import MakeTransport, make_transport, target_of  # noqa: F401
 
 from qxub.remote.openssh import OpenSshTransport
 from qxub.remote.warm import remote_named, script_input
 
 from helpers import qxub
-from test_follow import _kill_master
 from remotes import mirror
 from sshd_server import SshServer
-from test_ssh_transport import MakeTransport, make_transport, target_of  # noqa: F401
 
 OPENED_AHEAD = "the ssh session was opened at start-up"
 
