@@ -4,6 +4,8 @@ the warning a symlink gets when it will not work on the remote."""
 
 from __future__ import annotations
 
+import itertools
+import operator
 import os
 import stat
 from array import array
@@ -126,6 +128,16 @@ class Found:
         self.mtimes.append(st.st_mtime_ns)
         self.modes.append(st.st_mode)
 
+    def merge(self, other: Found) -> None:
+        """Take in everything `other` found."""
+        self.files += other.files
+        self.sizes += other.sizes
+        self.mtimes += other.mtimes
+        self.modes += other.modes
+        self.unreadable += other.unreadable
+        self.special += other.special
+        self.warnings += other.warnings
+
     def cannot_read(self, rel: bytes, exc: OSError) -> None:
         """`rel` exists but cannot be read (a folder's ends with '/'): neither sent nor deleted."""
         self.unreadable.append(rel)
@@ -135,14 +147,16 @@ class Found:
     def selection(self, warnings: list[str]) -> Selection:
         """The selection, sorted by bytes as git sorts; `warnings` come first."""
         files, sizes, mtimes, modes = self.files, self.sizes, self.mtimes, self.modes
-        if any(files[i] > files[i + 1] for i in range(len(files) - 1)):
+        if not all(map(operator.le, files, itertools.islice(files, 1, None))):
             order = sorted(range(len(files)), key=files.__getitem__)
             files = [files[i] for i in order]
             sizes = array("q", [sizes[i] for i in order])
             mtimes = array("q", [mtimes[i] for i in order])
             modes = array("I", [modes[i] for i in order])
+        # Names hold no NUL: decoded in one go.
+        names = b"\0".join(files).decode("utf-8", "surrogateescape").split("\0") if files else []
         return Selection(
-            files=[name.decode("utf-8", "surrogateescape") for name in files],
+            files=names,
             warnings=[*warnings, *self.warnings],
             unreadable=[os.fsdecode(u) for u in sorted(self.unreadable)],
             sizes=sizes,

@@ -1,13 +1,15 @@
 """The selection as git lists it, where only git's layers (and the built-in defaults) apply:
-one `git ls-files --cached --others --exclude-standard`, which is the oracle anyway, in place
-of qxub's own walk, at git's speed.
+`git ls-files --cached --others --exclude-standard`, which is the oracle anyway, in place of
+qxub's own walk, at git's speed (as two listings that run at once, the tracked files and the
+others, so that qxub looks at the tracked files while git walks for the others).
 
 It applies when the project is in a git worktree, no `sync.ignore` lines are given and no
 `.qxubignore` file is found: git lists every `.qxubignore` outside ignored folders (a
-command-line `!.qxubignore` re-includes them), and the folders of the files it lists are
-checked for one (an ignored folder may hold tracked files and a `.qxubignore` that leaves
-them out). The defaults go in as git's lowest layer (`--exclude-from` before
-`--exclude-standard`). Then each listed path is lstat'ed once, as the walk does:
+command-line `!.qxubignore` re-includes them), and the folders of the files it lists, and
+those above them, are checked for one (an ignored folder may hold tracked files and a
+`.qxubignore` that leaves them out). The defaults go in as git's lowest layer
+(`--exclude-from` before `--exclude-standard`). Then each listed path is lstat'ed once, as
+the walk does:
 
 - a tracked file deleted here is not selected, nor one below a folder that is a symlink here;
 - a folder git lists (a nested clone, `x/`, or a submodule's gitlink) is walked by qxub's own
@@ -32,22 +34,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from qxub.sync.entries import Found, show
-from qxub.sync.project import git_version, ls_files
+from qxub.sync.project import Listing, git_version
 
 QXUBIGNORE = b".qxubignore"
 _CANNOT_OPEN = re.compile(r"^warning: could not open directory '(.*)': (.*)$", re.MULTILINE)
 
 
 def _budget(index: Path) -> float:
-    """How long git may take to list: long with a git that matches in linear time."""
-    version = git_version()
-    if version is not None and version >= (2, 41):
-        return 60.0
+    """How long git may take to list before qxub asks which git it is: a git that matches in
+    linear time then gets a minute (see _more_time)."""
     try:
         size = os.stat(index).st_size
     except OSError:
         size = 0
     return 0.25 + size / 2e6
+
+
+def _more_time() -> float:
+    version = git_version()
+    return 60.0 if version is not None and version >= (2, 41) else 0.0
 
 
 def select_by_git(
@@ -61,94 +66,138 @@ def select_by_git(
     """Add to `found` what git lists in `root` (a git worktree whose index is `index`, or a
     folder `prefix` below its top), with `defaults` as the lowest layer; `walk(rel)` selects
     below a folder git lists as one entry. False, with `found` untouched, when git cannot say
-    or a `.qxubignore` exists: the caller walks instead."""
+    or a `.qxubignore` exists: the caller walks instead.
+
+    Two listings run at once: the tracked files (git reads its index: quick) and the others
+    (git walks the folders). The tracked files are looked at while git still walks."""
     lines = [os.fsencode(line) for line in defaults]
     if prefix and any(b"/" in line.rstrip(b"/") for line in lines):
         return False  # anchored defaults are relative to the project, git's to its top
+    budget = _budget(index)
     with tempfile.NamedTemporaryFile("wb", prefix="qxub-defaults-") as handle:
         handle.write(b"\n".join(lines) + b"\n")
         handle.flush()
-        listed = ls_files(
+        others = Listing(
             root,
-            "--cached",
             "--others",
-            "--deduplicate",
             "--exclude=!" + QXUBIGNORE.decode(),
             f"--exclude-from={handle.name}",
             "--exclude-standard",
-            timeout=_budget(index),
         )
-    if listed is None:
-        return False
-    paths, errors = listed
-    top = os.fsencode(root) + b"/"
-    real: dict[bytes, bool] = {b"": True}  # folder -> not below a symlink, no .qxubignore
-
-    def plain(folder: bytes) -> bool:
-        known = real.get(folder)
-        if known is None:
-            parent = folder.rpartition(b"/")[0]
-            known = plain(parent)
-            if known:
-                try:
-                    known = not stat.S_ISLNK(os.lstat(top + folder).st_mode)
-                except OSError:
-                    known = False  # gone: nothing of it is here
-            real[folder] = known
-        return known
-
-    for rel in paths:
-        if rel.rpartition(b"/")[2] == QXUBIGNORE or QXUBIGNORE + b"/" in rel:
-            return False
-    for folder in {b"", *(rel.rpartition(b"/")[0] for rel in paths)}:
-        if plain(folder) and os.path.lexists(top + (folder + b"/" if folder else b"") + QXUBIGNORE):
-            return False
-    _take(paths, top, prefix, found, walk, plain)
-    for shown, reason in _CANNOT_OPEN.findall(errors):
-        rel = os.fsencode(shown)
-        if rel.startswith(prefix):
-            found.cannot_read(rel[len(prefix) :].rstrip(b"/") + b"/", OSError(0, reason))
+        try:
+            taken = _Taken(os.fsencode(root) + b"/", prefix, found)
+            cached = Listing(root, "--cached", "--deduplicate").result(budget, _more_time)
+            if cached is None or not taken.take(cached[0]):
+                return False
+            listed = others.result(budget, _more_time)
+            if listed is None or not taken.take(listed[0]):
+                return False
+        finally:
+            others.stop()
+    found.merge(taken.found)
+    for rel in taken.folders:
+        walk(rel)
+    for _, errors in (cached, listed):
+        for shown, reason in _CANNOT_OPEN.findall(errors):
+            rel = os.fsencode(shown)
+            if rel.startswith(prefix):
+                found.cannot_read(rel[len(prefix) :].rstrip(b"/") + b"/", OSError(0, reason))
     return True
 
 
-def _take(
-    paths: list[bytes],
-    top: bytes,
-    prefix: bytes,
-    found: Found,
-    walk: Callable[[bytes], None],
-    plain: Callable[[bytes], bool],
-) -> None:
-    files, sizes, mtimes, modes = found.files, found.sizes, found.mtimes, found.modes
-    readable = found.readable
-    lstat, regular = os.lstat, stat.S_IFREG
-    folder_seen, folder_plain = b"", True
-    for rel in paths:
-        if rel.endswith(b"/"):  # a nested clone: git does not go in, qxub does
-            walk(rel)
-            continue
-        folder = rel[: rel.rfind(b"/") + 1]
-        if folder != folder_seen:
-            folder_seen, folder_plain = folder, plain(folder[:-1])
-        if not folder_plain:
-            continue  # below a symlinked folder (a tracked file): not in the project now
-        path = top + rel
-        try:
-            info = lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue  # tracked, deleted here
-        except OSError as exc:
-            found.cannot_read(rel, exc)
-            continue
-        if info.st_mode & 0o170000 == regular and (readable is None or readable(path, info)):
-            files.append(rel)
-            sizes.append(info.st_size)
-            mtimes.append(info.st_mtime_ns)
-            modes.append(info.st_mode)
-        elif stat.S_ISDIR(info.st_mode):
-            walk(rel + b"/")  # a submodule (or a tracked file that became a folder)
-        else:
-            if stat.S_ISLNK(info.st_mode) and rel.rpartition(b"/")[2] == b".gitignore":
-                shown = show(prefix + rel)
-                found.warnings.append(f"{shown} is a symlink: not read (git does not follow it)")
-            found.add(rel, path, info)
+class _Taken:
+    """What git's listings select, looked at once each (an lstat), kept apart until both
+    listings are in (a `.qxubignore` in either, and the caller walks instead)."""
+
+    def __init__(self, top: bytes, prefix: bytes, found: Found) -> None:
+        self.top = top
+        self.prefix = prefix
+        self.found = Found(found.inside)
+        self.folders: list[bytes] = []  # listed as folders: walked with qxub's own engine
+        # folder -> not below a symlink here, and checked for a .qxubignore
+        self._plain: dict[bytes, bool] = {b"": True}
+        self._checked: set[bytes] = set()
+
+    def plain(self, folder: bytes) -> bool:
+        """Whether `folder` (relative, no trailing '/') and those above it are folders here,
+        not symlinks to folders (files below a symlinked folder are not the project's)."""
+        known = self._plain.get(folder)
+        if known is None:
+            known = self.plain(folder.rpartition(b"/")[0])
+            if known:
+                try:
+                    known = not stat.S_ISLNK(os.lstat(self.top + folder).st_mode)
+                except OSError:
+                    known = False  # gone: nothing of it is here
+            self._plain[folder] = known
+        return known
+
+    def _no_qxubignore(self, folder: bytes) -> bool:
+        """No `.qxubignore` in `folder` or above it: git does not list one in a folder it
+        ignores, which may still hold tracked files."""
+        while folder not in self._checked:
+            self._checked.add(folder)
+            if self.plain(folder) and os.path.lexists(
+                self.top + (folder + b"/" if folder else b"") + QXUBIGNORE
+            ):
+                return False
+            if not folder:
+                break
+            folder = folder.rpartition(b"/")[0]
+        return True
+
+    def take(self, listing: bytes) -> bool:
+        """Take the paths of one listing (NUL-ended); False if a `.qxubignore` is among them
+        or beside them."""
+        paths = listing.split(b"\0")[:-1]
+        if QXUBIGNORE in listing:
+            for rel in paths:
+                if rel.rpartition(b"/")[2] == QXUBIGNORE or QXUBIGNORE + b"/" in rel:
+                    return False
+        found = self.found
+        files, sizes, mtimes, modes = found.files, found.sizes, found.mtimes, found.modes
+        add_file, add_size, add_mtime, add_mode = (
+            files.append,
+            sizes.append,
+            mtimes.append,
+            modes.append,
+        )
+        readable = found.readable
+        lstat, regular, top = os.lstat, stat.S_IFREG, self.top
+        folder_seen, folder_plain = None, True
+        for rel in paths:
+            if rel[-1:] == b"/":  # a nested clone: git does not go in, qxub does
+                self.folders.append(rel)
+                continue
+            folder = rel[: rel.rfind(b"/") + 1]
+            if folder != folder_seen:
+                folder_seen = folder
+                if not self._no_qxubignore(folder[:-1]):
+                    return False
+                folder_plain = self.plain(folder[:-1])
+            if not folder_plain:
+                continue  # below a symlinked folder (a tracked file): not in the project now
+            path = top + rel
+            try:
+                info = lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # tracked, deleted here
+            except OSError as exc:
+                found.cannot_read(rel, exc)
+                continue
+            mode = info.st_mode
+            if mode & 0o170000 == regular and (readable is None or readable(path, info)):
+                add_file(rel)
+                add_size(info.st_size)
+                add_mtime(info.st_mtime_ns)
+                add_mode(mode)
+            elif stat.S_ISDIR(mode):
+                self.folders.append(rel + b"/")  # a submodule (or a tracked file now a folder)
+            else:
+                if stat.S_ISLNK(mode) and rel.rpartition(b"/")[2] == b".gitignore":
+                    shown = show(self.prefix + rel)
+                    found.warnings.append(
+                        f"{shown} is a symlink: not read (git does not follow it)"
+                    )
+                found.add(rel, path, info)
+        return True

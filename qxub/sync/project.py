@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import re
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qxub import proc
 from qxub.errors import CommandFailed
 from qxub.proc import run, run_bytes
 
@@ -133,6 +136,50 @@ def ls_files(folder: Path, *options: str, timeout: float = 60) -> tuple[list[byt
     if result.returncode != 0:
         return None
     return result.stdout.split(b"\0")[:-1], result.stderr.decode("utf-8", "surrogateescape")
+
+
+class Listing:
+    """A `git ls-files -z OPTIONS` started at once and left to run while the caller works:
+    `result` waits for what it lists."""
+
+    def __init__(self, folder: Path, *options: str) -> None:
+        argv = ["git", "ls-files", "-z", *options]
+        env = {**os.environ, "LC_ALL": "C"}
+        try:
+            self._process: proc.Process | None = proc.start(argv, cwd=str(folder), env=env)
+        except OSError:
+            self._process = None
+
+    def result(
+        self, timeout: float, more_time: Callable[[], float] | None = None
+    ) -> tuple[bytes, str] | None:
+        """Its stdout (NUL-separated paths, as bytes) and stderr (in the C locale); None when
+        git cannot say (no git, not a repository, a failure, or no answer within `timeout`
+        seconds plus what `more_time()`, asked then, allows: it is stopped)."""
+        process = self._process
+        if process is None:
+            return None
+        try:
+            out, err = process.communicate(timeout=max(timeout, 0.0))
+        except subprocess.TimeoutExpired:
+            extra = more_time() if more_time is not None else 0.0
+            try:
+                if extra <= 0:
+                    raise
+                out, err = process.communicate(timeout=extra)
+            except subprocess.TimeoutExpired:
+                self.stop()
+                return None
+        if process.returncode != 0:
+            return None
+        return out, err.decode("utf-8", "surrogateescape")
+
+    def stop(self) -> None:
+        """Stop it if it still runs (its answer is not needed)."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def git_tracked_files(folder: Path) -> set[bytes] | None:
