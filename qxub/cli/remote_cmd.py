@@ -12,7 +12,6 @@ import click
 from qxub.cli.completion import remote_names
 from qxub.cli.configured import cli_config, options_as_typed
 from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
-from qxub.cli.remote_setup import remote_add, remote_install, remote_login, remote_remove
 from qxub.config import Config
 from qxub.errors import UsageError
 from qxub.mirroring.place import mirror_place
@@ -35,7 +34,31 @@ def _remote(name: str | None) -> Remote:
     return find_remote(_config(), name)
 
 
-@click.group("remote")
+# Commands that set remotes up (qxub/cli/remote_setup.py, which brings in the config writer
+# and YAML): imported when one of them runs or help lists them, not for a push.
+_SETUP = {
+    "add": "remote_add",
+    "install": "remote_install",
+    "login": "remote_login",
+    "remove": "remote_remove",
+}
+
+
+class _RemoteGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *_SETUP])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _SETUP:
+            from qxub.cli import remote_setup
+
+            command = getattr(remote_setup, _SETUP[cmd_name])
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("remote", cls=_RemoteGroup)
 def remote_group() -> None:
     """Remotes: the machines `qxub exec --remote NAME` runs jobs on."""
 
@@ -299,7 +322,3 @@ def remote_watch(name: str | None, verbose: int, quiet: bool, quiet_period: int)
             verbose=verbose,
         )
     )
-
-
-for _command in (remote_add, remote_remove, remote_install, remote_login):
-    remote_group.add_command(_command)

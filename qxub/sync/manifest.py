@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -64,23 +65,38 @@ class Manifest:
         return None if entry is None else entry.stamp
 
     def save(self) -> None:
+        self.write(self.encoded())
+
+    def encoded(self, sent: Mapping[str, Entry] | None = None) -> str:
+        """The file's text: this record, or (with `sent`) the record once those paths are
+        synced in those states and qxub's own (record_push's `sent`), which a push prepares
+        while its files travel."""
+        synced, from_remote = self.synced, self.from_remote
+        if sent:
+            synced = {**synced, **sent}
+            from_remote = from_remote - sent.keys()
         self.updated_at = time.time()
         data = {
             "project": self.project,
             "remote": self.remote,
             "remote_path": self.remote_path,
             "location_key": self.location_key,
-            "synced": {k: list(v) for k, v in self.synced.items()},
-            "from_remote": sorted(self.from_remote & set(self.synced)),
+            "synced": synced,  # each Entry (a tuple) as [size, mtime_ns, kind]
+            "from_remote": sorted(from_remote & synced.keys()),
             "updated_at": self.updated_at,
             "verified_at": self.verified_at,
             "rsync_there": self.rsync_there,
         }
+        # Lone surrogates (names that are not UTF-8) survive as \\udcXX escapes.
+        return json.dumps(data, ensure_ascii=True)
+
+    def write(self, text: str) -> None:
+        """Replace the file with `text` (from `encoded`) in one step: a crash leaves the old
+        record or the new one, never a part."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        # Lone surrogates (names that are not UTF-8) survive as \\udcXX escapes.
         with open(tmp, "w", encoding="ascii") as out:
-            out.write(json.dumps(data, ensure_ascii=True))
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         tmp.replace(self.path)
@@ -134,7 +150,14 @@ def _entries(data: dict[str, Any]) -> dict[str, Entry]:
     for old in ("pushed", "pulled"):
         for rel, value in data.get(old, {}).items():
             found[rel] = Entry(int(value[0]), int(value[1]))
-    for rel, value in data.get("synced", {}).items():
+    synced = data.get("synced", {})
+    try:
+        # As save() writes them ([size, mtime_ns, kind]), made into entries at C speed.
+        found.update(zip(synced, itertools.starmap(Entry, synced.values()), strict=True))
+        return found
+    except TypeError:
+        pass
+    for rel, value in synced.items():
         kind = str(value[2]) if len(value) > 2 else "file"
         found[rel] = Entry(int(value[0]), int(value[1]), kind)
     return found

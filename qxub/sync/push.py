@@ -47,12 +47,14 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
 
 def _entries(selection: Selection) -> dict[str, Entry]:
     """Each selected file's size, time and kind, from the selection's lstat."""
-    return {
-        rel: Entry(size, mtime, "link" if stat.S_ISLNK(mode) else "file")
-        for rel, size, mtime, mode in zip(
-            selection.files, selection.sizes, selection.mtimes, selection.modes, strict=True
+    kinds = {mode: "link" if stat.S_ISLNK(mode) else "file" for mode in set(selection.modes)}
+    return dict(
+        zip(
+            selection.files,
+            map(Entry, selection.sizes, selection.mtimes, map(kinds.__getitem__, selection.modes)),
+            strict=True,
         )
-    }
+    )
 
 
 def _gone_or_folder(path: Path) -> bool:
@@ -70,11 +72,14 @@ def to_decide(
     that are new or not as last synced (or `touched`, seen written by a watcher), and those
     deleted here. `full`: every selected file, whatever the record says (the mirror may have
     lost some)."""
-    chosen: dict[str, Entry | None] = {
-        rel: here
-        for rel, here in plan.entries.items()
-        if full or manifest.synced.get(rel) != here or rel in touched
-    }
+    if full:
+        chosen: dict[str, Entry | None] = dict(plan.entries)
+    else:
+        synced = manifest.synced.get
+        chosen = {rel: here for rel, here in plan.entries.items() if synced(rel) != here}
+        for rel in touched:
+            if rel in plan.entries:
+                chosen[rel] = plan.entries[rel]
     for rel in plan.deleted:
         chosen[rel] = None
     return chosen
