@@ -23,6 +23,7 @@ from qxub.mirroring.push_dry import dry_push
 from qxub.mirroring.remote_state import MirrorState, check_ours, delete_there, mirror_state
 from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, show_str
 from qxub.mirroring.root import checked_root
+from qxub.mirroring.small_push import NotSent, Refused, as_found, small_push
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import guarded_rsync_path
@@ -37,12 +38,6 @@ from qxub.sync.threeway import PushDecision, decide_push
 # Up to this many files changed here (and none deleted), a push over rsync checks the mirror
 # in the command that starts rsync there (one round trip); more, and it looks first.
 GUARDED_AT_MOST = 64
-_KIND_LETTER = {"file": "f", "link": "l"}
-
-
-def _as_found(entry: Entry) -> str:
-    """An entry as find prints it there (`%y %s %Ts`)."""
-    return f"{_KIND_LETTER[entry.kind]} {entry.size} {entry.mtime_ns // 1_000_000_000}"
 
 
 # A push compares every file with the mirror (one listing of it) at least this often; in
@@ -99,6 +94,9 @@ class Pusher:
         self.remote = remote
         self.ctx, self.path = open_sync(remote, cwd, remote_path)
         self.engine: SyncEngine | None = None  # chosen at the first push that sends anything
+        # The record open_sync read: the first push takes it as it is while the file still
+        # holds it (the record is read once per `qxub remote push`); later ones read afresh.
+        self._known: Manifest | None = self.ctx.manifest
         self.warnings: list[str] = []  # of the last push: links outside, unreadable files
 
     @property
@@ -120,7 +118,8 @@ class Pusher:
         paths a watcher saw written here (pulled ones excepted: a pull's own writes)."""
         ctx = self.ctx
         with manifest_lock(ctx.manifest.path):
-            manifest = load_manifest(self.remote.name, ctx.root)
+            manifest = load_manifest(self.remote.name, ctx.root, self._known)
+            self._known = None
             if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
                 manifest.remote_path = ctx.manifest.remote_path
                 manifest.location_key = ctx.manifest.location_key
@@ -137,10 +136,13 @@ class Pusher:
             if self.engine is None:
                 self.engine = engine_for(ctx, manifest)
             if not full and not force:
-                sent = self._checked_send(plan, here, manifest, progress)
+                sent, after = self._checked_send(plan, here, manifest, progress)
                 if sent is not None:
                     record_push(manifest, plan, sent=list(here))
-                    manifest.save()
+                    if after is not None:
+                        manifest.write(after)  # prepared while the files travelled
+                    else:
+                        manifest.save()
                     result.transfer = sent
                     return result
             state = self._look(here, full=full)
@@ -165,12 +167,14 @@ class Pusher:
         here: Mapping[str, Entry | None],
         manifest: Manifest,
         progress: bool,
-    ) -> Transfer | None:
+    ) -> tuple[Transfer | None, str | None]:
         """The common push (a few files changed here, nothing deleted) over rsync in one
-        remote command: the check of the mirror (its marker, and that no file about to be
-        sent changed there since the last sync) runs where rsync's server starts, before it.
-        None when it does not apply or the check refused (nothing was written then): the
-        push then looks at the mirror first and decides path by path."""
+        remote command that checks the mirror first (its marker, and that no file about to
+        be sent changed there since the last sync): a small one carries the files itself
+        (small_push.py), a larger one starts rsync's server after the check. No transfer
+        when it does not apply or the check refused (nothing was written then): the push then
+        looks at the mirror first and decides path by path. With a small one, the record's
+        text once the files are there, prepared while they travelled."""
         engine = self.engine
         if (
             not isinstance(engine, RsyncEngine)
@@ -178,18 +182,35 @@ class Pusher:
             or len(here) > GUARDED_AT_MOST
             or any(entry is None for entry in here.values())
         ):
-            return None
+            return None, None
+        changed = {rel: entry for rel, entry in here.items() if entry is not None}
+        after: list[str] = []
+        try:
+            sent = small_push(
+                self.remote,
+                self.ctx.transport,
+                self.root,
+                self.path,
+                owner_prefix(self.root),
+                changed,
+                manifest.synced,
+                meanwhile=lambda: after.append(manifest.encoded(changed)),
+            )
+            return sent, after[0] if after else None
+        except Refused:
+            return None, None
+        except NotSent:
+            pass  # too large, or it could not start there: rsync's server carries it
         expected = []
-        for rel, local in here.items():
-            assert local is not None
+        for rel, local in changed.items():
             last = manifest.synced.get(rel, local)
-            expected.append((rel, _as_found(last), _as_found(local)))
+            expected.append((rel, as_found(last), as_found(local)))
         guard = guarded_rsync_path(self.path, MARKER, owner_prefix(self.root), expected)
-        sends = sorted(here)
+        sends = sorted(changed)
         total = sum(plan.entries[rel].size for rel in sends if rel in plan.entries)
         show_progress = meter(len(sends), total, "pushing") if progress else None
         try:
-            return engine.push(
+            sent = engine.push(
                 self.root,
                 sends,
                 [],
@@ -198,8 +219,9 @@ class Pusher:
                 progress=show_progress,
                 rsync_path=guard,
             )
+            return sent, None
         except RemoteCheckFailed:
-            return None
+            return None, None
         finally:
             if progress:
                 clear()

@@ -81,7 +81,9 @@ def _entries(encoded: str) -> dict[str, There]:
         name = parts[3]
         while name.startswith(b"./"):
             name = name[2:]
-        if name in (b"", b".", MARKER.encode()) or os.path.basename(name).startswith(PART.encode()):
+        # Temporary names (an SFTP part file, a small push's staging folder and what is in
+        # it, left by a push that was killed) are not the mirror's files.
+        if name in (b"", b".", MARKER.encode()) or b"/" + PART.encode() in b"/" + name:
             continue
         seconds = int(float(parts[2]))
         entries[os.fsdecode(name)] = There(int(parts[1]), seconds, _KINDS[parts[0].decode()])

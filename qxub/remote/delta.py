@@ -1,0 +1,129 @@
+"""A small push in one remote command: the check of the mirror (its marker, and that no file
+about to be replaced changed there since the last sync) and the files themselves, as a tar
+stream on the command's stdin, unpacked into a staging folder inside the mirror and renamed
+into place one by one (a file is replaced by rename, never written in place: hard-link
+snapshots keep the old contents, and nothing half-written ever stands under a real name).
+
+Permissions follow rsync's `-E` without `-p`: a new file gets its permission bits here less
+the remote's umask; a file that replaces one there keeps that one's bits, with the execute
+bits made to match (added where it can be read, or all removed). Modification times come
+with their nanoseconds; links stay links."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from qxub import proc
+from qxub.errors import QxubError
+from qxub.remote.scripts import remote_command
+from qxub.remote.target import RsyncRoute
+
+REFUSED = 99  # the check refused: nothing was written (the script says `qxub-guard: why`)
+NOT_WRITTEN = 98  # something else stopped it before the first file was renamed into place
+GUARD = "qxub-guard:"
+
+
+@dataclass(frozen=True)
+class DeltaItem:
+    """One path to put in place: `allowed` are the states (`kind size seconds`, as find
+    prints them) the copy there may be in to be replaced (or it may be missing);
+    `executable`: the execute bits here (regular files)."""
+
+    path: str
+    allowed: tuple[str, ...]
+    executable: bool
+
+
+def delta_push_script(
+    path: str, marker: str, owner_prefix: str, items: Sequence[DeltaItem]
+) -> list[str]:
+    """The script: refuse (exit 99, `qxub-guard:` on stderr) unless the mirror at `path` is
+    there with a marker starting with `owner_prefix` and every item is missing or in an
+    allowed state; then unpack stdin (a tar stream of the items) into a staging folder and
+    rename each item into place. Exit 98 when nothing was put in place for another reason."""
+    raw = b""
+    for item in items:
+        fields = [f"./{item.path}", *item.allowed[:2], *([""] * (2 - len(item.allowed[:2])))]
+        fields.append("1" if item.executable else "0")
+        raw += b"".join(os.fsencode(field) + b"\0" for field in fields)
+    refuse = 'echo "' + GUARD + ' {}" >&2; exit ' + str(REFUSED)
+    stop = f"exit {NOT_WRITTEN}"
+    return [
+        f"cd -- {shlex.quote(path)} 2>/dev/null || {{ {refuse.format('no mirror')}; }}",
+        f'case "$(head -c 4096 {shlex.quote(marker)} 2>/dev/null)" in',
+        f"  {shlex.quote(owner_prefix)}*) ;;",
+        f"  *) {refuse.format('marker')};;",
+        "esac",
+        "__n=0",
+        "while IFS= read -r -d '' __p && IFS= read -r -d '' __a && IFS= read -r -d '' __b"
+        " && IFS= read -r -d '' __x; do",
+        "  __g=$(find \"$__p\" -maxdepth 0 -printf '%y %s %Ts %m' 2>/dev/null)",
+        "  __k=${__g% *}",
+        '  [ -z "$__g" ] || [ "$__k" = "$__a" ] || [ "$__k" = "$__b" ] || '
+        f"{{ {refuse.format('changed there')}; }}",
+        "  __P[__n]=$__p; __X[__n]=$__x; __M[__n]=${__g:+${__g##* }}; __K[__n]=${__g%% *}",
+        "  __n=$((__n + 1))",
+        f"done < <(printf %s {base64.b64encode(raw).decode('ascii')} | base64 -d)",
+        f"__s=$(mktemp -d ./.qxub-part-stage.XXXXXX) || {stop}",
+        "trap 'rm -rf -- \"$__s\"' EXIT",
+        "trap 'exit 1' HUP INT TERM PIPE",
+        f'tar -x -f - -C "$__s" --no-same-owner --no-same-permissions 2>/dev/null || {stop}',
+        "__i=0",
+        'while [ "$__i" -lt "$__n" ]; do',
+        '  [ -e "$__s/${__P[__i]}" ] || [ -L "$__s/${__P[__i]}" ] || ' + stop,
+        "  __i=$((__i + 1))",
+        "done",
+        # A failure before the first rename leaves the mirror as it was.
+        f'__fail() {{ [ "$__i" = 0 ] && {stop}; exit 1; }}',
+        "__i=0",
+        'while [ "$__i" -lt "$__n" ]; do',
+        '  __p=${__P[__i]}; __t="$__s/$__p"',
+        # A file that replaces a file there keeps that one's permission bits (rsync -E).
+        '  if [ "${__K[__i]}" = f ] && [ -f "$__t" ] && [ ! -L "$__t" ]; then',
+        "    __m=$((8#${__M[__i]}))",
+        '    if [ "${__X[__i]}" = 0 ]; then __m=$((__m & ~0111))',
+        "    elif [ $((__m & 0111)) = 0 ]; then __m=$((__m | ((__m & 0444) >> 2))); fi",
+        '    chmod "$(printf %o "$__m")" -- "$__t" || __fail',
+        "  fi",
+        '  case $__p in ./*/*) mkdir -p -- "${__p%/*}" || __fail;; esac',
+        '  mv -f -T -- "$__t" "$__p" || __fail',
+        "  __i=$((__i + 1))",
+        "done",
+        "exit 0",
+    ]
+
+
+def run_delta_push(
+    route: RsyncRoute,
+    script_lines: Sequence[str],
+    stream: bytes,
+    *,
+    timeout: float,
+    meanwhile: Callable[[], object] = lambda: None,
+) -> tuple[int, str]:
+    """Run the script where rsync would run (`route`: the remote's master connection, or its
+    data mover's), with `stream` on its stdin; it dies with qxub. `meanwhile` runs here while
+    the remote side starts. Its exit code and stderr."""
+    assert route.rsh is not None and route.prefix.endswith(":")
+    argv = [*shlex.split(route.rsh), route.prefix[:-1], remote_command(script_lines)]
+    try:
+        process = proc.start(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, die_with_parent=True
+        )
+    except FileNotFoundError:
+        raise QxubError(
+            f"{argv[0]}: command not found", hint="install OpenSSH, or set sync_engine: sftp"
+        ) from None
+    try:
+        meanwhile()
+        _, err = process.communicate(stream, timeout=timeout)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process.returncode, err.decode(errors="replace")
