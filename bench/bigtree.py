@@ -15,7 +15,11 @@ OpenSSH, SFTP over paramiko, SFTP over OpenSSH (each to its own mirror):
   --full no-op, no-op and one-file pushes against a `rsync -a` no-op of that copy;
   peak memory: of selecting in a process, and of a `--full` push (GNU time's %M), per
       selected file above the same on a one-file project.
-Run: python bench/bigtree.py [--runs 5] [--scale 1.0]
+With --before SRC (a folder holding another qxub's `qxub` package, e.g. main's, unpacked by
+`git archive main qxub | tar -x -C SRC`), that qxub is timed in the same run, each row beside
+this one's: selection (each in a process of its own, beside git), and its pushes over OpenSSH
+and rsync to a mirror of its own, interleaved run by run with this one's and the bare rsync.
+Run: python bench/bigtree.py [--runs 5] [--scale 1.0] [--before SRC]
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bigtree_tree import make_tree
-from harness import QXUB, bench_remotes, command, once
+from harness import QXUB, Bench, bench_remotes, command, compile_package, once
 
 from qxub.sync.ignore import select_files
 
@@ -99,17 +103,98 @@ def touching(target: Path, fn: Run) -> Run:
 
 
 def remotes(base: Path) -> dict[str, dict[str, str]]:
-    engines = {"R": ("openssh", "rsync"), "S": ("paramiko", "sftp"), "T": ("openssh", "sftp")}
+    engines = {
+        "R": ("openssh", "rsync"),
+        "S": ("paramiko", "sftp"),
+        "T": ("openssh", "sftp"),
+        "B": ("openssh", "rsync"),  # for --before
+    }
     return {
         name: {"working_dir": f"{base}/scratch-{name}", "transport": t, "sync_engine": e}
         for name, (t, e) in engines.items()
     }
 
 
+# Selection timed in a process of its own (the qxub that PYTHONPATH finds), beside git.
+_SELECTION = """
+import subprocess, sys, time
+from pathlib import Path
+from qxub.sync.ignore import select_files
+project, runs, engine = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+git = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+ours, theirs = [], []
+for _ in range(runs):
+    start = time.perf_counter()
+    select_files(project, git_listing=engine == "git")
+    ours.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    subprocess.run(git, cwd=project, capture_output=True, check=True)
+    theirs.append(time.perf_counter() - start)
+print(sorted(ours)[runs // 2], sorted(theirs)[runs // 2])
+"""
+
+
+def selection_in(source: str | None, project: Path, runs: int, engine: str) -> tuple[float, float]:
+    """(qxub's, git's) median selection time, in a fresh process with the qxub at `source`
+    (None: this one)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = source
+    argv = [sys.executable, "-c", _SELECTION, str(project), str(runs), engine]
+    ours, theirs = subprocess.check_output(argv, env=env).split()
+    return float(ours), float(theirs)
+
+
+def before_rows(bench: Bench, project: Path, source: str, runs: int, bare_noop: Run) -> None:
+    """Another qxub (`source`) beside this one: selection, and pushes over OpenSSH and rsync
+    (its own mirror: remote B), interleaved with this one's (remote R) and the bare rsync."""
+    print(f"before ({source}) and now, side by side:")
+    print(f"{'':34} {'before':>9} {'now':>9} {'bare':>9} {'before':>8} {'now':>8}")
+
+    def show(name: str, b: float, n: float, r: float) -> None:
+        print(
+            f"{name:34} {b * 1000:7.0f}ms {n * 1000:7.0f}ms {r * 1000:7.0f}ms "
+            f"{b / r:7.2f}x {n / r:7.2f}x"
+        )
+
+    for engine in ("git", "walk"):
+        b, bare_b = selection_in(source, project, runs, engine)
+        n, bare_n = selection_in(None, project, runs, engine)
+        label = "git listing" if engine == "git" else "qxub's own walk"
+        show(f"selection ({label})", b, n, (bare_b + bare_n) / 2)
+    env_before = {**bench.env, "PYTHONPATH": source}
+    before = command([*QXUB, "remote", "push", "B", "-q"], cwd=project, env=env_before)
+    now = command([*QXUB, "remote", "push", "R", "-q"], cwd=project, env=bench.env)
+    once(before)  # its first push
+    edited = project / "src" / "proj" / "pkg1" / "sub1" / "core.py"
+    timed = [
+        ("no-op push (rsync)", interleaved([before, now, bare_noop], runs)),
+        (
+            "one-file push (rsync)",
+            interleaved([touching(edited, before), touching(edited, now), bare_noop], runs),
+        ),
+    ]
+    for name, (b, n, r) in timed:
+        show(name, b, n, r)
+    print("  bare: rsync -a no-op of the same files over the same master; selection: git ls-files")
+
+
+def interleaved(fns: list[Run], runs: int) -> list[float]:
+    """The median time of each of `fns`, called in turn `runs` times."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, times in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return [sorted(times)[len(times) // 2] for times in samples]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--before", metavar="SRC", help="another qxub to time beside this one")
     args = parser.parse_args()
     with bench_remotes(remotes, "bigtree") as bench:
         base = bench.base
@@ -163,6 +248,9 @@ def main() -> None:
             row(f"no-op push ({label})", ours_t, bare, "vs rsync -a no-op")
             ours_t, bare = paired(touching(edited, push), bare_noop, args.runs)
             row(f"one-file push ({label})", ours_t, bare, "vs rsync -a no-op")
+        if args.before:
+            compile_package(Path(args.before) / "qxub")
+            before_rows(bench, project, args.before, args.runs, bare_noop)
         for engine in ("git", "walk"):
             per_file, count = peak(project, small, engine)
             print(f"peak memory of selecting ({engine}): {per_file:.2f} KiB per file ({count})")

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import QXUB, Bench, bench_remotes, command, median, once
+from harness import QXUB, Bench, bench_remotes, command, compile_package, median, once
 
 from qxub.sync.ignore import select_files
 
@@ -116,6 +116,7 @@ def main() -> None:
                 f"{q / b:11.2f}x {q / f:10.2f}x"
             )
         if args.before:
+            compile_package(Path(args.before) / "qxub")
             before_rows(bench, project, args.before, args.runs, rows, touch)
         names = [name for name, _, _ in ENGINES]
         engine_rows = [
