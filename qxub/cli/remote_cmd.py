@@ -220,8 +220,10 @@ def remote_push(
     is reported as a conflict (exit 1) and the rest of the push goes on."""
     import sys
 
-    from qxub.mirroring.push import push
+    from qxub.mirroring.push import push, start_selection
 
+    if not dry_run:
+        start_selection(Path.cwd())  # git lists the project while the config is read
     config = _config()
     remote = _remote(name)
     result = push(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from qxub.errors import QxubError
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
 from qxub.mirroring.in_use import say_in_use
 from qxub.mirroring.place import (
@@ -30,7 +31,10 @@ from qxub.remote.scripts import guarded_rsync_path
 from qxub.remote.transport import Transport
 from qxub.sync import MARKER
 from qxub.sync.engine import SyncEngine, Transfer
+from qxub.sync.git_select import start_listing
+from qxub.sync.ignore import DEFAULT_IGNORES
 from qxub.sync.manifest import Entry, Manifest, load_manifest, manifest_lock
+from qxub.sync.project import find_git_repo
 from qxub.sync.push import PushPlan, emptied_folders, plan_push, record_push, run_push, to_decide
 from qxub.sync.rsync import RemoteCheckFailed, RsyncEngine
 from qxub.sync.threeway import PushDecision, decide_push
@@ -276,6 +280,17 @@ class Pusher:
         transfer.deleted = list(decision.delete)
         record_push(manifest, plan, sent=sends, equal=decision.in_sync)
         return transfer
+
+
+def start_selection(cwd: Path) -> None:
+    """Let git start listing the project (where git can list the selection) while qxub
+    reads its config and the record: a push calls this first thing."""
+    try:
+        root = checked_root(cwd)
+    except QxubError:
+        return  # the push itself says why
+    if find_git_repo(root) is not None:
+        start_listing(root, DEFAULT_IGNORES)
 
 
 def push(

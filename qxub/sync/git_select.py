@@ -74,26 +74,17 @@ def select_by_git(
     if prefix and any(b"/" in line.rstrip(b"/") for line in lines):
         return False  # anchored defaults are relative to the project, git's to its top
     budget = _budget(index)
-    with tempfile.NamedTemporaryFile("wb", prefix="qxub-defaults-") as handle:
-        handle.write(b"\n".join(lines) + b"\n")
-        handle.flush()
-        others = Listing(
-            root,
-            "--others",
-            "--exclude=!" + QXUBIGNORE.decode(),
-            f"--exclude-from={handle.name}",
-            "--exclude-standard",
-        )
-        try:
-            taken = _Taken(os.fsencode(root) + b"/", prefix, found)
-            cached = Listing(root, "--cached", "--deduplicate").result(budget, _more_time)
-            if cached is None or not taken.take(cached[0]):
-                return False
-            listed = others.result(budget, _more_time)
-            if listed is None or not taken.take(listed[0]):
-                return False
-        finally:
-            others.stop()
+    listings = _listings(root, defaults)
+    try:
+        taken = _Taken(os.fsencode(root) + b"/", prefix, found)
+        cached = listings.cached.result(budget, _more_time)
+        if cached is None or not taken.take(cached[0]):
+            return False
+        listed = listings.others.result(budget, _more_time)
+        if listed is None or not taken.take(listed[0]):
+            return False
+    finally:
+        listings.close()
     found.merge(taken.found)
     for rel in taken.folders:
         walk(rel)
@@ -103,6 +94,52 @@ def select_by_git(
             if rel.startswith(prefix):
                 found.cannot_read(rel[len(prefix) :].rstrip(b"/") + b"/", OSError(0, reason))
     return True
+
+
+class _Listings:
+    """git's two listings of a project, started at once: the tracked files, and the others
+    with the defaults (in a temporary file) as the lowest layer."""
+
+    def __init__(self, root: Path, defaults: Sequence[str]) -> None:
+        self._defaults = tempfile.NamedTemporaryFile("wb", prefix="qxub-defaults-")  # noqa: SIM115
+        self._defaults.write(b"".join(os.fsencode(line) + b"\n" for line in defaults))
+        self._defaults.flush()
+        self.others = Listing(
+            root,
+            "--others",
+            "--exclude=!" + QXUBIGNORE.decode(),
+            f"--exclude-from={self._defaults.name}",
+            "--exclude-standard",
+        )
+        self.cached = Listing(root, "--cached", "--deduplicate")
+
+    def close(self) -> None:
+        self.others.stop()
+        self.cached.stop()
+        self._defaults.close()
+
+
+_early: dict[tuple[Path, tuple[str, ...]], _Listings] = {}
+
+
+def start_listing(root: Path, defaults: Sequence[str]) -> None:
+    """Start git's listings of the project at `root` now, for a selection that comes later in
+    this process (a push starts them before it reads its config, so that git lists while
+    qxub starts up); `drop_listing` stops them when no selection takes them."""
+    key = (root, tuple(defaults))
+    if key not in _early:
+        _early[key] = _Listings(root, defaults)
+
+
+def drop_listing(root: Path) -> None:
+    for key in [key for key in _early if key[0] == root]:
+        _early.pop(key).close()
+
+
+def _listings(root: Path, defaults: Sequence[str]) -> _Listings:
+    early = _early.pop((root, tuple(defaults)), None)
+    drop_listing(root)
+    return early or _Listings(root, defaults)
 
 
 class _Taken:

@@ -45,7 +45,7 @@ from typing import Any
 
 from qxub.errors import QxubError
 from qxub.sync.entries import Found, Selection, show
-from qxub.sync.git_select import select_by_git
+from qxub.sync.git_select import drop_listing, select_by_git
 from qxub.sync.ignore_source import NONE, Matcher, Source, rank
 from qxub.sync.project import find_git_repo, git_settings
 from qxub.sync.tracked import TrackedFiles, add_tracked
@@ -325,6 +325,7 @@ class IgnoreRules:
 
             if select_by_git(self.root, repo.index, self._prefix, self.defaults, found, walk):
                 return found.selection([*self._global_warnings, *self._warnings])
+        drop_listing(self.root)
         self._load()
         tracked = self._tracked.files(fresh=True)
         self._walk(root, found, self._prefix)
