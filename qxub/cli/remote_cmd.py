@@ -225,7 +225,7 @@ def remote_push(
     if not dry_run:
         start_selection(Path.cwd())  # git lists the project while the config is read
     config = _config()
-    remote = _remote(name)
+    remote = find_remote(config, name)
     result = push(
         remote,
         Path.cwd(),
@@ -275,7 +275,7 @@ def remote_pull(
     config = _config()
     remotes = configured_remotes(config)
     name, paths = (args[0], args[1:]) if args and args[0] in remotes else (None, args)
-    remote = _remote(name)
+    remote = find_remote(config, name)
     result = pull(
         remote,
         Path.cwd(),
@@ -313,7 +313,7 @@ def remote_watch(name: str | None, verbose: int, quiet: bool, quiet_period: int)
     from qxub.mirroring.watch import watch
 
     config = _config()
-    remote = _remote(name)
+    remote = find_remote(config, name)
     raise SystemExit(
         watch(
             remote,

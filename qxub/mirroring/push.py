@@ -24,7 +24,6 @@ from qxub.mirroring.push_dry import dry_push
 from qxub.mirroring.remote_state import MirrorState, check_ours, delete_there, mirror_state
 from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, show_str
 from qxub.mirroring.root import checked_root
-from qxub.mirroring.small_push import NotSent, Refused, as_found, small_push
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import guarded_rsync_path
@@ -187,6 +186,9 @@ class Pusher:
             or any(entry is None for entry in here.values())
         ):
             return None, None
+        # Here, not at the top: a push with nothing to send needs neither it nor tarfile.
+        from qxub.mirroring.small_push import NotSent, Refused, as_found, small_push
+
         changed = {rel: entry for rel, entry in here.items() if entry is not None}
         after: list[str] = []
         try:
