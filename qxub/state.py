@@ -16,16 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qxub.errors import JobNotFound
+from qxub.xdg import state_dir, xdg_dir
 
 if TYPE_CHECKING:
     from qxub.job.spec import JobSpec
 
 
 def _xdg(name: str, fallback: str) -> Path:
-    value = os.environ.get(name)
-    if value and os.path.isabs(value):
-        return Path(value)
-    return Path.home() / fallback
+    return Path(xdg_dir(name, fallback))
 
 
 def config_home() -> Path:
@@ -39,7 +37,7 @@ def config_dirs() -> list[Path]:
 
 
 def state_home() -> Path:
-    return _xdg("XDG_STATE_HOME", ".local/state") / "qxub"
+    return Path(state_dir())
 
 
 def cache_home() -> Path:

@@ -4,7 +4,7 @@ the run itself would not have run."""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 from pathlib import Path
 
@@ -23,7 +23,7 @@ OPENED_AHEAD = "the ssh session was opened at start-up"
 
 
 def _store() -> Path:
-    return Path(os.environ["XDG_STATE_HOME"]) / "qxub" / "warm-ssh.json"
+    return Path(os.environ["XDG_STATE_HOME"]) / "qxub" / "warm-ssh.marshal"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_the_next_run_uses_the_session_opened_ahead(remote: str) -> None:
     first = qxub("exec", "--remote", remote, "-v", "--", "echo", "one")
     assert (first.returncode, first.stdout) == (0, "one\n"), first.stderr
     assert OPENED_AHEAD not in first.stderr  # nothing known yet
-    assert remote in json.loads(_store().read_text())
+    assert remote in marshal.loads(_store().read_bytes())
     second = qxub("exec", "--remote", remote, "-v", "--", "sh", "-c", "echo two; exit 4")
     assert (second.returncode, second.stdout) == (4, "two\n"), second.stderr
     assert OPENED_AHEAD in second.stderr
@@ -99,9 +99,9 @@ def test_a_changed_remote_is_not_reached_through_the_old_session(
 ) -> None:
     """The stored command line is only a guess: a run whose own differs starts its own."""
     assert qxub("exec", "--remote", remote, "--", "true").returncode == 0
-    store = json.loads(_store().read_text())
+    store = marshal.loads(_store().read_bytes())
     store[remote]["argv"] = [*store[remote]["argv"][:-1], "echo stale session"]
-    _store().write_text(json.dumps(store))
+    _store().write_bytes(marshal.dumps(store))
     result = qxub("exec", "--remote", remote, "-v", "--", "echo", "fresh")
     assert (result.returncode, result.stdout) == (0, "fresh\n"), result.stderr
     assert OPENED_AHEAD not in result.stderr

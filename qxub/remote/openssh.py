@@ -28,7 +28,9 @@ from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshErr
 
 if TYPE_CHECKING:
     from qxub.remote.forwarding import PortSpec
+    from qxub.remote.running import RemoteProcess
     from qxub.remote.sftp.files import SftpFiles
+    from qxub.spawn import Spawned
 
 # A unix socket path must fit sun_path: 104 bytes on macOS (108 on Linux) with its NUL. ssh
 # binds "<ControlPath>.<16 random chars>" before renaming it, and %C is 40 hex digits, so
@@ -161,7 +163,7 @@ class OpenSshTransport(ScriptRunner):
         tty: bool | None = None,
         own_process_group: bool = True,
         stdin_fd: int | None = None,
-    ) -> proc.Process:
+    ) -> RemoteProcess:
         """Start a script with stdout and stderr as pipes, to stream them as they come; pass
         its end to `connection_error()`. With `own_process_group`, Ctrl-C at the terminal
         reaches qxub but not ssh, so qxub can cancel the job by id and keep reading. A tty
@@ -181,11 +183,11 @@ class OpenSshTransport(ScriptRunner):
         except FileNotFoundError as exc:
             raise _ssh_not_found() from exc
 
-    def _waiting_session(self, script_lines: Sequence[str]) -> proc.Process:
+    def _waiting_session(self, script_lines: Sequence[str]) -> RemoteProcess:
         """A session whose bash reads the script on stdin: the one opened ahead at start-up
         when it runs this very command line (qxub.remote.warm), else a new one."""
         argv = [*self._options(), "-T", self.target.host, warm.WARM_COMMAND]
-        process = warm.take(argv)
+        process: proc.Process | Spawned | None = warm.take(argv)
         if process is None:
             try:
                 process = proc.start(
