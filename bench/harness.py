@@ -23,7 +23,34 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from sshd_server import SshServer
 
-QXUB = [sys.executable, "-m", "qxub"]
+
+def installed_python() -> str:
+    """A Python that runs qxub as `pip install .` leaves it: a venv whose path holds this
+    checkout and the dependencies of the running one, with no editable-install finder.
+
+    A development checkout installed with `pip install -e` loads setuptools' import finder
+    (and pathlib) in every Python that starts, about 15 ms: a user's installed qxub never
+    pays it, and a start-up benchmark would time it on every call. Made once per checkout
+    and interpreter, in the temporary folder."""
+    import hashlib
+    import sysconfig
+
+    root = Path(__file__).resolve().parent.parent
+    key = hashlib.sha256(f"{sys.prefix}\0{root}".encode()).hexdigest()[:12]
+    venv = Path(tempfile.gettempdir()) / f"qxub-bench-python-{key}"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        lines = [str(root), sysconfig.get_paths()["purelib"]]
+        Path(purelib, "qxub-bench.pth").write_text("\n".join(lines) + "\n")
+    return str(python)
+
+
+QXUB = [installed_python(), "-m", "qxub"]
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,12 @@ Every other process goes through qxub.proc.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
-from collections.abc import Sequence
 
 TYPE_CHECKING = False  # as typing's, without importing typing (3 ms at start-up)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import BinaryIO
 
 SETPRIV = "/usr/bin/setpriv"  # util-linux: sets the parent-death signal, then execs
@@ -87,7 +86,11 @@ class Spawned:
             os.kill(self.pid, number)
 
     def terminate(self) -> None:
+        import signal  # not at start-up: enum and signal cost 2 ms
+
         self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
+        import signal
+
         self.send_signal(signal.SIGKILL)

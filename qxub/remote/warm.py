@@ -17,16 +17,16 @@ remote login shell and its init files, on a real network one round trip or more.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
-from collections.abc import Callable, Sequence
 
 from qxub.xdg import state_dir
 
 TYPE_CHECKING = False  # as typing's, without importing typing (3 ms at start-up)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from qxub.spawn import Spawned
 
 # Runs the script it reads on stdin (see `script_input`).
@@ -117,6 +117,8 @@ def used() -> bool:
 def close_unused() -> None:
     """End a session opened ahead that no one took: its bash reads the end of its input and
     exits without having run anything."""
+    import contextlib  # not before the session is opened: at start-up every ms counts
+
     while _ahead:
         _, process = _ahead.pop()
         if process.stdin is not None:
@@ -181,6 +183,7 @@ def _load() -> dict[str, object]:
 def _save(store: dict[str, object]) -> None:
     """Written whole under a temporary name, then renamed: two runs at once leave one whole
     file. A failure only costs the next run its head start."""
+    import contextlib
     import marshal
 
     path = _path()
