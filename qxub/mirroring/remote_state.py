@@ -16,8 +16,7 @@ from qxub.mirroring.place import check_owner
 from qxub.remote.config import Remote
 from qxub.remote.scripts import delete_script, mirror_state_script, paths_word
 from qxub.remote.transport import Transport
-from qxub.sync import MARKER
-from qxub.sync.sftp_push import PART
+from qxub.sync import MARKER, PART
 from qxub.sync.threeway import There
 
 # Past this many characters of names, the mirror is listed whole instead (a script this long

@@ -151,12 +151,12 @@ def _entries(data: dict[str, Any]) -> dict[str, Entry]:
         for rel, value in data.get(old, {}).items():
             found[rel] = Entry(int(value[0]), int(value[1]))
     synced = data.get("synced", {})
-    try:
-        # As save() writes them ([size, mtime_ns, kind]), made into entries at C speed.
-        found.update(zip(synced, itertools.starmap(Entry, synced.values()), strict=True))
+    if isinstance(synced, dict) and set(map(len, synced.values())) <= {3}:
+        # As save() writes them ([size, mtime_ns, kind]): made into entries at C speed.
+        found.update(
+            zip(synced, map(tuple.__new__, itertools.repeat(Entry), synced.values()), strict=True)
+        )
         return found
-    except TypeError:
-        pass
     for rel, value in synced.items():
         kind = str(value[2]) if len(value) > 2 else "file"
         found[rel] = Entry(int(value[0]), int(value[1]), kind)

@@ -5,6 +5,7 @@ overwritten or deleted."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import stat
@@ -48,12 +49,12 @@ def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ())
 def _entries(selection: Selection) -> dict[str, Entry]:
     """Each selected file's size, time and kind, from the selection's lstat."""
     kinds = {mode: "link" if stat.S_ISLNK(mode) else "file" for mode in set(selection.modes)}
+    states = zip(
+        selection.sizes, selection.mtimes, map(kinds.__getitem__, selection.modes), strict=True
+    )
+    # tuple.__new__ makes each Entry at C speed (Entry(...) is a Python call per file).
     return dict(
-        zip(
-            selection.files,
-            map(Entry, selection.sizes, selection.mtimes, map(kinds.__getitem__, selection.modes)),
-            strict=True,
-        )
+        zip(selection.files, map(tuple.__new__, itertools.repeat(Entry), states), strict=True)
     )
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.file_access import Attrs, RemoteFiles
+from qxub.sync import PART
 from qxub.sync.engine import Progress, Transfer
 from qxub.sync.sftp_push import (
     CHUNK,
-    PART,
     PushRun,
     join,
     local_kind,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from qxub.file_access import Attrs, NewFile, RemoteFiles
+from qxub.sync import PART  # prefix of the temporary names files are written under
 
-PART = ".qxub-part-"  # prefix of the temporary names files are written under
 CHUNK = 256 * 1024
 LIST_AT = 5  # listing a folder costs about four round trips; a stat costs one
 SMALL = 256 * 1024  # files up to this size are sent in batches, read whole
