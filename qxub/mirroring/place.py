@@ -16,6 +16,7 @@ from qxub.remote.config import Remote, shell_word_with_vars
 from qxub.remote.reach import rsync_route
 from qxub.remote.scripts import RSYNC_PROBE, mirror_script
 from qxub.remote.transport import Transport
+from qxub.remote.unpack import GNU_TAR, ZSTD
 from qxub.sync import MARKER
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ def owner_prefix(project_root: Path) -> str:
 class Mirror:
     path: str  # the mirror's real path there
     rsync: bool  # whether rsync is on the remote's PATH (for the choice of sync engine)
+    # Holds nothing but its marker, and the tools a first push by stream needs there.
+    empty: bool = False
+    gnu_tar: bool = False
+    zstd: bool = False
 
 
 def check_mirror(
@@ -104,7 +109,13 @@ def check_mirror(
             hint="qxub will not write into a folder it did not create: set remote_path in the "
             "project's .qxub.yaml to a new folder, or empty that one",
         )
-    return Mirror(path, "rsync" in fields)
+    return Mirror(
+        path,
+        "rsync" in fields,
+        empty="empty" in fields,
+        gnu_tar=GNU_TAR.partition("=")[0] in fields,
+        zstd=ZSTD.partition("=")[0] in fields,
+    )
 
 
 def rsync_there(transport: Transport) -> bool:

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import QxubError
+from qxub.mirroring.background import Background
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
 from qxub.mirroring.in_use import say_in_use
 from qxub.mirroring.place import (
+    Mirror,
     MirrorPlace,
     check_mirror,
     mirror_place,
@@ -24,6 +26,7 @@ from qxub.mirroring.push_dry import dry_push
 from qxub.mirroring.remote_state import MirrorState, check_ours, delete_there, mirror_state
 from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, show_str
 from qxub.mirroring.root import checked_root
+from qxub.mirroring.stream import STREAM_AT_LEAST, Streamed, gnu_tar_here, stream_push, zstd_here
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import guarded_rsync_path
@@ -31,7 +34,7 @@ from qxub.remote.transport import Transport
 from qxub.sync import MARKER
 from qxub.sync.engine import SyncEngine, Transfer
 from qxub.sync.git_select import start_listing
-from qxub.sync.ignore import DEFAULT_IGNORES
+from qxub.sync.ignore import DEFAULT_IGNORES, Selection, select_files
 from qxub.sync.manifest import Entry, Manifest, load_manifest, manifest_lock
 from qxub.sync.project import find_git_repo
 from qxub.sync.push import PushPlan, emptied_folders, plan_push, record_push, run_push, to_decide
@@ -56,6 +59,7 @@ class SyncContext:
     transport: Transport
     manifest: Manifest
     place: MirrorPlace
+    checked: Mirror | None = None  # the mirror as checked (and claimed) by open_sync, if it did
 
 
 def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncContext, str]:
@@ -64,6 +68,7 @@ def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncC
     transport = transport_for(remote)
     manifest = load_manifest(remote.name, root)
     place = mirror_place(remote, root, remote_path)
+    found = None
     if manifest.remote_path is None or manifest.location_key != place.key:
         with manifest_lock(manifest.path):
             manifest = load_manifest(remote.name, root)
@@ -77,7 +82,7 @@ def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncC
             manifest.rsync_there = found.rsync
             manifest.save()
     assert manifest.remote_path is not None
-    return SyncContext(remote, root, transport, manifest, place), manifest.remote_path
+    return SyncContext(remote, root, transport, manifest, place, found), manifest.remote_path
 
 
 def engine_for(ctx: SyncContext, manifest: Manifest) -> SyncEngine:
@@ -95,11 +100,19 @@ class Pusher:
 
     def __init__(self, remote: Remote, cwd: Path, remote_path: str | None) -> None:
         self.remote = remote
+        root = checked_root(cwd)
+        # The first push's selection is made while the mirror is checked there.
+        self.selecting: Background[Selection] | None = Background(
+            lambda: select_files(root, remote.sync_ignore)
+        )
         self.ctx, self.path = open_sync(remote, cwd, remote_path)
         self.engine: SyncEngine | None = None  # chosen at the first push that sends anything
         # The record open_sync read: the first push takes it as it is while the file still
         # holds it (the record is read once per `qxub remote push`); later ones read afresh.
         self._known: Manifest | None = self.ctx.manifest
+        # Found empty (but for its marker) just now: the first push need not list it.
+        checked = self.ctx.checked
+        self.empty: Mirror | None = checked if checked is not None and checked.empty else None
         self.warnings: list[str] = []  # of the last push: links outside, unreadable files
 
     @property
@@ -123,33 +136,56 @@ class Pusher:
         with manifest_lock(ctx.manifest.path):
             manifest = load_manifest(self.remote.name, ctx.root, self._known)
             self._known = None
-            if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
-                manifest.remote_path = ctx.manifest.remote_path
-                manifest.location_key = ctx.manifest.location_key
-            plan = plan_push(ctx.root, manifest, self.remote.sync_ignore)
-            self.warnings = [*plan.selection.warnings]
-            self.warnings += [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
-            started = clock()
-            full = full or started - manifest.verified_at > FULL_EVERY
-            result = PushResult(selected=len(plan.files))
-            touched = {rel for rel in also if rel not in manifest.from_remote}
-            here = to_decide(plan, manifest, full=full, touched=touched)
-            if not here:
+            return self._push(manifest, full, force, also, progress, clock)
+
+    def _push(
+        self,
+        manifest: Manifest,
+        full: bool,
+        force: bool,
+        also: Collection[str],
+        progress: bool,
+        clock: Callable[[], float],
+    ) -> PushResult:
+        ctx = self.ctx
+        if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
+            manifest.remote_path = ctx.manifest.remote_path
+            manifest.location_key = ctx.manifest.location_key
+        started = clock()
+        full = full or started - manifest.verified_at > FULL_EVERY
+        empty, self.empty = self.empty, None
+        if not full or manifest.synced:
+            empty = None
+        # A full push lists the whole mirror (unless it was found empty just now): that runs
+        # there while the files are selected here.
+        listing = Background(lambda: self._state(full=True)) if full and not empty else None
+        selecting, self.selecting = self.selecting, None
+        selection = selecting.result() if selecting is not None else None
+        plan = plan_push(ctx.root, manifest, self.remote.sync_ignore, selection)
+        self.warnings = [*plan.selection.warnings]
+        self.warnings += [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
+        result = PushResult(selected=len(plan.files))
+        touched = {rel for rel in also if rel not in manifest.from_remote}
+        here = to_decide(plan, manifest, full=full, touched=touched)
+        if not here:
+            if listing is not None:
+                listing.result()
+            return result
+        if self.engine is None:
+            self.engine = engine_for(ctx, manifest)
+        if not full and not force:
+            sent, after = self._checked_send(plan, here, manifest, progress)
+            if sent is not None:
+                record_push(manifest, plan, sent=list(here))
+                if after is not None:
+                    manifest.write(after)  # prepared while the files travelled
+                else:
+                    manifest.save()
+                result.transfer = sent
                 return result
-            if self.engine is None:
-                self.engine = engine_for(ctx, manifest)
-            if not full and not force:
-                sent, after = self._checked_send(plan, here, manifest, progress)
-                if sent is not None:
-                    record_push(manifest, plan, sent=list(here))
-                    if after is not None:
-                        manifest.write(after)  # prepared while the files travelled
-                    else:
-                        manifest.save()
-                    result.transfer = sent
-                    return result
-            state = self._look(here, full=full)
-            decision = decide_push(
+
+        def decide(state: MirrorState) -> PushDecision:
+            return decide_push(
                 here,
                 manifest.synced,
                 dict(state.entries),
@@ -157,12 +193,70 @@ class Pusher:
                 touched=touched,
                 force=force,
             )
-            result.conflicts, result.changed_there = decision.conflicts, decision.changed_there
+
+        if empty is not None:  # only a stream goes on this: the engine is told what is there
+            state = MirrorState(True, gnu_tar=empty.gnu_tar, zstd=empty.zstd)
+        else:
+            state = self._look(here, full=full, listing=listing)
+        decision = decide(state)
+        streamed = self._stream(state, plan, decision, progress)
+        if streamed is not None and streamed.landed:
+            record_push(manifest, plan, sent=decision.send, equal=decision.in_sync)
+            result.transfer, result.streamed = streamed.transfer, True
+        else:
+            if streamed is not None:  # some may have landed
+                self.warnings.append(
+                    "the stream into the mirror stopped "
+                    f"({'; '.join(streamed.trouble) or 'no reason given'}); "
+                    f"the rest went with {self.engine.name}"
+                )
+            if streamed is not None or empty is not None:
+                decision = decide(self._look(here, full=True))
+            result.conflicts = decision.conflicts
             result.transfer = self._apply(plan, decision, manifest, result, progress)
-            if full and not result.conflicts:
-                manifest.verified_at = started
-            manifest.save()
-            return result
+        result.changed_there = decision.changed_there
+        if full and not result.conflicts:
+            manifest.verified_at = started
+        manifest.save()
+        return result
+
+    def _stream(
+        self, state: MirrorState, plan: PushPlan, decision: PushDecision, progress: bool
+    ) -> Streamed | None:
+        """A first push into an empty mirror as one tar stream (mirroring/stream.py), where
+        both ends can (GNU tar; zstd at both ends when it crosses a network) and the files go
+        over the remote's own connection (not a `sync_url` data mover). None when it does not
+        apply."""
+        compress = self.remote.target is not None
+        if (
+            not state.gnu_tar
+            or state.entries
+            or decision.delete
+            or len(decision.send) < STREAM_AT_LEAST
+            or self.remote.sync_target is not None
+            or (compress and not (state.zstd and zstd_here()))
+        ):
+            return None
+        tar = gnu_tar_here()
+        if tar is None:
+            return None
+        sends = decision.send
+        sizes = [plan.entries[rel].size for rel in sends]
+        show_progress = meter(len(sends), sum(sizes), "pushing") if progress else None
+        try:
+            return stream_push(
+                self.ctx.transport,
+                self.path,
+                tar,
+                str(self.root),
+                sends,
+                sizes,
+                compress=compress,
+                progress=show_progress,
+            )
+        finally:
+            if progress:
+                clear()
 
     def _checked_send(
         self,
@@ -232,17 +326,29 @@ class Pusher:
             if progress:
                 clear()
 
-    def _look(self, here: Mapping[str, object], *, full: bool) -> MirrorState:
-        """The mirror at these paths (or all of it), its marker checked: one remote command.
-        A mirror that is gone (purged) or lost its marker is checked again as a new one."""
-        ctx = self.ctx
-        state = mirror_state(
+    def _state(self, *, full: bool, here: Collection[str] = ()) -> MirrorState:
+        """The mirror at these paths (or all of it, and the tools a stream needs there)."""
+        return mirror_state(
             self.remote,
-            ctx.transport,
+            self.ctx.transport,
             self.path,
             paths=() if full else sorted(here),
             under=["."] if full else (),
+            tools=full,
         )
+
+    def _look(
+        self,
+        here: Mapping[str, object],
+        *,
+        full: bool,
+        listing: Background[MirrorState] | None = None,
+    ) -> MirrorState:
+        """The mirror at these paths (or all of it: `listing`, when started already), its
+        marker checked: one remote command. A mirror that is gone (purged) or lost its marker
+        is checked again as a new one."""
+        ctx = self.ctx
+        state = listing.result() if listing else self._state(full=full, here=list(here))
         if state.exists and state.marker:
             check_ours(state, self.remote, ctx.root, self.path)
             return state
@@ -317,6 +423,8 @@ def push(
     for warning in pusher.warnings:
         say(f"warning: {warning}")
     if verbose:
+        if result.streamed:
+            say(f"into the empty mirror as one stream: {len(transfer.sent)} files")
         for rel, _ in transfer.sent:
             say(f"sent {show_str(rel)}")
         for rel in transfer.deleted:

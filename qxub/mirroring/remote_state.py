@@ -16,6 +16,7 @@ from qxub.mirroring.place import check_owner
 from qxub.remote.config import Remote
 from qxub.remote.scripts import delete_script, mirror_state_script, paths_word
 from qxub.remote.transport import Transport
+from qxub.remote.unpack import GNU_TAR, TOOLS_PROBE, ZSTD
 from qxub.sync import MARKER, PART
 from qxub.sync.threeway import There
 
@@ -30,6 +31,8 @@ class MirrorState:
     exists: bool
     marker: str | None = None
     entries: dict[str, There] = field(default_factory=dict)
+    gnu_tar: bool = False  # asked only with `tools`: can it unpack a stream (remote/unpack.py)
+    zstd: bool = False
 
 
 def _fields(stdout: str) -> dict[str, str]:
@@ -51,41 +54,52 @@ def mirror_state(
     *,
     paths: Sequence[str] = (),
     under: Sequence[str] = (),
+    tools: bool = False,
 ) -> MirrorState:
     """The mirror at `path`: the entries at `paths` and everything under `under` ("." is the
-    whole mirror). Too many names to send, and the whole mirror is listed instead."""
+    whole mirror). Too many names to send, and the whole mirror is listed instead. `tools`:
+    also whether it has GNU tar and zstd (for a first push by stream)."""
     if len(paths_word(paths)) + len(paths_word(under)) > MAX_NAMED:
         paths, under = (), ["."]
-    result = transport.run(
-        mirror_state_script(path, MARKER, paths, under), timeout=300, check=False
-    )
+    script = mirror_state_script(path, MARKER, paths, under)
+    result = transport.run([*script, *TOOLS_PROBE] if tools else script, timeout=300, check=False)
     found = _fields(result.stdout)
     if result.returncode != 0 or "state" not in found:
         raise _failed(remote, "look at", result.stderr)
     if found["state"] == "missing":
         return MirrorState(exists=False)
-    return MirrorState(True, found.get("marker"), _entries(found.get("entries", "")))
+    return MirrorState(
+        True,
+        found.get("marker"),
+        _entries(found.get("entries", "")),
+        gnu_tar=GNU_TAR.partition("=")[0] in found,
+        zstd=ZSTD.partition("=")[0] in found,
+    )
 
 
 def _entries(encoded: str) -> dict[str, There]:
+    """The listing (`kind size seconds.fraction ./path`, NUL-ended) as entries; qxub's own
+    files (the marker, temporary `.qxub-part-` names and what is under them) left out. The
+    names are decoded at once, as os.fsdecode decodes each (UTF-8, other bytes escaped): no
+    byte of a multi-byte character is a space or a NUL."""
     try:
-        raw = base64.b64decode(encoded)
+        text = base64.b64decode(encoded).decode("utf-8", "surrogateescape")
     except (binascii.Error, ValueError):
         return {}
     entries: dict[str, There] = {}
-    for item in raw.split(b"\0"):
-        parts = item.split(b" ", 3)
-        if len(parts) != 4 or parts[0].decode() not in _KINDS:
+    kinds, part, marker, under_part = _KINDS, PART, MARKER, "/" + PART
+    for item in text.split("\0"):
+        parts = item.split(" ", 3)
+        if len(parts) != 4 or parts[0] not in kinds:
             continue
         name = parts[3]
-        while name.startswith(b"./"):
+        while name.startswith("./"):
             name = name[2:]
-        # Temporary names (an SFTP part file, a small push's staging folder and what is in
-        # it, left by a push that was killed) are not the mirror's files.
-        if name in (b"", b".", MARKER.encode()) or b"/" + PART.encode() in b"/" + name:
+        # Temporary names (an SFTP part file, a small push's or a stream's staging folder
+        # and what is in it, left by a push that was killed) are not the mirror's files.
+        if name in ("", ".", marker) or name.startswith(part) or under_part in name:
             continue
-        seconds = int(float(parts[2]))
-        entries[os.fsdecode(name)] = There(int(parts[1]), seconds, _KINDS[parts[0].decode()])
+        entries[name] = There(int(parts[1]), int(parts[2].partition(".")[0]), kinds[parts[0]])
     return entries
 
 

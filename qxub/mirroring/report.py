@@ -19,6 +19,7 @@ class PushResult:
     selected: int = 0
     conflicts: list[str] = field(default_factory=list)  # changed there: not sent, not deleted
     changed_there: list[str] = field(default_factory=list)  # changed there only: to pull
+    streamed: bool = False  # a first push sent as one tar stream (mirroring/stream.py)
 
 
 def show_str(rel: str) -> str:

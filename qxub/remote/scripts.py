@@ -14,6 +14,7 @@ from qxub import __version__, protocol
 from qxub.errors import QxubError
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
+from qxub.remote.unpack import TOOLS_PROBE
 from qxub.state import JOBS_DIR_ENV, RUN_FOLDER_ENV, RUN_ID_SUFFIX
 
 EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
@@ -251,7 +252,7 @@ def mirror_script(
         if look_only
         else 'mkdir -p -- "$__qxub_d" && cd -- "$__qxub_d" || exit 97'
     )
-    return [
+    lines = [
         f"__qxub_d={root_word}",
         f"__qxub_wd={working_dir_word}",
         enter,
@@ -270,6 +271,15 @@ def mirror_script(
         "else",
         '    printf "unmarked=1\\0"',
         "fi",
+    ]
+    if look_only:
+        return lines
+    # Nothing in it but the marker (a first push may then stream into it), and the tools a
+    # stream needs there.
+    return [
+        *lines,
+        f'[ -z "$(ls -A | grep -vxF -e {name} -e {temp})" ] && printf "empty=1\\0"',
+        *TOOLS_PROBE,
     ]
 
 

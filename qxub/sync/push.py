@@ -32,8 +32,15 @@ class PushPlan:
         return self.selection.files
 
 
-def plan_push(root: Path, manifest: Manifest, extra_ignores: Sequence[str] = ()) -> PushPlan:
-    selection = select_files(root, extra_ignores)
+def plan_push(
+    root: Path,
+    manifest: Manifest,
+    extra_ignores: Sequence[str] = (),
+    selection: Selection | None = None,
+) -> PushPlan:
+    """What to decide on; `selection`: the files, when selected already (with the same rules)."""
+    if selection is None:
+        selection = select_files(root, extra_ignores)
     current = set(selection.files)
     unreadable = {u.rstrip("/") for u in selection.unreadable}
     deleted = [
