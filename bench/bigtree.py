@@ -18,7 +18,8 @@ OpenSSH, SFTP over paramiko, SFTP over OpenSSH (each to its own mirror):
 With --before SRC (a folder holding another qxub's `qxub` package, e.g. main's, unpacked by
 `git archive main qxub | tar -x -C SRC`), that qxub is timed in the same run, each row beside
 this one's: selection (each in a process of its own, beside git), and its pushes over OpenSSH
-and rsync to a mirror of its own, interleaved run by run with this one's and the bare rsync.
+and rsync to a mirror of its own (its first push, once, beside this one's; --full no-op, no-op
+and one-file pushes interleaved run by run with this one's and the bare rsync).
 Run: python bench/bigtree.py [--runs 5] [--scale 1.0] [--before SRC]
 """
 
@@ -145,9 +146,17 @@ def selection_in(source: str | None, project: Path, runs: int, engine: str) -> t
     return float(ours), float(theirs)
 
 
-def before_rows(bench: Bench, project: Path, source: str, runs: int, bare_noop: Run) -> None:
+def before_rows(
+    bench: Bench,
+    project: Path,
+    source: str,
+    runs: int,
+    bare_noop: Run,
+    first: tuple[float, float],
+) -> None:
     """Another qxub (`source`) beside this one: selection, and pushes over OpenSSH and rsync
-    (its own mirror: remote B), interleaved with this one's (remote R) and the bare rsync."""
+    (its own mirror: remote B), interleaved with this one's (remote R) and the bare rsync;
+    `first`: this one's first push and the bare rsync's, timed once each above."""
     print(f"before ({source}) and now, side by side:")
     print(f"{'':34} {'before':>9} {'now':>9} {'bare':>9} {'before':>8} {'now':>8}")
 
@@ -165,9 +174,14 @@ def before_rows(bench: Bench, project: Path, source: str, runs: int, bare_noop: 
     env_before = {**bench.env, "PYTHONPATH": source}
     before = command([*QXUB, "remote", "push", "B", "-q"], cwd=project, env=env_before)
     now = command([*QXUB, "remote", "push", "R", "-q"], cwd=project, env=bench.env)
-    once(before)  # its first push
+    show("first push (rsync), once", once(before), *first)
+    full = [
+        command([*QXUB, "remote", "push", name, "-q", "--full"], cwd=project, env=environment)
+        for name, environment in (("B", env_before), ("R", bench.env))
+    ]
     edited = project / "src" / "proj" / "pkg1" / "sub1" / "core.py"
     timed = [
+        ("--full no-op push (rsync)", interleaved([*full, bare_noop], runs)),
         ("no-op push (rsync)", interleaved([before, now, bare_noop], runs)),
         (
             "one-file push (rsync)",
@@ -238,10 +252,12 @@ def main() -> None:
         bare_first = once(command([*rsync_a, f"{selected}/", f"{host}:{base}/bare/"]))
         bare_noop = command([*rsync_a, f"{selected}/", f"{host}:{base}/bare/"])
         edited = project / "src" / "proj" / "pkg1" / "sub1" / "core.py"
+        firsts = {}
         for name, label in (("R", "rsync"), ("S", "sftp/paramiko"), ("T", "sftp/openssh")):
             push = command([*QXUB, "remote", "push", name, "-q"], cwd=project, env=env)
             full = command([*QXUB, "remote", "push", name, "-q", "--full"], cwd=project, env=env)
-            row(f"first push ({label})", once(push), bare_first, "vs rsync -a, same files")
+            firsts[name] = once(push)
+            row(f"first push ({label})", firsts[name], bare_first, "vs rsync -a, same files")
             ours_t, bare = paired(full, bare_noop, args.runs)
             row(f"--full no-op push ({label})", ours_t, bare, "vs rsync -a no-op")
             ours_t, bare = paired(push, bare_noop, args.runs)
@@ -250,7 +266,8 @@ def main() -> None:
             row(f"one-file push ({label})", ours_t, bare, "vs rsync -a no-op")
         if args.before:
             compile_package(Path(args.before) / "qxub")
-            before_rows(bench, project, args.before, args.runs, bare_noop)
+            first = (firsts["R"], bare_first)
+            before_rows(bench, project, args.before, args.runs, bare_noop, first)
         for engine in ("git", "walk"):
             per_file, count = peak(project, small, engine)
             print(f"peak memory of selecting ({engine}): {per_file:.2f} KiB per file ({count})")
