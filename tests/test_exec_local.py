@@ -143,6 +143,29 @@ def test_cancel_command(tmp_path: Path) -> None:
     assert "cancelled" in qxub("status", job_id).stdout
 
 
+def test_a_job_cancelled_before_its_traps_are_set_is_reported_cancelled(tmp_path: Path) -> None:
+    """Cancelled right after `exec --terse`, a job's bash may not have set its traps yet:
+    it dies of the SIGTERM without writing its exit code. Here its driver is swapped for a
+    process with no trap at all, which is what such a job is at that moment."""
+    job_id = qxub("exec", "--terse", "--", "sleep", "60", cwd=tmp_path).stdout.strip()
+    job = _job_pid(job_id)
+    bare = children.popen(["sleep", "60"], start_new_session=True)
+    try:
+        folder = Path(os.environ["XDG_STATE_HOME"]) / "qxub" / "jobs" / "by-id" / job_id
+        start = Path(f"/proc/{bare.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        (folder / "pid.start").write_text(f"{start}\n")
+        (folder / "pid").write_text(f"{bare.pid}\n")
+        assert qxub("cancel", job_id).returncode == 0
+        assert bare.wait(timeout=10) == -signal.SIGTERM
+        waited = qxub("wait", job_id)
+        assert waited.returncode == 143, waited.stderr
+        assert "cancelled" in qxub("status", job_id).stdout
+    finally:
+        bare.kill()
+        bare.wait()
+        os.killpg(job, signal.SIGKILL)
+
+
 def test_cancel_never_signals_a_process_that_reused_the_jobs_pid(tmp_path: Path) -> None:
     """A job killed before its EXIT trap leaves its pid file behind; once that pid names
     another session leader (an ssh login, say), cancel and status must leave it alone."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qxub import proc
 from qxub.errors import SchedulerError
-from qxub.job.script import STARTED_FILE
+from qxub.job.script import EXIT_CODE_FILE, STARTED_FILE
 from qxub.job.spec import JobSpec
 from qxub.schedulers.base import JobState, PollPolicy, State
 from qxub.schedulers.local_driver import DRIVER_NAME, NEVER_RAN_FILE, driver_lines
@@ -166,6 +166,28 @@ class LocalScheduler:
             time.sleep(0.02)
         # Whatever ignored SIGTERM in the job's session goes now.
         _signal_group(pid, signal.SIGKILL)
+        _record_cancel_code(logdir)
+
+
+def _record_cancel_code(logdir: Path) -> None:
+    """A job cancelled right after its start (bash still starting, its traps not set yet)
+    dies of the SIGTERM without writing an exit code: record for it what its trap would
+    have written, 128+15, unless it wrote one. Created only where none is (a hard link of a
+    whole file), so a code the job wrote is never replaced."""
+    if read_exit_code(logdir) is not None:
+        return
+    final = logdir / EXIT_CODE_FILE
+    written = logdir / f"{EXIT_CODE_FILE}.cancel.{os.getpid()}"
+    try:
+        written.write_text(f"{128 + signal.SIGTERM}\n")
+        os.link(written, final)
+    except FileExistsError:
+        pass  # the job's own trap wrote it meanwhile
+    except OSError:
+        return  # the job then shows as ended without a code, as before
+    finally:
+        with contextlib.suppress(OSError):
+            written.unlink()
 
 
 def _after(spec: JobSpec) -> list[tuple[str, Path, bool]]:
