@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bigtree_tree import make_tree
-from harness import QXUB, Bench, bench_remotes, command, compile_package, once
+from harness import QXUB, Bench, bench_remotes, command, compile_package, interleaved, once
 
 from qxub.sync.ignore import select_files
 
@@ -191,17 +191,6 @@ def before_rows(
     for name, (b, n, r) in timed:
         show(name, b, n, r)
     print("  bare: rsync -a no-op of the same files over the same master; selection: git ls-files")
-
-
-def interleaved(fns: list[Run], runs: int) -> list[float]:
-    """The median time of each of `fns`, called in turn `runs` times."""
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(runs):
-        for fn, times in zip(fns, samples, strict=True):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return [sorted(times)[len(times) // 2] for times in samples]
 
 
 def main() -> None:

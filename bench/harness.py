@@ -142,6 +142,18 @@ def command(argv: list[str], **options: object) -> Callable[[], None]:
     return run
 
 
+def interleaved(fns: list[Callable[[], object]], runs: int) -> list[float]:
+    """The median time of each of `fns`, called in turn `runs` times: one of each per round,
+    so that a machine loaded by others slows them alike."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, times in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return [statistics.median(times) for times in samples]
+
+
 def median(fn: Callable[[], object], runs: int) -> float:
     """Median wall time of `runs` calls."""
     samples = []

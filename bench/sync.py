@@ -19,13 +19,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import QXUB, Bench, bench_remotes, command, compile_package, median, once
+from harness import (
+    QXUB,
+    Bench,
+    bench_remotes,
+    command,
+    compile_package,
+    interleaved,
+    median,
+    once,
+)
 
 from qxub.sync.ignore import select_files
 
@@ -180,17 +187,6 @@ def before_rows(
         print(f"{name:18} {b * 1000:7.0f}ms {n * 1000:7.0f}ms {b / r:12.2f}x {n / r:9.2f}x")
     print("  rsync: bare rsync of the same files over the same master (last row: of the one")
     print("  changed file alone)")
-
-
-def interleaved(fns: list[Run], runs: int) -> list[float]:
-    """The median time of each of `fns`, called in turn `runs` times."""
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(runs):
-        for fn, times in zip(fns, samples, strict=True):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return [statistics.median(times) for times in samples]
 
 
 if __name__ == "__main__":
