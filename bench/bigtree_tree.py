@@ -77,6 +77,7 @@ MODULE_WORDS = ["core", "io", "model", "utils", "cli", "config", "plot", "stats"
 
 
 def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)  # a small --scale makes fewer packages
     path.write_text(text)
 
 
@@ -113,7 +114,7 @@ def make_tree(root: Path, scale: float = 1.0) -> None:
     _write(root / "src" / "proj" / "pkg1" / "sub1" / "new_module.py", "x = 1\n")
     _write(root / "src" / "proj" / "pkg2" / "scratch.log", "ignored\n")
     _write(root / "README.md", "# proj\n\nedited\n")
-    (root / "src" / "proj" / "pkg3" / "sub0" / "core.py").unlink()
+    (root / "src" / "proj" / "pkg3" / "sub0" / "core.py").unlink(missing_ok=True)
 
 
 def _count(n: int, scale: float) -> int:
