@@ -166,6 +166,14 @@ def test_real_qsub_refusals_become_clear_errors(row: dict[str, str], tmp_path: P
     assert caught.value.hint
 
 
+def test_a_server_that_does_not_answer_names_the_local_runner() -> None:
+    """qsub installed, its server away (a laptop with PBS's client, a server down)."""
+    error = qsub_error("qsub: cannot connect to server vm (errno=15010)\n")
+    assert "no PBS server answers here" in error.message
+    assert "cannot connect to server vm" in error.message
+    assert error.hint is not None and "--scheduler local" in error.hint
+
+
 def test_unknown_qsub_errors_pass_through() -> None:
     # `qsub -I` progress lines are the other qsub rows of the .tsv: not errors, and qxub never
     # runs `qsub -I`; one of them stands in for a message no pattern knows.

@@ -87,6 +87,12 @@ _QSUB_REFUSALS = (
         "(on Polaris-like sites the resource is -l filesystems=...)",
     ),
     _refusal(
+        r"cannot connect to server",
+        "no PBS server answers here, though qsub is installed",
+        "start or reach the PBS server; to run on this machine without PBS, add "
+        "--scheduler local (or `defaults: {scheduler: local}` in the config)",
+    ),
+    _refusal(
         r"Unknown queue",
         "PBS does not know that queue",
         "`qstat -Q` lists the queues; --queue auto picks one for the job's resources",
