@@ -1,10 +1,12 @@
 """The programs `qxub` and `qx`: open the remote session of an `exec --remote` ahead
-(qxub.remote.warm), then import the CLI, which takes its time, and run it."""
+(qxub.remote.warm), then import the CLI, which takes its time, and run it. On the cluster,
+`qxub _await` is the other end of such a session (qxub.awaited)."""
 
 from __future__ import annotations
 
 import sys
 
+from qxub import awaited
 from qxub.remote import warm
 
 TYPE_CHECKING = False  # as typing's, without importing typing (10 ms before the session)
@@ -13,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def main() -> NoReturn:
+    if sys.argv[1:2] == [awaited.WORD]:
+        awaited.main()  # the cluster's end of a session opened ahead
     warm.open_ahead(sys.argv[1:])
     from qxub.cli.main import main as run_qxub
 

@@ -120,8 +120,9 @@ def run_remote_exec(
     try:
         try:
             end = follow(remote, script)
-            if verbose and warm.used():
-                streams.status("the ssh session was opened at start-up, as qxub read its options")
+            said = warm.used()
+            if verbose and said:
+                streams.status(said)
             return end
         except (RemoteVersionError, RemoteQxubMissing):
             if not remote.auto_install:

@@ -86,7 +86,7 @@ class RemoteRun:
     ) -> None:
         self.remote = remote
         self.transport = transport
-        self.script = list(script)
+        self.script = script  # as given: a HandOver's two parts go to the transport
         self.streams = streams
         self.tty = tty
         self.stdin_fd = stdin_fd  # the first session's: the remote qxub stages it for the job

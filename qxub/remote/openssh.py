@@ -187,18 +187,24 @@ class OpenSshTransport(ScriptRunner):
         """A session whose bash reads the script on stdin: the one opened ahead at start-up
         when it runs this very command line (qxub.remote.warm), else a new one."""
         argv = [*self._options(), "-T", self.target.host, warm.WARM_COMMAND]
-        process: proc.Process | Spawned | None = warm.take(argv)
-        if process is None:
+        taken = warm.take(argv, script_lines)
+        process: proc.Process | Spawned
+        if taken is None:
             try:
                 process = proc.start(
                     argv, stdin=subprocess.PIPE, new_session=True, die_with_parent=True
                 )
             except FileNotFoundError as exc:
                 raise _ssh_not_found() from exc
-            warm.remember(self.remote_name, argv, lambda: self.settings().get("controlpath"))
+            data = warm.script_input(script_lines)
+        else:
+            process, data = taken
+        warm.remember(
+            self.remote_name, argv, script_lines, lambda: self.settings().get("controlpath")
+        )
         assert process.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # ssh ended: its exit code says why
-            process.stdin.write(warm.script_input(script_lines))
+            process.stdin.write(data)
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
         process.stdin = None  # as for a session without stdin: nothing more goes there

@@ -10,11 +10,12 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from qxub import __version__, protocol
+from qxub import __version__, awaited, protocol
 from qxub.errors import QxubError
 from qxub.project import find_project_root
 from qxub.remote.config import Remote
 from qxub.remote.unpack import TOOLS_PROBE
+from qxub.remote.warm import HandOver
 from qxub.state import JOBS_DIR_ENV, RUN_FOLDER_ENV, RUN_ID_SUFFIX
 
 EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
@@ -102,9 +103,21 @@ def qxub_line(remote: Remote, words: Sequence[str]) -> str:
 
 def exec_script(
     remote: Remote, root_word: str, sub: PurePosixPath, words: Sequence[str]
-) -> list[str]:
-    """`cd <mirror> && <activate> && qxub exec <forwarded> -- <command>` as lines."""
-    return [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])]
+) -> HandOver:
+    """`cd <mirror> && <activate> && qxub exec <forwarded> -- <command>` as lines; and the
+    same run in two parts, for a session opened ahead (qxub.remote.warm): the preamble, then
+    `qxub _await`, which enters the mirror and runs `exec <words>` once they come on its stdin
+    (qxub.awaited)."""
+    prelude = [
+        *preamble(remote),
+        f"export {awaited.ROOT_ENV}={root_word}",
+        f"exec {qxub_line(remote, [awaited.WORD])}",
+    ]
+    return HandOver(
+        [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])],
+        prelude,
+        awaited.payload(str(sub), ["exec", *words]),
+    )
 
 
 def snapshot_exec_script(

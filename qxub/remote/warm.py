@@ -13,6 +13,14 @@ state folder), and the session is opened only while that remote's master connect
 so a mistyped command never opens a connection that the run itself would not have opened.
 The time saved is the session's start: the ssh client, the channel over the master, the
 remote login shell and its init files, on a real network one round trip or more.
+
+A run whose script comes in two parts (a `HandOver`: `exec_script`'s) goes further: the
+session opened ahead is sent at once the first part the last run sent (its `prelude`: the
+preamble, then `qxub _await`), so the remote qxub starts and imports while this one still
+works. The run hands it the rest (`payload`: where to stand and the words) only if it would
+have sent that very prelude, and only after the remote said it awaits them
+(qxub.awaited.READY); otherwise the session is closed, and the remote qxub, reading the end of
+its input, exits having done nothing.
 """
 
 from __future__ import annotations
@@ -36,9 +44,21 @@ WARM_COMMAND = "bash --norc -s"
 _NOT_AHEAD = frozenset({"-h", "--help", "--version", "--dry", "--terse", "--interactive"})
 _STORE = "warm-ssh.marshal"  # marshal: read with no import at all
 
-_ahead: list[tuple[list[str], Spawned]] = []  # the session opened ahead, until taken
+# The session opened ahead, until taken: its argv, the process, the prelude sent to it.
+_ahead: list[tuple[list[str], Spawned, tuple[str, ...] | None]] = []
 _wanted: list[str] = []  # the remote this run names: `remember` records it
-_used: list[bool] = []  # a session opened ahead was taken
+_used: list[bool] = []  # a session opened ahead was taken (True: with its prelude)
+
+
+class HandOver(list[str]):
+    """A script's lines, and the same run in two parts: `prelude`, which a session opened
+    ahead may run before this run knows the rest, and `payload`, the rest, for the remote
+    qxub the prelude starts (qxub.awaited) to read on its stdin."""
+
+    def __init__(self, lines: Sequence[str], prelude: Sequence[str], payload: bytes) -> None:
+        super().__init__(lines)
+        self.prelude = tuple(prelude)
+        self.payload = payload
 
 
 def script_input(script_lines: Sequence[str]) -> bytes:
@@ -76,11 +96,13 @@ def open_ahead(args: Sequence[str]) -> None:
     found = _load().get(name)
     if not isinstance(found, dict):
         return
-    argv, socket = found.get("argv"), found.get("socket")
+    argv, socket, prelude = found.get("argv"), found.get("socket"), found.get("prelude")
     if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
         return
     if not isinstance(socket, str) or not _is_socket(socket):
         return
+    if not isinstance(prelude, tuple) or not all(isinstance(line, str) for line in prelude):
+        prelude = None
     from qxub import spawn
 
     if not spawn.can_spawn():
@@ -89,29 +111,64 @@ def open_ahead(args: Sequence[str]) -> None:
         process = spawn.Spawned(argv)
     except OSError:
         return
-    _ahead.append((argv, process))
+    if prelude is not None and process.stdin is not None:
+        try:
+            process.stdin.write(script_input(prelude))  # far less than a pipe holds
+        except OSError:
+            prelude = None  # ended already: `take` sees it
+    _ahead.append((argv, process, prelude))
     import atexit
 
     atexit.register(close_unused)
 
 
-def take(argv: Sequence[str]) -> Spawned | None:
-    """The session opened ahead, if it runs exactly `argv` and still waits; its stdin is then
-    the caller's to write the script to (`script_input`) and close."""
+def take(argv: Sequence[str], script_lines: Sequence[str]) -> tuple[Spawned, bytes] | None:
+    """The session opened ahead, if it runs exactly `argv`, still waits, and was sent nothing
+    or the prelude of `script_lines`, with what to write to its stdin (then close it): the
+    payload after a prelude, else the whole script."""
     if not _ahead:
         return None
-    opened, process = _ahead[0]
+    opened, process, sent = _ahead[0]
     if opened != list(argv) or process.poll() is not None:
         close_unused()
         return None
+    if sent is None:
+        data = script_input(script_lines)
+    elif isinstance(script_lines, HandOver) and sent == script_lines.prelude and _ready(process):
+        data = script_lines.payload
+    else:
+        close_unused()
+        return None
     _ahead.clear()
-    _used.append(True)
-    return process
+    _used.append(sent is not None)
+    return process, data
 
 
-def used() -> bool:
-    """Did this run use a session opened ahead (for `-v`)?"""
-    return bool(_used)
+def _ready(process: Spawned) -> bool:
+    """Did the remote qxub the prelude started say it awaits the rest? Read byte by byte:
+    what follows is the remote protocol's, for the session's reader."""
+    from qxub.awaited import READY
+
+    if process.stdout is None:
+        return False
+    fd, said = process.stdout.fileno(), b""
+    while len(said) < len(READY) and READY.startswith(said):
+        try:
+            byte = os.read(fd, 1)
+        except OSError:
+            return False
+        if not byte:
+            return False
+        said += byte
+    return said == READY
+
+
+def used() -> str | None:
+    """How this run used a session opened ahead, for `-v`: None (it did not)."""
+    if not _used:
+        return None
+    there = ", and qxub started there," if _used[0] else ""
+    return f"the ssh session was opened at start-up{there} as qxub read its options"
 
 
 def close_unused() -> None:
@@ -120,7 +177,7 @@ def close_unused() -> None:
     import contextlib  # not before the session is opened: at start-up every ms counts
 
     while _ahead:
-        _, process = _ahead.pop()
+        _, process, _ = _ahead.pop()
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
@@ -129,22 +186,30 @@ def close_unused() -> None:
 
 
 def remember(
-    name: str | None, argv: Sequence[str], control_socket: Callable[[], str | None]
+    name: str | None,
+    argv: Sequence[str],
+    script_lines: Sequence[str],
+    control_socket: Callable[[], str | None],
 ) -> None:
-    """Keep `argv` (the command line of a waiting session to remote `name`) for the next
-    `exec --remote` of it, when this run names it, with the master's control socket (asked
-    only when the entry is new: it costs an `ssh -G`)."""
+    """Keep `argv` (the command line of a waiting session to remote `name`) and the prelude
+    of `script_lines` (if it has one) for the next `exec --remote` of it, when this run names
+    it, with the master's control socket (asked only when the entry is new: it costs an
+    `ssh -G`)."""
     if name is None or name not in _wanted:
         return
     _wanted.remove(name)
+    prelude = script_lines.prelude if isinstance(script_lines, HandOver) else None
     store = _load()
     known = store.get(name)
     if isinstance(known, dict) and known.get("argv") == list(argv):
+        if known.get("prelude") == prelude:
+            return
+        socket = known.get("socket")
+    else:
+        socket = control_socket()
+    if not isinstance(socket, str):
         return
-    socket = control_socket()
-    if socket is None:
-        return
-    store[name] = {"argv": list(argv), "socket": socket}
+    store[name] = {"argv": list(argv), "socket": socket, "prelude": prelude}
     _save(store)
 
 
