@@ -77,7 +77,7 @@ def submit(
         host=hostname(),
         array_variable=scheduler.array_variable,
     )
-    script.write_text(text)
+    script.write_bytes(os.fsencode(text))  # a non-UTF-8 word of the command: its own bytes
     os.chmod(script, 0o700)
     submitted_at = time.time()
     job_id = scheduler.submit(script, logdir, spec)

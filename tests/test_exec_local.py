@@ -24,6 +24,22 @@ def test_argv_survives_word_for_word(tmp_path: Path) -> None:
     assert result.stdout == repr(words) + "\n"
 
 
+def test_a_word_that_is_not_utf8_reaches_the_job_as_its_bytes(tmp_path: Path) -> None:
+    """A file name the file system allows, in any encoding, is a word like any other."""
+    result = children.run(
+        [sys.executable, "-m", "qxub", "exec", "--quiet", "--", "printf", "%s|", b"caf\xe9"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, b"caf\xe9|"), result.stderr
+    listed = children.run(
+        [sys.executable, "-m", "qxub", "status"], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert b"caf\xe9" in listed.stdout
+
+
 def test_stdout_stderr_and_exit_code(tmp_path: Path) -> None:
     result = qxub("exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3", cwd=tmp_path)
     assert result.returncode == 3
