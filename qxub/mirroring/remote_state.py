@@ -78,7 +78,7 @@ def mirror_state(
 
 
 def _entries(encoded: str) -> dict[str, There]:
-    """The listing (`kind size seconds.fraction ./path`, NUL-ended) as entries; qxub's own
+    """The listing (`kind size seconds ./path`, NUL-ended) as entries; qxub's own
     files (the marker, temporary `.qxub-part-` names and what is under them) left out. The
     names are decoded at once, as os.fsdecode decodes each (UTF-8, other bytes escaped): no
     byte of a multi-byte character is a space or a NUL."""

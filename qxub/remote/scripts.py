@@ -443,8 +443,9 @@ def paths_word(paths: Sequence[str]) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-# One line per entry found: kind (f, l, d), size, mtime (seconds.fraction), ./path; NUL-ended.
-_FIND_FORMAT = "%y %s %T@ %p\\0"
+# One line per entry found: kind (f, l, d), size, mtime (whole seconds: strftime's %s, all a
+# mirror's state compares; a third shorter than %T@'s fraction), ./path; NUL-ended.
+_FIND_FORMAT = "%y %s %Ts %p\\0"
 
 
 def mirror_state_script(
