@@ -54,6 +54,7 @@ def main() -> NoReturn:
 
     load_command("exec")  # imported while the laptop works out what to send
     import qxub.execute  # noqa: F401  (what `exec` runs here, imported when it starts)
+
     found = parse(sys.stdin.buffer.read())
     if found is None:
         sys.exit(0)
