@@ -28,16 +28,21 @@ def can_spawn() -> bool:
 
 
 class Spawned:
-    """A started process, its stdin, stdout and stderr pipes to this one."""
+    """A started process, its stdin, stdout and stderr pipes to this one (`quiet`: its
+    stderr goes to /dev/null, for a process whose complaints no one reads)."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], *, quiet: bool = False) -> None:
         self.args = list(argv)
         command = self.args
         if sys.platform.startswith("linux") and os.access(SETPRIV, os.X_OK):
             command = [SETPRIV, "--pdeathsig", "TERM", "--", *command]
         ends = [os.pipe() for _ in range(3)]  # not inherited: only the dup2 copies are
         theirs = [ends[0][0], ends[1][1], ends[2][1]]
-        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(theirs)]
+        actions: list[tuple[object, ...]] = [
+            (os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(theirs)
+        ]
+        if quiet:
+            actions[2] = (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)
         try:
             self.pid = os.posix_spawnp(
                 command[0], command, os.environ, file_actions=actions, setsid=True

@@ -122,6 +122,42 @@ def open_ahead(args: Sequence[str]) -> None:
     atexit.register(close_unused)
 
 
+def open_session(argv: Sequence[str]) -> bool:
+    """Start a session that runs `argv` (a waiting `bash -s`, as `open_ahead` does, sent
+    nothing) for `take_matching`, when none is open ahead yet; False when none was started."""
+    from qxub import spawn
+
+    if _ahead or not spawn.can_spawn():
+        return False
+    try:
+        process = spawn.Spawned(argv)
+    except OSError:
+        return False
+    _ahead.append((list(argv), process, None))
+    import atexit
+
+    atexit.register(close_unused)
+    return True
+
+
+def take_matching(argv: Sequence[str]) -> Spawned | None:
+    """For a caller that writes the whole script itself (a small push): the session opened
+    ahead, if it runs exactly `argv`, was sent nothing and still waits. Any other stays open
+    for its own taker (a push of `exec --remote NAME --sync` runs the same command line as
+    the exec, whose session may hold a prelude)."""
+    if not _ahead:
+        return None
+    opened, process, sent = _ahead[0]
+    if opened != list(argv) or sent is not None:
+        return None
+    if process.poll() is not None:
+        close_unused()
+        return None
+    _ahead.clear()
+    _used.append(False)
+    return process
+
+
 def take(argv: Sequence[str], script_lines: Sequence[str]) -> tuple[Spawned, bytes] | None:
     """The session opened ahead, if it runs exactly `argv`, still waits, and was sent nothing
     or the prelude of `script_lines`, with what to write to its stdin (then close it): the
