@@ -1,5 +1,6 @@
 """The programs `qxub` and `qx`: open the remote session of an `exec --remote` ahead
-(qxub.remote.warm), then import the CLI, which takes its time, and run it. On the cluster,
+(qxub.remote.warm), or look whether a `remote push` will need one (qxub.remote.warm_push),
+then import the CLI, which takes its time, and run it. On the cluster,
 `qxub _await` is the other end of such a session (qxub.awaited)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from qxub import awaited
-from qxub.remote import warm
+from qxub.remote import warm, warm_push
 
 TYPE_CHECKING = False  # as typing's, without importing typing (10 ms before the session)
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ def main() -> NoReturn:
     if sys.argv[1:2] == [awaited.WORD]:
         awaited.main()  # the cluster's end of a session opened ahead
     warm.open_ahead(sys.argv[1:])
+    warm_push.open_ahead(sys.argv[1:])
     from qxub.cli.main import main as run_qxub
 
     run_qxub()

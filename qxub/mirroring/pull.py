@@ -12,10 +12,12 @@ from qxub.errors import QxubError, UsageError
 from qxub.job.resources import format_size_human
 from qxub.mirroring.progress import clear, meter
 from qxub.mirroring.push import SyncContext, engine_for, open_sync
+from qxub.mirroring.push_ahead import pulled
 from qxub.mirroring.remote_state import check_ours, mirror_state
 from qxub.mirroring.report import Say, files, show_str
 from qxub.mirroring.root import checked_root
 from qxub.mirroring.runs import find_run, missing_run
+from qxub.remote import warm_push
 from qxub.remote.config import Remote
 from qxub.sync.engine import SyncEngine
 from qxub.sync.manifest import Manifest, entry, load_manifest, manifest_lock
@@ -64,11 +66,13 @@ def pull(
         source = find_run(remote, ctx.transport, path, job)
         if source is None:
             raise missing_run(remote, path, job)
+    clean = not dry_run and warm_push.unchanged(remote.name, str(cwd))
     with manifest_lock(ctx.manifest.path):
         manifest = load_manifest(remote.name, root)
         result = _pull(ctx, manifest, source or path, paths, dry_run, force, keep_local, progress)
         if not dry_run:
             manifest.save()
+    pulled(remote, cwd, clean)
     _report(remote.name, source or path, result, say, dry_run=dry_run, verbose=verbose)
     return result
 

@@ -22,11 +22,13 @@ from qxub.mirroring.place import (
     rsync_there,
 )
 from qxub.mirroring.progress import clear, meter
+from qxub.mirroring.push_ahead import after_push, prepare
 from qxub.mirroring.push_dry import dry_push
 from qxub.mirroring.remote_state import MirrorState, check_ours, delete_there, mirror_state
 from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, show_str
 from qxub.mirroring.root import checked_root
 from qxub.mirroring.stream import STREAM_AT_LEAST, Streamed, gnu_tar_here, stream_push, zstd_here
+from qxub.remote import warm
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
 from qxub.remote.scripts import guarded_rsync_path
@@ -100,7 +102,9 @@ class Pusher:
 
     def __init__(self, remote: Remote, cwd: Path, remote_path: str | None) -> None:
         self.remote = remote
+        self.cwd = cwd
         root = checked_root(cwd)
+        self.began_ns = time.time_ns()  # the first push looks at the files after this
         # The first push's selection is made while the mirror is checked there.
         self.selecting: Background[Selection] | None = Background(
             lambda: select_files(root, remote.sync_ignore)
@@ -114,6 +118,8 @@ class Pusher:
         checked = self.ctx.checked
         self.empty: Mirror | None = checked if checked is not None and checked.empty else None
         self.warnings: list[str] = []  # of the last push: links outside, unreadable files
+        self.entries: dict[str, Entry] = {}  # of the last push: the files it selected
+        self._prepared = False  # the last push wrote the next one's list (push_ahead.py)
 
     @property
     def root(self) -> Path:
@@ -133,10 +139,28 @@ class Pusher:
         here since the last sync; `force`: overwrite (and delete) what changed there; `also`:
         paths a watcher saw written here (pulled ones excepted: a pull's own writes)."""
         ctx = self.ctx
+        # When this push began looking at the files: the first one's selection started with
+        # the Pusher; a later one selects now.
+        began_ns = self.began_ns if self.selecting is not None else time.time_ns()
+        self._prepared = False
         with manifest_lock(ctx.manifest.path):
             manifest = load_manifest(self.remote.name, ctx.root, self._known)
             self._known = None
-            return self._push(manifest, full, force, also, progress, clock)
+            result = self._push(manifest, full, force, also, progress, clock)
+        transfer = result.transfer
+        engine = self.engine
+        after_push(
+            self.remote,
+            ctx.transport,
+            self.cwd,
+            ctx.root,
+            self.entries,
+            began_ns,
+            sent=bool(transfer.sent or transfer.deleted),
+            small=isinstance(engine, RsyncEngine) and engine.endpoint.remote,
+            prepared=self._prepared,
+        )
+        return result
 
     def _push(
         self,
@@ -162,6 +186,7 @@ class Pusher:
         selecting, self.selecting = self.selecting, None
         selection = selecting.result() if selecting is not None else None
         plan = plan_push(ctx.root, manifest, self.remote.sync_ignore, selection)
+        self.entries = plan.entries
         self.warnings = [*plan.selection.warnings]
         self.warnings += [f"cannot read {u}; not sent" for u in plan.selection.unreadable]
         result = PushResult(selected=len(plan.files))
@@ -285,6 +310,13 @@ class Pusher:
 
         changed = {rel: entry for rel, entry in here.items() if entry is not None}
         after: list[str] = []
+
+        def meanwhile() -> None:
+            """While the files travel: the record's text, and the next push's list."""
+            after.append(manifest.encoded(changed))
+            prepare(self.remote, self.cwd, self.root, plan.entries)
+            self._prepared = True
+
         try:
             sent = small_push(
                 self.remote,
@@ -294,7 +326,7 @@ class Pusher:
                 owner_prefix(self.root),
                 changed,
                 manifest.synced,
-                meanwhile=lambda: after.append(manifest.encoded(changed)),
+                meanwhile=meanwhile,
             )
             return sent, after[0] if after else None
         except Refused:
@@ -423,6 +455,8 @@ def push(
     for warning in pusher.warnings:
         say(f"warning: {warning}")
     if verbose:
+        if warm.used():
+            say("the ssh session of this push was opened at start-up")
         if result.streamed:
             say(f"into the empty mirror as one stream: {len(transfer.sent)} files")
         for rel, _ in transfer.sent:

@@ -12,16 +12,21 @@ with their nanoseconds; links stay links."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.errors import QxubError
-from qxub.remote.scripts import remote_command
+from qxub.remote import warm, warm_push
 from qxub.remote.target import RsyncRoute
+
+if TYPE_CHECKING:
+    from qxub.spawn import Spawned
 
 REFUSED = 99  # the check refused: nothing was written (the script says `qxub-guard: why`)
 NOT_WRITTEN = 98  # something else stopped it before the first file was renamed into place
@@ -98,6 +103,22 @@ def delta_push_script(
     ]
 
 
+def session_argv(route: RsyncRoute) -> list[str]:
+    """The ssh command line of a small push: a session whose bash reads its script on stdin
+    (qxub.remote.warm), where rsync would run (`route`: the remote's master connection, or
+    its data mover's). The same every time, so that the next push can open it ahead."""
+    assert route.rsh is not None and route.prefix.endswith(":")
+    return [*shlex.split(route.rsh), "-T", route.prefix[:-1], warm.WARM_COMMAND]
+
+
+def session_input(script_lines: Sequence[str], stream: bytes) -> bytes:
+    """What the session reads: the script, whole before any of it runs (warm.script_input),
+    then the tar stream, which bash leaves on its stdin for the script's `tar`. Should the
+    script ever end without `exit`, bash exits rather than read the stream as commands."""
+    script = warm.script_input(script_lines)
+    return script[: -len(b"\n")] + b"; exit 1\n" + stream
+
+
 def run_delta_push(
     route: RsyncRoute,
     script_lines: Sequence[str],
@@ -106,13 +127,17 @@ def run_delta_push(
     timeout: float,
     meanwhile: Callable[[], object] = lambda: None,
 ) -> tuple[int, str]:
-    """Run the script where rsync would run (`route`: the remote's master connection, or its
-    data mover's), with `stream` on its stdin; it dies with qxub. `meanwhile` runs here while
-    the remote side starts. Its exit code and stderr."""
-    assert route.rsh is not None and route.prefix.endswith(":")
-    argv = [*shlex.split(route.rsh), route.prefix[:-1], remote_command(script_lines)]
+    """Run the script in a session of `session_argv(route)` (the one opened ahead by
+    qxub.remote.warm_push when it runs exactly that, else a new one), with `stream` after
+    it on its stdin; it dies with qxub. `meanwhile` runs here while the remote side starts.
+    Its exit code and stderr."""
+    argv = session_argv(route)
+    data = session_input(script_lines, stream)
+    process = warm_push.take(argv)
+    if process is not None:
+        return _exchange(process, data, timeout, meanwhile)
     try:
-        process = proc.start(
+        started = proc.start(
             argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, die_with_parent=True
         )
     except FileNotFoundError:
@@ -121,9 +146,55 @@ def run_delta_push(
         ) from None
     try:
         meanwhile()
-        _, err = process.communicate(stream, timeout=timeout)
+        _, err = started.communicate(data, timeout=timeout)
+    except BaseException:
+        started.kill()
+        started.wait()
+        raise
+    return started.returncode, err.decode(errors="replace")
+
+
+def _exchange(
+    process: Spawned, data: bytes, timeout: float, meanwhile: Callable[[], object]
+) -> tuple[int, str]:
+    """`communicate` for a session opened ahead: `data` written (then stdin closed), stdout
+    drained and stderr read, each in a thread; a TimeoutExpired after `timeout` seconds."""
+    import threading
+    import time
+
+    said: list[bytes] = []
+
+    def write() -> None:
+        assert process.stdin is not None
+        with contextlib.suppress(OSError):  # ssh ended: its exit code says why
+            process.stdin.write(data)
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            while process.stdout.read(65536):
+                pass
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        with contextlib.suppress(OSError, ValueError):
+            said.append(process.stderr.read())
+
+    helpers = [threading.Thread(target=call, daemon=True) for call in (write, drain, read_stderr)]
+    deadline = time.monotonic() + timeout
+    try:
+        for helper in helpers:
+            helper.start()
+        meanwhile()
+        for helper in helpers:
+            helper.join(max(0.0, deadline - time.monotonic()))
+            if helper.is_alive():
+                raise subprocess.TimeoutExpired(process.args, timeout)
+        code = process.wait(max(0.0, deadline - time.monotonic()))
     except BaseException:
         process.kill()
         process.wait()
         raise
-    return process.returncode, err.decode(errors="replace")
+    return code, b"".join(said).decode(errors="replace")
