@@ -60,7 +60,9 @@ def delta_push_script(
     stop = f"exit {NOT_WRITTEN}"
     return [
         f"cd -- {shlex.quote(path)} 2>/dev/null || {{ {refuse.format('no mirror')}; }}",
-        f'case "$(head -c 4096 {shlex.quote(marker)} 2>/dev/null)" in',
+        # The marker's start, read by bash itself (no process to start).
+        f"__m=; IFS= read -r -d '' -n 4096 __m < {shlex.quote(marker)} 2>/dev/null",
+        'case "$__m" in',
         f"  {shlex.quote(owner_prefix)}*) ;;",
         f"  *) {refuse.format('marker')};;",
         "esac",
@@ -95,7 +97,7 @@ def delta_push_script(
         "    elif [ $((__m & 0111)) = 0 ]; then __m=$((__m | ((__m & 0444) >> 2))); fi",
         '    chmod "$(printf %o "$__m")" -- "$__t" || __fail',
         "  fi",
-        '  case $__p in ./*/*) mkdir -p -- "${__p%/*}" || __fail;; esac',
+        '  case $__p in ./*/*) [ -d "${__p%/*}" ] || mkdir -p -- "${__p%/*}" || __fail;; esac',
         '  mv -f -T -- "$__t" "$__p" || __fail',
         "  __i=$((__i + 1))",
         "done",
