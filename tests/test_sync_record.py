@@ -110,3 +110,13 @@ def test_progress_shows_totals_rate_and_time_left() -> None:
     line = progress_line(transfer, 4, 4_000_000, "pushing")
     assert line.startswith("qxub: pushing 2/4 files, 1.9MB/3.8MB")
     assert "/s" in line and "2.0s left" in line and "deleted 1" in line
+
+
+def test_the_records_name_keeps_its_hash(tmp_path: Path) -> None:
+    """The record is found again by the SHA-256 of the project's path (computed without
+    hashlib, which loads OpenSSL): the same name as every earlier qxub gave it."""
+    import hashlib
+
+    root = tmp_path / "caf\udce9 project"
+    key = hashlib.sha256(os.fsencode(str(root))).hexdigest()[:16]
+    assert manifest_path("R", root).name == f"caf\udce9 project-{key}.json"

@@ -232,9 +232,9 @@ def _restamp(path: str, stamp_ns: int) -> bool:
 
 
 def _list_path(name: str, cwd: str) -> str:
-    import hashlib
+    from qxub.digest import sha256_hex
 
-    digest = hashlib.sha256(key(name, cwd).encode(errors="surrogateescape")).hexdigest()
+    digest = sha256_hex(key(name, cwd).encode(errors="surrogateescape"))
     return os.path.join(state_dir(), _LISTS, digest[:20])
 
 

@@ -12,7 +12,6 @@ is then found equal at both ends and recorded, not sent again)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import os
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from qxub.digest import sha256_hex
 from qxub.state import state_home
 
 # (size, mtime in ns) of a file as qxub last synced it.
@@ -112,7 +112,7 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def manifest_path(remote: str, project_root: Path) -> Path:
-    key = hashlib.sha256(os.fsencode(str(project_root))).hexdigest()[:16]
+    key = sha256_hex(os.fsencode(str(project_root)))[:16]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in remote)
     return state_home() / "sync" / safe / f"{project_root.name[:40]}-{key}.json"
 
