@@ -9,9 +9,9 @@ still imports, reads its config and works out the command. Then:
    old to know `_await` never says it, and the laptop runs the whole script in a new session
    instead);
 2. it imports what `qxub exec` needs to submit a job here;
-3. it reads its stdin to the end: the `payload`, which the laptop writes only if it would
-   have sent this very preamble; an empty stdin (the laptop did not take the session) ends it
-   with nothing done;
+3. it reads its stdin to the end: the payload (qxub.remote.handover), which the laptop writes
+   only if it would have sent this very preamble; an empty stdin (the laptop did not take the
+   session) ends it with nothing done;
 4. it enters the mirror of where the user stands, as the shell script does (creating it, and
    saying so, if need be; exit 97 if it cannot), and runs `qxub <words>` there.
 """
@@ -21,30 +21,13 @@ from __future__ import annotations
 import os
 import sys
 
+from qxub.remote.handover import READY, ROOT_ENV, parse
+
 TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from typing import NoReturn
 
-WORD = "_await"  # qxub's hidden command for this
-ROOT_ENV = "QXUB_AWAIT_ROOT"  # the mirror's folder, as the remote shell expanded it
-READY = b"\x1eqxub-await 1\n"
-_TAG = b"qxub-await 1"
 EXIT_NO_DIR = 97  # as qxub.remote.scripts.EXIT_NO_DIR: the mirror folder could not be entered
-
-
-def payload(sub: str, words: Sequence[str]) -> bytes:
-    """What the laptop sends: `sub` (where the user stands in the project, "." for its top)
-    and the words of qxub's command line, NUL-separated (no word can hold a NUL)."""
-    return b"\0".join([_TAG, os.fsencode(sub), *(os.fsencode(word) for word in words)]) + b"\0"
-
-
-def parse(data: bytes) -> tuple[str, list[str]] | None:
-    """`payload`'s inverse; None for anything else (an empty stdin among it)."""
-    parts = data.split(b"\0")
-    if len(parts) < 3 or parts[0] != _TAG or parts[-1] != b"":
-        return None
-    return os.fsdecode(parts[1]), [os.fsdecode(word) for word in parts[2:-1]]
 
 
 def main() -> NoReturn:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from qxub import awaited
 from qxub.remote import warm, warm_push
+from qxub.remote.handover import WORD
 
 TYPE_CHECKING = False  # as typing's, without importing typing (10 ms before the session)
 if TYPE_CHECKING:
@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def main() -> NoReturn:
-    if sys.argv[1:2] == [awaited.WORD]:
+    if sys.argv[1:2] == [WORD]:
+        from qxub import awaited
+
         awaited.main()  # the cluster's end of a session opened ahead
     warm.open_ahead(sys.argv[1:])
     warm_push.open_ahead(sys.argv[1:])

@@ -13,7 +13,7 @@ import pytest
 from test_follow import _kill_master
 from test_ssh_transport import MakeTransport, make_transport, target_of  # noqa: F401
 
-from qxub import awaited
+from qxub.remote import handover
 from qxub.remote.openssh import OpenSshTransport
 from qxub.remote.warm import remote_named, script_input
 
@@ -126,12 +126,12 @@ def _prelude(remote: str) -> tuple[str, ...] | None:
     ],
 )
 def test_the_words_handed_over_are_read_back_whole(sub: str, words: list[str]) -> None:
-    assert awaited.parse(awaited.payload(sub, words)) == (sub, words)
+    assert handover.parse(handover.payload(sub, words)) == (sub, words)
 
 
 @pytest.mark.parametrize("data", [b"", b"qxub-await 1\0.", b"other\0.\0exec\0", b"\n"])
 def test_anything_but_a_payload_runs_nothing(data: bytes) -> None:
-    assert awaited.parse(data) is None
+    assert handover.parse(data) is None
 
 
 @pytest.mark.sshd

@@ -10,12 +10,13 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from qxub import __version__, awaited, protocol
+from qxub import __version__, protocol
 from qxub.errors import QxubError
 from qxub.project import find_project_root
+from qxub.remote import handover
 from qxub.remote.config import Remote
+from qxub.remote.handover import HandOver
 from qxub.remote.unpack import TOOLS_PROBE
-from qxub.remote.warm import HandOver
 from qxub.state import JOBS_DIR_ENV, RUN_FOLDER_ENV, RUN_ID_SUFFIX
 
 EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
@@ -110,13 +111,13 @@ def exec_script(
     (qxub.awaited)."""
     prelude = [
         *preamble(remote),
-        f"export {awaited.ROOT_ENV}={root_word}",
-        f"exec {qxub_line(remote, [awaited.WORD])}",
+        f"export {handover.ROOT_ENV}={root_word}",
+        f"exec {qxub_line(remote, [handover.WORD])}",
     ]
     return HandOver(
         [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])],
         prelude,
-        awaited.payload(str(sub), ["exec", *words]),
+        handover.payload(str(sub), ["exec", *words]),
     )
 
 

@@ -19,7 +19,7 @@ session opened ahead is sent at once the first part the last run sent (its `prel
 preamble, then `qxub _await`), so the remote qxub starts and imports while this one still
 works. The run hands it the rest (`payload`: where to stand and the words) only if it would
 have sent that very prelude, and only after the remote said it awaits them
-(qxub.awaited.READY); otherwise the session is closed, and the remote qxub, reading the end of
+(READY); otherwise the session is closed, and the remote qxub, reading the end of
 its input, exits having done nothing.
 """
 
@@ -29,6 +29,7 @@ import os
 import stat
 import sys
 
+from qxub.remote.handover import READY, HandOver
 from qxub.xdg import state_dir
 
 TYPE_CHECKING = False  # as typing's, without importing typing (3 ms at start-up)
@@ -48,17 +49,6 @@ _STORE = "warm-ssh.marshal"  # marshal: read with no import at all
 _ahead: list[tuple[list[str], Spawned, tuple[str, ...] | None]] = []
 _wanted: list[str] = []  # the remote this run names: `remember` records it
 _used: list[bool] = []  # a session opened ahead was taken (True: with its prelude)
-
-
-class HandOver(list[str]):
-    """A script's lines, and the same run in two parts: `prelude`, which a session opened
-    ahead may run before this run knows the rest, and `payload`, the rest, for the remote
-    qxub the prelude starts (qxub.awaited) to read on its stdin."""
-
-    def __init__(self, lines: Sequence[str], prelude: Sequence[str], payload: bytes) -> None:
-        super().__init__(lines)
-        self.prelude = tuple(prelude)
-        self.payload = payload
 
 
 def script_input(script_lines: Sequence[str]) -> bytes:
@@ -183,8 +173,6 @@ def take(argv: Sequence[str], script_lines: Sequence[str]) -> tuple[Spawned, byt
 def _ready(process: Spawned) -> bool:
     """Did the remote qxub the prelude started say it awaits the rest? Read byte by byte:
     what follows is the remote protocol's, for the session's reader."""
-    from qxub.awaited import READY
-
     if process.stdout is None:
         return False
     fd, said = process.stdout.fileno(), b""
