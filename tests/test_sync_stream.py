@@ -146,6 +146,8 @@ def test_parse_of_a_listing_leaves_out_qxubs_own_files() -> None:
         b"f 9 1700000000.0 ./.qxub-part-stream/dir/x",
         b"d 4096 1700000000.0 ./.qxub-part-stream",
         b"f 2 1700000000.0 ./new\nline",
+        b"p 0 1700000000.0 ./fifo f 1 1 ./not-an-entry",
+        b"f 5 -1.5 ./before-1970",
     ]
     found = _entries(base64.b64encode(b"\0".join(lines) + b"\0").decode())
     assert found == {
@@ -154,6 +156,7 @@ def test_parse_of_a_listing_leaves_out_qxubs_own_files() -> None:
         "link": (6, 1600000000, "link"),
         "dir": (4096, 1700000000, "dir"),
         "new\nline": (2, 1700000000, "file"),
+        "before-1970": (5, -1, "file"),
     }
 
 

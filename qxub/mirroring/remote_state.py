@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,9 @@ from qxub.sync.threeway import There
 # would pass the limit of one remote command).
 MAX_NAMED = 30_000
 _KINDS = {"f": "file", "l": "link", "d": "dir"}
+# One entry of the listing, from its start (after a NUL, or the first): kind, size, whole
+# seconds (the fraction skipped), name. Entries of other kinds (fifos...) match nothing.
+_LINE = re.compile(r"(?<![^\0])([fld]) ([0-9]+) (-?[0-9]+)[^ \0]* ([^\0]*)\0")
 
 
 @dataclass
@@ -35,7 +40,16 @@ class MirrorState:
     zstd: bool = False
 
 
-def _fields(stdout: str) -> dict[str, str]:
+def _fields(stdout: str, big: str = "") -> dict[str, str]:
+    """The NAME=VALUE fields of a remote script's output (NUL-ended); the field `big` (a
+    listing, megabytes of it) is cut out once, not copied by each split."""
+    if big:
+        start = stdout.find(f"\0{big}=")
+        if start >= 0:
+            end = stdout.find("\0", start + 1)
+            end = len(stdout) if end < 0 else end
+            value = stdout[start + len(big) + 2 : end]
+            return {**_fields(stdout[:start] + stdout[end:]), big: value}
     return dict(part.split("=", 1) for part in stdout.split("\0") if "=" in part)
 
 
@@ -63,7 +77,7 @@ def mirror_state(
         paths, under = (), ["."]
     script = mirror_state_script(path, MARKER, paths, under)
     result = transport.run([*script, *TOOLS_PROBE] if tools else script, timeout=300, check=False)
-    found = _fields(result.stdout)
+    found = _fields(result.stdout, big="entries")
     if result.returncode != 0 or "state" not in found:
         raise _failed(remote, "look at", result.stderr)
     if found["state"] == "missing":
@@ -81,25 +95,25 @@ def _entries(encoded: str) -> dict[str, There]:
     """The listing (`kind size seconds ./path`, NUL-ended) as entries; qxub's own
     files (the marker, temporary `.qxub-part-` names and what is under them) left out. The
     names are decoded at once, as os.fsdecode decodes each (UTF-8, other bytes escaped): no
-    byte of a multi-byte character is a space or a NUL."""
+    byte of a multi-byte character is a space or a NUL. Each entry is read where it stands
+    (no list of the lines), and each name is interned: the selection and the record hold the
+    same names, kept once."""
     try:
-        text = base64.b64decode(encoded).decode("utf-8", "surrogateescape")
+        text = binascii.a2b_base64(encoded).decode("utf-8", "surrogateescape")
     except (binascii.Error, ValueError):
         return {}
     entries: dict[str, There] = {}
     kinds, part, marker, under_part = _KINDS, PART, MARKER, "/" + PART
-    for item in text.split("\0"):
-        parts = item.split(" ", 3)
-        if len(parts) != 4 or parts[0] not in kinds:
-            continue
-        name = parts[3]
+    intern, make = sys.intern, tuple.__new__
+    for found in _LINE.finditer(text):
+        kind, size, seconds, name = found.groups()
         while name.startswith("./"):
             name = name[2:]
         # Temporary names (an SFTP part file, a small push's or a stream's staging folder
         # and what is in it, left by a push that was killed) are not the mirror's files.
         if name in ("", ".", marker) or name.startswith(part) or under_part in name:
             continue
-        entries[name] = There(int(parts[1]), int(parts[2].partition(".")[0]), kinds[parts[0]])
+        entries[intern(name)] = make(There, (int(size), int(seconds), kinds[kind]))
     return entries
 
 
