@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from qxub.sync.manifest import Entry, load_manifest, manifest_path
@@ -65,6 +66,25 @@ def test_a_record_from_before_reads_as_synced(tmp_path: Path) -> None:
     record.save()
     assert load_manifest("R", tmp_path).synced == record.synced
     assert not path.with_name(path.name + ".tmp").exists()
+
+
+def test_the_record_keeps_each_entry_and_reads_the_one_before_columns(tmp_path: Path) -> None:
+    path = manifest_path("R", tmp_path)
+    path.parent.mkdir(parents=True)
+    latin1 = os.fsdecode(b"caf\xe9.txt")
+    synced = {"a": Entry(1, 2), "l": Entry(3, 4_000_000_001, "link"), latin1: Entry(0, 5)}
+    path.write_text(json.dumps({"synced": {rel: list(e) for rel, e in synced.items()}}))
+    record = load_manifest("R", tmp_path)
+    assert record.synced == synced
+    record.save()
+    text = path.read_text()
+    assert '"synced"' not in text and '"kinds": "flf"' in text
+    again = load_manifest("R", tmp_path)
+    assert again.synced == synced and list(again.synced) == list(synced)
+    # Each name once in memory: the copy any other interned one is (the selection's).
+    assert all(sys.intern(rel) is rel for rel in again.synced)
+    path.write_text(json.dumps({"entries": {"names": ["a"], "sizes": [], "kinds": ""}}))
+    assert load_manifest("R", tmp_path).synced == {}
 
 
 def test_an_edit_saved_during_the_pull_is_kept(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import operator
 import os
 import stat
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -76,12 +78,26 @@ class Manifest:
             synced = {**synced, **sent}
             from_remote = from_remote - sent.keys()
         self.updated_at = time.time()
+        values = list(synced.values())
         data = {
             "project": self.project,
             "remote": self.remote,
             "remote_path": self.remote_path,
             "location_key": self.location_key,
-            "synced": synced,  # each Entry (a tuple) as [size, mtime_ns, kind]
+            # Columns, not an object per entry: a big record is read back without a list and
+            # a text per entry besides the entry itself (_columns).
+            "entries": dict(
+                zip(
+                    _COLUMNS,
+                    (
+                        list(synced),
+                        list(map(_first, values)),
+                        list(map(_second, values)),
+                        "".join(map(_LETTER.__getitem__, map(_third, values))),
+                    ),
+                    strict=True,
+                )
+            ),
             "from_remote": sorted(from_remote & synced.keys()),
             "updated_at": self.updated_at,
             "verified_at": self.verified_at,
@@ -144,23 +160,44 @@ def load_manifest(remote: str, project_root: Path, known: Manifest | None = None
 
 
 def _entries(data: dict[str, Any]) -> dict[str, Entry]:
-    """The record's entries; a record written before there was one record (`pushed` and
-    `pulled`, (size, mtime) each) reads as files synced in that state."""
+    """The record's entries (`entries`, as `encoded` writes them). A record written before
+    they were columns (`synced`: [size, mtime_ns, kind] by name), or before there was one
+    record (`pushed` and `pulled`, (size, mtime) each), reads as files synced in that state."""
+    columns = data.get("entries")
+    if columns is not None:
+        return _columns(columns)
     found: dict[str, Entry] = {}
     for old in ("pushed", "pulled"):
         for rel, value in data.get(old, {}).items():
             found[rel] = Entry(int(value[0]), int(value[1]))
-    synced = data.get("synced", {})
-    if isinstance(synced, dict) and set(map(len, synced.values())) <= {3}:
-        # As save() writes them ([size, mtime_ns, kind]): made into entries at C speed.
-        found.update(
-            zip(synced, map(tuple.__new__, itertools.repeat(Entry), synced.values()), strict=True)
-        )
-        return found
-    for rel, value in synced.items():
-        kind = str(value[2]) if len(value) > 2 else "file"
-        found[rel] = Entry(int(value[0]), int(value[1]), kind)
+    for rel, value in data.get("synced", {}).items():
+        kind = sys.intern(str(value[2])) if len(value) > 2 else "file"
+        found[sys.intern(rel)] = Entry(int(value[0]), int(value[1]), kind)
     return found
+
+
+def _columns(columns: Any) -> dict[str, Entry]:
+    """The entries from their columns, made at C speed (no Python call per entry); names
+    interned (the selection and the mirror's listing hold the same ones: kept once), and
+    one "file" for all. Empty when they are not as `encoded` writes them."""
+    try:
+        names, sizes, mtimes, kinds = (columns[key] for key in _COLUMNS)
+        states = zip(sizes, mtimes, map(_KIND.__getitem__, kinds), strict=True)
+        return dict(
+            zip(
+                map(sys.intern, names),
+                map(tuple.__new__, itertools.repeat(Entry), states),
+                strict=True,
+            )
+        )
+    except (TypeError, KeyError, ValueError):
+        return {}
+
+
+_COLUMNS = ("names", "sizes", "mtimes_ns", "kinds")
+_KIND = {"f": "file", "l": "link"}
+_LETTER = {kind: letter for letter, kind in _KIND.items()}
+_first, _second, _third = map(operator.itemgetter, range(3))
 
 
 def entry(path: Path) -> Entry | None:
