@@ -8,6 +8,7 @@ import itertools
 import operator
 import os
 import stat
+import sys
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -153,8 +154,11 @@ class Found:
             sizes = array("q", [sizes[i] for i in order])
             mtimes = array("q", [mtimes[i] for i in order])
             modes = array("I", [modes[i] for i in order])
-        # Names hold no NUL: decoded in one go.
-        names = b"\0".join(files).decode("utf-8", "surrogateescape").split("\0") if files else []
+        # Names hold no NUL: decoded in one go. Interned: the record and the mirror's listing
+        # hold the same names, kept once.
+        text = b"\0".join(files).decode("utf-8", "surrogateescape") if files else ""
+        names = list(map(sys.intern, text.split("\0"))) if files else []
+        del text
         return Selection(
             files=names,
             warnings=[*warnings, *self.warnings],
