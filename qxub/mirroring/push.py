@@ -213,7 +213,7 @@ class Pusher:
             return decide_push(
                 here,
                 manifest.synced,
-                dict(state.entries),
+                state.entries,
                 from_remote=manifest.from_remote,
                 touched=touched,
                 force=force,
@@ -225,6 +225,8 @@ class Pusher:
             state = self._look(here, full=full, listing=listing)
         decision = decide(state)
         streamed = self._stream(state, plan, decision, progress)
+        del state  # the mirror's listing (a big one on a full push): not kept while sending
+        listing = None
         if streamed is not None and streamed.landed:
             record_push(manifest, plan, sent=decision.send, equal=decision.in_sync)
             result.transfer, result.streamed = streamed.transfer, True

@@ -9,7 +9,7 @@ import itertools
 import os
 import posixpath
 import stat
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,19 +50,27 @@ def plan_push(
         and _gone_or_folder(root / rel)
         and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
     ]
-    return PushPlan(selection, sorted(deleted), _entries(selection))
+    return PushPlan(selection, sorted(deleted), _entries(selection, manifest.synced))
 
 
-def _entries(selection: Selection) -> dict[str, Entry]:
-    """Each selected file's size, time and kind, from the selection's lstat."""
+def _entries(selection: Selection, synced: Mapping[str, Entry]) -> dict[str, Entry]:
+    """Each selected file's size, time and kind, from the selection's lstat. A file as the
+    record holds it gets the record's own Entry: a push holds both, and most files are
+    unchanged (a big tree's push then keeps one Entry per file, not two)."""
     kinds = {mode: "link" if stat.S_ISLNK(mode) else "file" for mode in set(selection.modes)}
     states = zip(
         selection.sizes, selection.mtimes, map(kinds.__getitem__, selection.modes), strict=True
     )
     # tuple.__new__ makes each Entry at C speed (Entry(...) is a Python call per file).
-    return dict(
+    entries = dict(
         zip(selection.files, map(tuple.__new__, itertools.repeat(Entry), states), strict=True)
     )
+    last = synced.get
+    for rel, here in entries.items():
+        known = last(rel)
+        if known == here:
+            entries[rel] = known  # a value replaced, no key added: the walk goes on
+    return entries
 
 
 def _gone_or_folder(path: Path) -> bool:
@@ -75,12 +83,14 @@ def _gone_or_folder(path: Path) -> bool:
 
 def to_decide(
     plan: PushPlan, manifest: Manifest, *, full: bool, touched: Collection[str] = ()
-) -> dict[str, Entry | None]:
+) -> Mapping[str, Entry | None]:
     """The paths this push decides on, with their state here (None: gone): the selected files
     that are new or not as last synced (or `touched`, seen written by a watcher), and those
     deleted here. `full`: every selected file, whatever the record says (the mirror may have
-    lost some)."""
+    lost some): the plan's own entries when nothing was deleted (not a copy of them)."""
     if full:
+        if not plan.deleted:
+            return plan.entries
         chosen: dict[str, Entry | None] = dict(plan.entries)
     else:
         synced = manifest.synced.get

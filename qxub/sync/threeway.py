@@ -50,7 +50,7 @@ class PushDecision:
 
 
 def decide_push(
-    here: dict[str, Entry | None],
+    here: Mapping[str, Entry | None],
     base: dict[str, Entry],
     there: Mapping[str, There | None],
     *,
