@@ -5,7 +5,6 @@ overwritten or deleted."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import posixpath
 import stat
@@ -41,35 +40,32 @@ def plan_push(
     """What to decide on; `selection`: the files, when selected already (with the same rules)."""
     if selection is None:
         selection = select_files(root, extra_ignores)
-    current = set(selection.files)
+    entries = _entries(selection, manifest.synced)
     unreadable = {u.rstrip("/") for u in selection.unreadable}
     deleted = [
         rel
         for rel in manifest.synced
-        if rel not in current
+        if rel not in entries
         and _gone_or_folder(root / rel)
         and not any(rel == u or rel.startswith(u + "/") for u in unreadable)
     ]
-    return PushPlan(selection, sorted(deleted), _entries(selection, manifest.synced))
+    return PushPlan(selection, sorted(deleted), entries)
 
 
 def _entries(selection: Selection, synced: Mapping[str, Entry]) -> dict[str, Entry]:
     """Each selected file's size, time and kind, from the selection's lstat. A file as the
-    record holds it gets the record's own Entry: a push holds both, and most files are
-    unchanged (a big tree's push then keeps one Entry per file, not two)."""
+    record holds it gets the record's own Entry (no second one is made: a big tree's push
+    keeps one Entry per file, and most files are unchanged)."""
     kinds = {mode: "link" if stat.S_ISLNK(mode) else "file" for mode in set(selection.modes)}
-    states = zip(
-        selection.sizes, selection.mtimes, map(kinds.__getitem__, selection.modes), strict=True
-    )
-    # tuple.__new__ makes each Entry at C speed (Entry(...) is a Python call per file).
-    entries = dict(
-        zip(selection.files, map(tuple.__new__, itertools.repeat(Entry), states), strict=True)
-    )
-    last = synced.get
-    for rel, here in entries.items():
+    entries: dict[str, Entry] = {}
+    last, make = synced.get, tuple.__new__
+    for rel, size, mtime, mode in zip(
+        selection.files, selection.sizes, selection.mtimes, selection.modes, strict=True
+    ):
+        state = size, mtime, kinds[mode]
         known = last(rel)
-        if known == here:
-            entries[rel] = known  # a value replaced, no key added: the walk goes on
+        # tuple.__new__ makes an Entry at C speed (Entry(...) is a Python call).
+        entries[rel] = known if known == state else make(Entry, state)
     return entries
 
 
