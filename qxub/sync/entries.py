@@ -146,8 +146,11 @@ class Found:
         self.warnings.append(f"cannot read {what}{show(rel)}: {exc.strerror}; skipped")
 
     def selection(self, warnings: list[str]) -> Selection:
-        """The selection, sorted by bytes as git sorts; `warnings` come first."""
+        """The selection, sorted by bytes as git sorts; `warnings` come first. This is the
+        last use of what was found: the names found (as bytes) are let go as they become
+        text, so that a big tree's names are not held three times at once."""
         files, sizes, mtimes, modes = self.files, self.sizes, self.mtimes, self.modes
+        self.files = []
         if not all(map(operator.le, files, itertools.islice(files, 1, None))):
             order = sorted(range(len(files)), key=files.__getitem__)
             files = [files[i] for i in order]
@@ -156,8 +159,11 @@ class Found:
             modes = array("I", [modes[i] for i in order])
         # Names hold no NUL: decoded in one go. Interned: the record and the mirror's listing
         # hold the same names, kept once.
-        text = b"\0".join(files).decode("utf-8", "surrogateescape") if files else ""
-        names = list(map(sys.intern, text.split("\0"))) if files else []
+        joined = b"\0".join(files)
+        del files
+        text = joined.decode("utf-8", "surrogateescape")
+        del joined
+        names = list(map(sys.intern, text.split("\0"))) if text else []
         del text
         return Selection(
             files=names,
