@@ -80,28 +80,37 @@ def mirror_state(
     found = _fields(result.stdout, big="entries")
     if result.returncode != 0 or "state" not in found:
         raise _failed(remote, "look at", result.stderr)
+    del result  # its output (megabytes, for a big mirror) is not kept while it is read
     if found["state"] == "missing":
         return MirrorState(exists=False)
     return MirrorState(
         True,
         found.get("marker"),
-        _entries(found.get("entries", "")),
+        _read(_decoded(found.pop("entries", ""))),
         gnu_tar=GNU_TAR.partition("=")[0] in found,
         zstd=ZSTD.partition("=")[0] in found,
     )
 
 
 def _entries(encoded: str) -> dict[str, There]:
-    """The listing (`kind size seconds ./path`, NUL-ended) as entries; qxub's own
-    files (the marker, temporary `.qxub-part-` names and what is under them) left out. The
-    names are decoded at once, as os.fsdecode decodes each (UTF-8, other bytes escaped): no
-    byte of a multi-byte character is a space or a NUL. Each entry is read where it stands
-    (no list of the lines), and each name is interned: the selection and the record hold the
-    same names, kept once."""
+    """The listing (base64, as the remote script prints it) as entries (`_read`)."""
+    return _read(_decoded(encoded))
+
+
+def _decoded(encoded: str) -> str:
+    """The listing's text: names decoded as os.fsdecode decodes each (UTF-8, other bytes
+    escaped), all at once (no byte of a multi-byte character is a space or a NUL)."""
     try:
-        text = binascii.a2b_base64(encoded).decode("utf-8", "surrogateescape")
+        return binascii.a2b_base64(encoded).decode("utf-8", "surrogateescape")
     except (binascii.Error, ValueError):
-        return {}
+        return ""
+
+
+def _read(text: str) -> dict[str, There]:
+    """The listing (`kind size seconds ./path`, NUL-ended) as entries; qxub's own
+    files (the marker, temporary `.qxub-part-` names and what is under them) left out. Each
+    entry is read where it stands (no list of the lines), and each name is interned: the
+    selection and the record hold the same names, kept once."""
     entries: dict[str, There] = {}
     kinds, part, marker, under_part = _KINDS, PART, MARKER, "/" + PART
     intern, make = sys.intern, tuple.__new__
