@@ -142,6 +142,15 @@ def _listings(root: Path, defaults: Sequence[str]) -> _Listings:
     return early or _Listings(root, defaults)
 
 
+def _lexists(path: bytes) -> bool:
+    """os.path.lexists without an exception for each folder that has no such file."""
+    return os.access(path, os.F_OK, follow_symlinks=False)
+
+
+if os.access not in os.supports_follow_symlinks:
+    _lexists = os.path.lexists
+
+
 class _Taken:
     """What git's listings select, looked at once each (an lstat), kept apart until both
     listings are in (a `.qxubignore` in either, and the caller walks instead)."""
@@ -174,7 +183,7 @@ class _Taken:
         ignores, which may still hold tracked files."""
         while folder not in self._checked:
             self._checked.add(folder)
-            if self.plain(folder) and os.path.lexists(
+            if self.plain(folder) and _lexists(
                 self.top + (folder + b"/" if folder else b"") + QXUBIGNORE
             ):
                 return False
@@ -186,7 +195,8 @@ class _Taken:
     def take(self, listing: bytes) -> bool:
         """Take the paths of one listing (NUL-ended); False if a `.qxubignore` is among them
         or beside them."""
-        paths = listing.split(b"\0")[:-1]
+        paths = listing.split(b"\0")
+        paths.pop()  # after the last NUL
         if QXUBIGNORE in listing:
             for rel in paths:
                 if rel.rpartition(b"/")[2] == QXUBIGNORE or QXUBIGNORE + b"/" in rel:
@@ -201,18 +211,20 @@ class _Taken:
         )
         readable = found.readable
         lstat, regular, top = os.lstat, stat.S_IFREG, self.top
-        folder_seen, folder_plain = None, True
+        # The folder of the last path (paths come sorted: a folder's files one after
+        # another) and its length, compared without slicing each path.
+        folder, seen, seen_plain = b"", -1, True
         for rel in paths:
-            if rel[-1:] == b"/":  # a nested clone: git does not go in, qxub does
+            cut = rel.rfind(b"/") + 1
+            if cut == len(rel):  # a nested clone: git does not go in, qxub does
                 self.folders.append(rel)
                 continue
-            folder = rel[: rel.rfind(b"/") + 1]
-            if folder != folder_seen:
-                folder_seen = folder
+            if cut != seen or not rel.startswith(folder):
+                folder, seen = rel[:cut], cut
                 if not self._no_qxubignore(folder[:-1]):
                     return False
-                folder_plain = self.plain(folder[:-1])
-            if not folder_plain:
+                seen_plain = self.plain(folder[:-1])
+            if not seen_plain:
                 continue  # below a symlinked folder (a tracked file): not in the project now
             path = top + rel
             try:
