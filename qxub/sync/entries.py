@@ -152,8 +152,9 @@ class Found:
         files, sizes, mtimes, modes = self.files, self.sizes, self.mtimes, self.modes
         self.files = []
         if not all(map(operator.le, files, itertools.islice(files, 1, None))):
+            # Sorted runs (git's two listings, one after the other) merge in one pass.
             order = sorted(range(len(files)), key=files.__getitem__)
-            files = [files[i] for i in order]
+            files = list(map(files.__getitem__, order))
             sizes = array("q", [sizes[i] for i in order])
             mtimes = array("q", [mtimes[i] for i in order])
             modes = array("I", [modes[i] for i in order])
