@@ -53,3 +53,24 @@ def test_a_listing_started_with_other_defaults_is_not_taken(tmp_path: Path) -> N
     files = select_files(root).files
     assert "src/new\nline.py" in files  # the defaults the selection asked for, not those
     assert not git_select._early
+
+
+def test_untracked_files_few_or_many_take_their_place_with_their_stamps(tmp_path: Path) -> None:
+    """git lists the tracked files, then the others: a few others are moved each into its
+    place, many are sorted with the rest; either way each file keeps its own lstat."""
+    for many in (False, True):
+        root = tmp_path / ("many" if many else "few")
+        git_init(root)
+        tracked = {f"t{i:02d}": {"f.txt": f"{i}\n" * i} for i in range(0, 40, 2)}
+        untracked = {f"t{i:02d}.txt": "u\n" * i for i in range(1, 40, 3 if not many else 1)}
+        if many:
+            untracked["zz"] = {f"{i}.txt": "z\n" for i in range(40)}
+        write_tree(root, {**tracked, **untracked, "0.txt": "first\n"})
+        track(root, [f"{name}/f.txt" for name in tracked], commit=True)
+        selection = select_files(root)
+        assert [os.fsencode(f) for f in selection.files] == git_files(root)
+        for rel, size, mtime in zip(
+            selection.files, selection.sizes, selection.mtimes, strict=True
+        ):
+            info = os.lstat(root / rel)
+            assert (size, mtime) == (info.st_size, info.st_mtime_ns), rel

@@ -4,6 +4,7 @@ the warning a symlink gets when it will not work on the remote."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 import os
@@ -152,12 +153,7 @@ class Found:
         files, sizes, mtimes, modes = self.files, self.sizes, self.mtimes, self.modes
         self.files = []
         if not all(map(operator.le, files, itertools.islice(files, 1, None))):
-            # Sorted runs (git's two listings, one after the other) merge in one pass.
-            order = sorted(range(len(files)), key=files.__getitem__)
-            files = list(map(files.__getitem__, order))
-            sizes = array("q", [sizes[i] for i in order])
-            mtimes = array("q", [mtimes[i] for i in order])
-            modes = array("I", [modes[i] for i in order])
+            files, sizes, mtimes, modes = _in_order(files, sizes, mtimes, modes)
         # Names hold no NUL: decoded in one go. Interned: the record and the mirror's listing
         # hold the same names, kept once.
         joined = b"\0".join(files)
@@ -174,3 +170,36 @@ class Found:
             mtimes=mtimes,
             modes=modes,
         )
+
+
+# Up to this many names after the sorted ones (git's untracked files after its tracked ones,
+# most often a few), each is moved into its place; more, and all are sorted.
+_FEW = 32
+
+
+def _in_order(
+    files: list[bytes], sizes: array[int], mtimes: array[int], modes: array[int]
+) -> tuple[list[bytes], array[int], array[int], array[int]]:
+    """The files (and their stamps, alike) sorted by bytes."""
+    after = list(map(operator.gt, files, itertools.islice(files, 1, None)))
+    start = after.index(True) + 1  # files[:start] are in order
+    if len(files) - start <= _FEW and True not in after[start:]:
+        rest = [(files[i], sizes[i], mtimes[i], modes[i]) for i in range(start, len(files))]
+        for column in (files, sizes, mtimes, modes):
+            del column[start:]
+        at = 0
+        for name, size, mtime, mode in rest:  # in order: each goes after the one before
+            at = bisect.bisect_right(files, name, at)
+            files.insert(at, name)
+            sizes.insert(at, size)
+            mtimes.insert(at, mtime)
+            modes.insert(at, mode)
+        return files, sizes, mtimes, modes
+    # Sorted runs (git's two listings, one after the other) merge in one pass.
+    order = sorted(range(len(files)), key=files.__getitem__)
+    return (
+        list(map(files.__getitem__, order)),
+        array("q", [sizes[i] for i in order]),
+        array("q", [mtimes[i] for i in order]),
+        array("I", [modes[i] for i in order]),
+    )
