@@ -9,6 +9,7 @@ import binascii
 import os
 import re
 import sys
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,12 +99,25 @@ def _entries(encoded: str) -> dict[str, There]:
 
 
 def _decoded(encoded: str) -> str:
-    """The listing's text: names decoded as os.fsdecode decodes each (UTF-8, other bytes
-    escaped), all at once (no byte of a multi-byte character is a space or a NUL)."""
+    """The listing's text (unpacked when the remote compressed it): names decoded as
+    os.fsdecode decodes each (UTF-8, other bytes escaped), all at once (no byte of a
+    multi-byte character is a space or a NUL)."""
     try:
-        return binascii.a2b_base64(encoded).decode("utf-8", "surrogateescape")
+        raw = binascii.a2b_base64(encoded)
     except (binascii.Error, ValueError):
         return ""
+    if raw.startswith(_GZIP):  # a listing itself starts with a kind letter
+        try:
+            raw = zlib.decompress(raw, wbits=31)
+        except zlib.error as exc:
+            raise QxubError(
+                f"the listing of the mirror came back damaged ({exc})",
+                hint="try again; if it persists, check the remote's gzip",
+            ) from None
+    return raw.decode("utf-8", "surrogateescape")
+
+
+_GZIP = b"\x1f\x8b"
 
 
 def _read(text: str) -> dict[str, There]:
