@@ -83,8 +83,10 @@ def test_the_record_keeps_each_entry_and_reads_the_one_before_columns(tmp_path: 
     assert again.synced == synced and list(again.synced) == list(synced)
     # Each name once in memory: the copy any other interned one is (the selection's).
     assert all(sys.intern(rel) is rel for rel in again.synced)
-    path.write_text(json.dumps({"entries": {"names": ["a"], "sizes": [], "kinds": ""}}))
-    assert load_manifest("R", tmp_path).synced == {}
+    columns = json.loads(text)["entries"]
+    for damaged in ({**columns, "names": ["a"]}, {**columns, "sizes": "AAAA"}, {"kinds": ""}):
+        path.write_text(json.dumps({"entries": damaged}))
+        assert load_manifest("R", tmp_path).synced == {}
 
 
 def test_an_edit_saved_during_the_pull_is_kept(tmp_path: Path) -> None:

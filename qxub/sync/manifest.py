@@ -11,6 +11,7 @@ is then found equal at both ends and recorded, not sent again)."""
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import itertools
 import json
@@ -19,6 +20,7 @@ import os
 import stat
 import sys
 import time
+from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,15 +86,16 @@ class Manifest:
             "remote": self.remote,
             "remote_path": self.remote_path,
             "location_key": self.location_key,
-            # Columns, not an object per entry: a big record is read back without a list and
-            # a text per entry besides the entry itself (_columns).
+            # Columns, not an object per entry: the names as one text (NUL between them),
+            # sizes and times as base64 of 64-bit little-endian integers, a letter per kind.
+            # Written and read back without making (or leaving) an object per entry.
             "entries": dict(
                 zip(
                     _COLUMNS,
                     (
-                        list(synced),
-                        list(map(_first, values)),
-                        list(map(_second, values)),
+                        "\0".join(synced),
+                        _packed(list(map(_first, values))),
+                        _packed(list(map(_second, values))),
                         "".join(map(_LETTER.__getitem__, map(_third, values))),
                     ),
                     strict=True,
@@ -181,8 +184,11 @@ def _columns(columns: Any) -> dict[str, Entry]:
     interned (the selection and the mirror's listing hold the same ones: kept once), and
     one "file" for all. Empty when they are not as `encoded` writes them."""
     try:
-        names, sizes, mtimes, kinds = (columns[key] for key in _COLUMNS)
-        states = zip(sizes, mtimes, map(_KIND.__getitem__, kinds), strict=True)
+        text, sizes, mtimes, kinds = (columns[key] for key in _COLUMNS)
+        names = text.split("\0") if text else []
+        states = zip(
+            _unpacked(sizes), _unpacked(mtimes), map(_KIND.__getitem__, kinds), strict=True
+        )
         return dict(
             zip(
                 map(sys.intern, names),
@@ -190,8 +196,23 @@ def _columns(columns: Any) -> dict[str, Entry]:
                 strict=True,
             )
         )
-    except (TypeError, KeyError, ValueError):
+    except (AttributeError, TypeError, KeyError, ValueError):
         return {}
+
+
+def _packed(numbers: list[int]) -> str:
+    column = array("q", numbers)
+    if sys.byteorder == "big":
+        column.byteswap()
+    return binascii.b2a_base64(column.tobytes(), newline=False).decode("ascii")
+
+
+def _unpacked(text: str) -> array[int]:
+    column = array("q")
+    column.frombytes(binascii.a2b_base64(text))  # not whole numbers: ValueError
+    if sys.byteorder == "big":
+        column.byteswap()
+    return column
 
 
 _COLUMNS = ("names", "sizes", "mtimes_ns", "kinds")
