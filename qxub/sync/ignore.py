@@ -324,7 +324,7 @@ class IgnoreRules:
                     self._walk(root + b"/" + rel.rstrip(b"/"), found, self._prefix + rel)
 
             if select_by_git(self.root, repo.index, self._prefix, self.defaults, found, walk):
-                return found.selection([*self._global_warnings, *self._warnings])
+                return self._made(found)
         drop_listing(self.root)
         self._load()
         tracked = self._tracked.files(fresh=True)
@@ -332,7 +332,17 @@ class IgnoreRules:
         if tracked:
             left = sorted(tracked.difference(found.files, found.unreadable, found.special))
             add_tracked(self.root, left, self._qxub_leaves_out, found)
-        return found.selection([*self._global_warnings, *self._warnings])
+        del tracked
+        return self._made(found)
+
+    def _made(self, found: Found) -> Selection:
+        """The selection from what was found. The rules read and the tracked files are let go
+        first (read afresh when next asked): a big tree's are not held while its names are
+        made."""
+        warnings = [*self._global_warnings, *self._warnings]
+        self._forget_folders()
+        self._tracked = TrackedFiles(self.root, self._tracked.repo)
+        return found.selection(warnings)
 
     def _walk(self, start: bytes, found: Found, start_key: bytes) -> None:
         """Add to `found` what the rules select below the folder `start` (`start_key` relative
