@@ -28,7 +28,7 @@ from qxub.sync.threeway import There
 MAX_NAMED = 30_000
 _KINDS = {"f": "file", "l": "link", "d": "dir"}
 # One entry of the listing, from its start (after a NUL, or the first): kind, size, whole
-# seconds (the fraction skipped), name. Entries of other kinds (fifos...) match nothing.
+# seconds (a fraction, if any, skipped), name. Entries of other kinds (fifos) match nothing.
 _LINE = re.compile(r"(?<![^\0])([fld]) ([0-9]+) (-?[0-9]+)[^ \0]* ([^\0]*)\0")
 
 
