@@ -59,6 +59,7 @@ from qxub.sync.push import plan_push, to_decide
 from qxub.sync.threeway import decide_push
 
 root, there_text = Path(sys.argv[1]), Path(sys.argv[2]).read_text()
+load_manifest("R", root)  # what a first call imports or caches is not the push's
 tracemalloc.start()
 start = tracemalloc.get_traced_memory()[0]
 selection = select_files(root)
