@@ -11,12 +11,12 @@ from pathlib import Path
 from qxub.errors import QxubError, UsageError
 from qxub.job.resources import format_size_human
 from qxub.mirroring.progress import clear, meter
-from qxub.mirroring.push import SyncContext, engine_for, open_sync
 from qxub.mirroring.push_ahead import pulled
 from qxub.mirroring.remote_state import check_ours, mirror_state
 from qxub.mirroring.report import Say, files, show_str
 from qxub.mirroring.root import checked_root
 from qxub.mirroring.runs import find_run, missing_run
+from qxub.mirroring.sync_context import SyncContext, engine_for, open_sync
 from qxub.remote import warm_push
 from qxub.remote.config import Remote
 from qxub.sync.engine import SyncEngine

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.mirroring.background import Background
-from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
 from qxub.mirroring.in_use import say_in_use
 from qxub.mirroring.place import (
     Mirror,
-    MirrorPlace,
     check_mirror,
-    mirror_place,
     owner_prefix,
-    rsync_there,
 )
 from qxub.mirroring.progress import clear, meter
 from qxub.mirroring.push_ahead import after_push, prepare
@@ -27,12 +22,11 @@ from qxub.mirroring.push_dry import dry_push
 from qxub.mirroring.remote_state import MirrorState, check_ours, delete_there, mirror_state
 from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, show_str
 from qxub.mirroring.root import checked_root
-from qxub.mirroring.stream import STREAM_AT_LEAST, Streamed, gnu_tar_here, stream_push, zstd_here
+from qxub.mirroring.stream import first_stream
+from qxub.mirroring.sync_context import engine_for, open_sync
 from qxub.remote import warm
 from qxub.remote.config import Remote
-from qxub.remote.reach import transport_for
 from qxub.remote.scripts import guarded_rsync_path
-from qxub.remote.transport import Transport
 from qxub.sync import MARKER
 from qxub.sync.engine import SyncEngine, Transfer
 from qxub.sync.git_select import start_listing
@@ -52,48 +46,6 @@ GUARDED_AT_MOST = 64
 # between it looks only at what changed here since the last sync, and a push with nothing to
 # send makes no connection.
 FULL_EVERY = 600.0
-
-
-@dataclass(frozen=True)
-class SyncContext:
-    remote: Remote
-    root: Path
-    transport: Transport
-    manifest: Manifest
-    place: MirrorPlace
-    checked: Mirror | None = None  # the mirror as checked (and claimed) by open_sync, if it did
-
-
-def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncContext, str]:
-    """The project, its record and the mirror's checked path on the remote."""
-    root = checked_root(cwd)
-    transport = transport_for(remote)
-    manifest = load_manifest(remote.name, root)
-    place = mirror_place(remote, root, remote_path)
-    found = None
-    if manifest.remote_path is None or manifest.location_key != place.key:
-        with manifest_lock(manifest.path):
-            manifest = load_manifest(remote.name, root)
-            found = check_mirror(remote, transport, place, root)
-            assert found is not None
-            if manifest.location_key not in (None, place.key):
-                # Another place: what was synced with the old one says nothing about this one.
-                manifest.synced.clear()
-                manifest.from_remote.clear()
-            manifest.remote_path, manifest.location_key = found.path, place.key
-            manifest.rsync_there = found.rsync
-            manifest.save()
-    assert manifest.remote_path is not None
-    return SyncContext(remote, root, transport, manifest, place, found), manifest.remote_path
-
-
-def engine_for(ctx: SyncContext, manifest: Manifest) -> SyncEngine:
-    """The remote's sync engine; asks the remote whether it has rsync when that decides it
-    and `manifest` (saved by the caller) does not know yet."""
-    if manifest.rsync_there is None and needs_rsync_check(ctx.remote):
-        manifest.rsync_there = rsync_there(ctx.transport)
-    ctx.manifest.rsync_there = manifest.rsync_there
-    return sync_engine_for(ctx.remote, ctx.transport, manifest.rsync_there)
 
 
 class Pusher:
@@ -224,7 +176,9 @@ class Pusher:
         else:
             state = self._look(here, full=full, listing=listing)
         decision = decide(state)
-        streamed = self._stream(state, plan, decision, progress)
+        streamed = first_stream(
+            self.remote, self.ctx.transport, self.path, self.root, state, plan, decision, progress
+        )
         del state  # the mirror's listing (a big one on a full push): not kept while sending
         listing = None
         if streamed is not None and streamed.landed:
@@ -246,44 +200,6 @@ class Pusher:
             manifest.verified_at = started
         manifest.save()
         return result
-
-    def _stream(
-        self, state: MirrorState, plan: PushPlan, decision: PushDecision, progress: bool
-    ) -> Streamed | None:
-        """A first push into an empty mirror as one tar stream (mirroring/stream.py), where
-        both ends can (GNU tar; zstd at both ends when it crosses a network) and the files go
-        over the remote's own connection (not a `sync_url` data mover). None when it does not
-        apply."""
-        compress = self.remote.target is not None
-        if (
-            not state.gnu_tar
-            or state.entries
-            or decision.delete
-            or len(decision.send) < STREAM_AT_LEAST
-            or self.remote.sync_target is not None
-            or (compress and not (state.zstd and zstd_here()))
-        ):
-            return None
-        tar = gnu_tar_here()
-        if tar is None:
-            return None
-        sends = decision.send
-        sizes = [plan.entries[rel].size for rel in sends]
-        show_progress = meter(len(sends), sum(sizes), "pushing") if progress else None
-        try:
-            return stream_push(
-                self.ctx.transport,
-                self.path,
-                tar,
-                str(self.root),
-                sends,
-                sizes,
-                compress=compress,
-                progress=show_progress,
-            )
-        finally:
-            if progress:
-                clear()
 
     def _checked_send(
         self,

@@ -194,8 +194,8 @@ def pull_after_job(
     try:
         source = None
         if token is not None or job_id is not None:
-            from qxub.mirroring.push import open_sync
             from qxub.mirroring.runs import find_run, run_folder
+            from qxub.mirroring.sync_context import open_sync
 
             ctx, path = open_sync(remote, cwd, remote_path)
             if token is not None:

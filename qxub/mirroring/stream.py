@@ -20,13 +20,19 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from qxub import proc
+from qxub.mirroring.progress import clear, meter
+from qxub.mirroring.remote_state import MirrorState
+from qxub.remote.config import Remote
 from qxub.remote.transport import Transport
 from qxub.remote.unpack import unpack_script
 from qxub.sync import PART
 from qxub.sync.engine import Progress, Transfer
+from qxub.sync.push import PushPlan
+from qxub.sync.threeway import PushDecision
 
 STREAM_AT_LEAST = 32  # fewer files than this into an empty mirror: the engine is as quick
 STAGE = PART + "stream"  # the temporary folder in the mirror (its contents are never listed)
@@ -55,6 +61,51 @@ class Streamed:
     transfer: Transfer
     landed: bool  # every file is there as sent; else the mirror must be looked at again
     trouble: list[str] = field(default_factory=list)  # what went wrong, when it did
+
+
+def first_stream(
+    remote: Remote,
+    transport: Transport,
+    path: str,
+    root: Path,
+    state: MirrorState,
+    plan: PushPlan,
+    decision: PushDecision,
+    progress: bool,
+) -> Streamed | None:
+    """A first push into an empty mirror as one tar stream (`stream_push`), where both ends
+    can (GNU tar; zstd at both ends when it crosses a network) and the files go over the
+    remote's own connection (not a `sync_url` data mover). None when it does not apply."""
+    compress = remote.target is not None
+    if (
+        not state.gnu_tar
+        or state.entries
+        or decision.delete
+        or len(decision.send) < STREAM_AT_LEAST
+        or remote.sync_target is not None
+        or (compress and not (state.zstd and zstd_here()))
+    ):
+        return None
+    tar = gnu_tar_here()
+    if tar is None:
+        return None
+    sends = decision.send
+    sizes = [plan.entries[rel].size for rel in sends]
+    show_progress = meter(len(sends), sum(sizes), "pushing") if progress else None
+    try:
+        return stream_push(
+            transport,
+            path,
+            tar,
+            str(root),
+            sends,
+            sizes,
+            compress=compress,
+            progress=show_progress,
+        )
+    finally:
+        if progress:
+            clear()
 
 
 def stream_push(
