@@ -3,7 +3,8 @@ the same master connection; and how soon output flows again after the remote fol
 
 Two files of 100 MB: short lines, and one long line. For each, the time of
 `qxub exec --remote R -- cat FILE` less that of `qxub exec --remote R -- true` (submission and
-the job's start), as a ratio to `ssh R cat FILE`. Then a job printing a line every 20 ms: the
+the job's start), as a ratio to `ssh R cat FILE`; the three are timed in turns, one of each
+per round, and the medians taken. Then a job printing a line every 20 ms: the
 remote follower is killed (SIGKILL) and the time until the next line reaches the laptop is
 measured. Starts its own OpenSSH server on 127.0.0.1. Run: python bench/stream.py
 """
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import QXUB, bench_remotes, median
+from harness import QXUB, bench_remotes, interleaved
 
 SIZE = 100 * 1000 * 1000
 
@@ -92,7 +93,7 @@ def reattach_time(argv: list[str], cwd: Path, env: dict[str, str], base: Path) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
     def remote_qxub(base: Path) -> list[str]:
@@ -117,15 +118,21 @@ def main() -> None:
 
         exec_remote = [*QXUB, "exec", "--remote", "R", "--quiet"]
         run([*exec_remote, "--", "true"])()  # opens the master connection
-        t_true = median(run([*exec_remote, "--", "true"]), args.runs)
-        print(f"qxub exec --remote R -- true               {t_true:7.3f} s")
+        true = run([*exec_remote, "--", "true"])
         for label, path in files.items():
-            t_bare = median(run([*bench.ssh(), bench.server.host, "cat", str(path)]), args.runs)
-            t_qxub = median(run([*exec_remote, "--", "cat", str(path)]), args.runs)
+            # One of each per round: load on the machine slows all three alike.
+            t_true, t_bare, t_qxub = interleaved(
+                [
+                    true,
+                    run([*bench.ssh(), bench.server.host, "cat", str(path)]),
+                    run([*exec_remote, "--", "cat", str(path)]),
+                ],
+                args.runs,
+            )
             streamed = t_qxub - t_true
             print(
                 f"100 MB, {label:14}  ssh R cat {t_bare:6.3f} s   qxub exec {t_qxub:6.3f} s   "
-                f"less true {streamed:6.3f} s   ratio {streamed / t_bare:.2f}x"
+                f"less true ({t_true:5.3f} s) {streamed:6.3f} s   ratio {streamed / t_bare:.2f}x"
             )
         runs = range(args.runs)
         took = [reattach_time(exec_remote, project, bench.env, bench.base) for _ in runs]
