@@ -83,13 +83,13 @@ def open_ahead(args: Sequence[str]) -> None:
     if name is None or _stdin_has_data():
         return
     _wanted.append(name)
-    found = _load().get(name)
+    found = load_store(_STORE).get(name)
     if not isinstance(found, dict):
         return
     argv, socket, prelude = found.get("argv"), found.get("socket"), found.get("prelude")
     if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
         return
-    if not isinstance(socket, str) or not _is_socket(socket):
+    if not isinstance(socket, str) or not is_socket(socket):
         return
     if not isinstance(prelude, tuple) or not all(isinstance(line, str) for line in prelude):
         prelude = None
@@ -223,7 +223,7 @@ def remember(
         return
     _wanted.remove(name)
     prelude = script_lines.prelude if isinstance(script_lines, HandOver) else None
-    store = _load()
+    store = load_store(_STORE)
     known = store.get(name)
     if isinstance(known, dict) and known.get("argv") == list(argv):
         if known.get("prelude") == prelude:
@@ -234,7 +234,7 @@ def remember(
     if not isinstance(socket, str):
         return
     store[name] = {"argv": list(argv), "socket": socket, "prelude": prelude}
-    _save(store)
+    save_store(_STORE, store)
 
 
 def _stdin_has_data() -> bool:
@@ -247,35 +247,32 @@ def _stdin_has_data() -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISREG(mode)
 
 
-def _is_socket(path: str) -> bool:
+def is_socket(path: str) -> bool:
     try:
         return stat.S_ISSOCK(os.stat(path).st_mode)
     except OSError:
         return False
 
 
-def _path() -> str:
-    return os.path.join(state_dir(), _STORE)
-
-
-def _load() -> dict[str, object]:
+def load_store(filename: str) -> dict[str, object]:
+    """A store of sessions to open ahead (this one's, warm_push's), in the state folder."""
     import marshal
 
     try:
-        with open(_path(), "rb") as handle:
+        with open(os.path.join(state_dir(), filename), "rb") as handle:
             found = marshal.load(handle)
     except (OSError, ValueError, EOFError, TypeError):
         return {}
     return found if isinstance(found, dict) else {}
 
 
-def _save(store: dict[str, object]) -> None:
+def save_store(filename: str, store: dict[str, object]) -> None:
     """Written whole under a temporary name, then renamed: two runs at once leave one whole
     file. A failure only costs the next run its head start."""
     import contextlib
     import marshal
 
-    path = _path()
+    path = os.path.join(state_dir(), filename)
     temporary = f"{path}.{os.getpid()}.tmp"
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -67,7 +67,7 @@ def open_ahead(args: Sequence[str]) -> None:
     if name is None:
         return
     try:
-        found = _load().get(key(name, os.getcwd()))
+        found = warm.load_store(_STORE).get(key(name, os.getcwd()))
     except OSError:
         return
     if not isinstance(found, dict):
@@ -77,7 +77,7 @@ def open_ahead(args: Sequence[str]) -> None:
         return
     if not isinstance(socket, str) or not isinstance(listing, str):
         return
-    if not _is_socket(socket) or not os.path.isfile(listing):
+    if not warm.is_socket(socket) or not os.path.isfile(listing):
         return
     from qxub import spawn
 
@@ -176,7 +176,7 @@ def remember(
     if not _restamp(path, stamp_ns):
         forget(name, cwd)
         return
-    store = _load()
+    store = warm.load_store(_STORE)
     known = store.get(key(name, cwd))
     if isinstance(known, dict) and known.get("argv") == list(argv):
         socket = known.get("socket")
@@ -188,20 +188,20 @@ def remember(
     entry = {"argv": list(argv), "socket": socket, "list": path}
     if known != entry:
         store[key(name, cwd)] = entry
-        _save(store)
+        warm.save_store(_STORE, store)
 
 
 def restamp(name: str, cwd: str, stamp_ns: int) -> None:
     """After a push (or a pull) that left what the last push selected as it was: a path
     changed after `stamp_ns` opens the next push's session, one changed before it does not."""
-    if key(name, cwd) in _load() and not _restamp(_list_path(name, cwd), stamp_ns):
+    if key(name, cwd) in warm.load_store(_STORE) and not _restamp(_list_path(name, cwd), stamp_ns):
         forget(name, cwd)
 
 
 def unchanged(name: str, cwd: str) -> bool:
     """Does the list of the last push to `name` from `cwd` hold no path changed since its
     stamp (find, as at start-up)? False when there is none, or find cannot tell."""
-    if key(name, cwd) not in _load():
+    if key(name, cwd) not in warm.load_store(_STORE):
         return False
     listing = _list_path(name, cwd)
     from qxub import proc
@@ -217,9 +217,9 @@ def unchanged(name: str, cwd: str) -> bool:
 
 def forget(name: str, cwd: str) -> None:
     """No session ahead for the next push to `name` from `cwd` (until one remembers again)."""
-    store = _load()
+    store = warm.load_store(_STORE)
     if store.pop(key(name, cwd), None) is not None:
-        _save(store)
+        warm.save_store(_STORE, store)
     _unlink(_list_path(name, cwd))
 
 
@@ -243,42 +243,3 @@ def _unlink(path: str) -> None:
 
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-def _is_socket(path: str) -> bool:
-    import stat
-
-    try:
-        return stat.S_ISSOCK(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _path() -> str:
-    return os.path.join(state_dir(), _STORE)
-
-
-def _load() -> dict[str, object]:
-    import marshal
-
-    try:
-        with open(_path(), "rb") as handle:
-            found = marshal.load(handle)
-    except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def _save(store: dict[str, object]) -> None:
-    """Written whole under a temporary name, then renamed (as warm's store)."""
-    import contextlib
-    import marshal
-
-    path = _path()
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with contextlib.suppress(OSError):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(temporary, "wb") as handle:
-            marshal.dump(store, handle)
-        os.replace(temporary, path)
-    _unlink(temporary)
