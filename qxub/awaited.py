@@ -21,13 +21,11 @@ from __future__ import annotations
 import os
 import sys
 
-from qxub.remote.handover import READY, ROOT_ENV, parse
+from qxub.remote.handover import EXIT_NO_DIR, READY, ROOT_ENV, parse
 
 TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
     from typing import NoReturn
-
-EXIT_NO_DIR = 97  # as qxub.remote.scripts.EXIT_NO_DIR: the mirror folder could not be entered
 
 
 def main() -> NoReturn:

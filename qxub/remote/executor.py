@@ -20,8 +20,8 @@ from qxub import __version__, protocol
 from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError
 from qxub.job.resources import format_duration
 from qxub.remote.config import Remote
+from qxub.remote.handover import EXIT_NO_DIR
 from qxub.remote.scripts import (
-    EXIT_NO_DIR,
     EXIT_NO_QXUB,
     EXIT_NO_SNAPSHOT,
     follow_script,

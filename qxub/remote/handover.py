@@ -15,6 +15,7 @@ WORD = "_await"  # qxub's hidden command for this
 ROOT_ENV = "QXUB_AWAIT_ROOT"  # the mirror's folder, as the remote shell expanded it
 READY = b"\x1eqxub-await 1\n"  # said first by the remote qxub: the laptop may send the rest
 _TAG = b"qxub-await 1"
+EXIT_NO_DIR = 97  # the mirror's folder could not be made or entered (by the script, or here)
 
 
 class HandOver(list[str]):

@@ -15,11 +15,10 @@ from qxub.errors import QxubError
 from qxub.project import find_project_root
 from qxub.remote import handover
 from qxub.remote.config import Remote
-from qxub.remote.handover import HandOver
+from qxub.remote.handover import EXIT_NO_DIR, HandOver
 from qxub.remote.unpack import TOOLS_PROBE
 from qxub.state import JOBS_DIR_ENV, RUN_FOLDER_ENV, RUN_ID_SUFFIX
 
-EXIT_NO_DIR = 97  # the remote shell could not enter the mirror directory
 EXIT_NO_SNAPSHOT = 96  # the remote shell could not copy the mirror into a run folder
 RUNS_SUFFIX = ".runs"  # run folders live in `<mirror>.runs/`, beside the mirror
 EXIT_NO_QXUB = 127  # the shell's own "command not found"
