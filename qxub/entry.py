@@ -1,13 +1,14 @@
 """The programs `qxub` and `qx`: open the remote session of an `exec --remote` ahead
-(qxub.remote.warm), or look whether a `remote push` will need one (qxub.remote.warm_push),
-then import the CLI, which takes its time, and run it. On the cluster,
+(qxub.remote.warm), start a full `remote push`'s listing of the mirror (qxub.remote.warm_list),
+or look whether a `remote push` will need a session (qxub.remote.warm_push), then import the
+CLI, which takes its time, and run it. On the cluster,
 `qxub _await` is the other end of such a session (qxub.awaited)."""
 
 from __future__ import annotations
 
 import sys
 
-from qxub.remote import warm, warm_push
+from qxub.remote import warm, warm_list, warm_push
 from qxub.remote.handover import WORD
 
 TYPE_CHECKING = False  # as typing's, without importing typing (10 ms before the session)
@@ -21,6 +22,7 @@ def main() -> NoReturn:
 
         awaited.main()  # the cluster's end of a session opened ahead
     warm.open_ahead(sys.argv[1:])
+    warm_list.open_ahead(sys.argv[1:])
     warm_push.open_ahead(sys.argv[1:])
     from qxub.cli.main import main as run_qxub
 

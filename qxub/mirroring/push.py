@@ -24,7 +24,7 @@ from qxub.mirroring.report import PushResult, Say, push_summary, say_conflicts, 
 from qxub.mirroring.root import checked_root
 from qxub.mirroring.stream import first_stream
 from qxub.mirroring.sync_context import engine_for, open_sync
-from qxub.remote import warm
+from qxub.remote import warm, warm_list
 from qxub.remote.config import Remote
 from qxub.remote.scripts import guarded_rsync_path
 from qxub.sync import MARKER
@@ -134,7 +134,13 @@ class Pusher:
             empty = None
         # A full push lists the whole mirror (unless it was found empty just now): that runs
         # there while the files are selected here.
-        listing = Background(lambda: self._state(full=True)) if full and not empty else None
+        listing = None
+        if full and not empty:
+            # Started at start-up (warm_list), the listing counts only if it is not older
+            # than the record: another push may have written both since.
+            warm_list.not_before(manifest.file_stamp[2] if manifest.file_stamp else 0)
+            due = started + FULL_EVERY
+            listing = Background(lambda: self._state(full=True, due=due))
         selecting, self.selecting = self.selecting, None
         selection = selecting.result() if selecting is not None else None
         plan = plan_push(ctx.root, manifest, self.remote.sync_ignore, selection)
@@ -276,8 +282,11 @@ class Pusher:
             if progress:
                 clear()
 
-    def _state(self, *, full: bool, here: Collection[str] = ()) -> MirrorState:
-        """The mirror at these paths (or all of it, and the tools a stream needs there)."""
+    def _state(
+        self, *, full: bool, here: Collection[str] = (), due: float | None = None
+    ) -> MirrorState:
+        """The mirror at these paths (or all of it, and the tools a stream needs there).
+        `due`: when the next full push is (its listing may then start at start-up)."""
         return mirror_state(
             self.remote,
             self.ctx.transport,
@@ -285,6 +294,7 @@ class Pusher:
             paths=() if full else sorted(here),
             under=["."] if full else (),
             tools=full,
+            ahead=due,
         )
 
     def _look(
@@ -375,6 +385,8 @@ def push(
     if verbose:
         if warm.used():
             say("the ssh session of this push was opened at start-up")
+        if warm_list.used():
+            say(f"the listing of the mirror on {remote.name} was started at start-up")
         if result.streamed:
             say(f"into the empty mirror as one stream: {len(transfer.sent)} files")
         for rel, _ in transfer.sent:

@@ -12,6 +12,7 @@ import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 from qxub.errors import QxubError
@@ -27,9 +28,11 @@ from qxub.sync.threeway import There
 # would pass the limit of one remote command).
 MAX_NAMED = 30_000
 _KINDS = {"f": "file", "l": "link", "d": "dir"}
+_PIECE = 1 << 16  # characters of the listing read at a time (`_read`)
 # One entry of the listing, from its start (after a NUL, or the first): kind, size, whole
-# seconds (a fraction, if any, skipped), name. Entries of other kinds (fifos) match nothing.
-_LINE = re.compile(r"(?<![^\0])([fld]) ([0-9]+) (-?[0-9]+)[^ \0]* ([^\0]*)\0")
+# seconds (a fraction, if any, skipped), name (its leading `./`s skipped). Entries of other
+# kinds (fifos) match nothing.
+_LINE = re.compile(r"(?<![^\0])([fld]) ([0-9]+) (-?[0-9]+)[^ \0]* (?:\./)*([^\0]*)\0")
 
 
 @dataclass
@@ -70,14 +73,17 @@ def mirror_state(
     paths: Sequence[str] = (),
     under: Sequence[str] = (),
     tools: bool = False,
+    ahead: float | None = None,
 ) -> MirrorState:
     """The mirror at `path`: the entries at `paths` and everything under `under` ("." is the
     whole mirror). Too many names to send, and the whole mirror is listed instead. `tools`:
-    also whether it has GNU tar and zstd (for a first push by stream)."""
+    also whether it has GNU tar and zstd (for a first push by stream). `ahead`: the next push
+    may start this listing at start-up (Transport.run)."""
     if len(paths_word(paths)) + len(paths_word(under)) > MAX_NAMED:
         paths, under = (), ["."]
     script = mirror_state_script(path, MARKER, paths, under)
-    result = transport.run([*script, *TOOLS_PROBE] if tools else script, timeout=300, check=False)
+    script = [*script, *TOOLS_PROBE] if tools else script
+    result = transport.run(script, timeout=300, check=False, ahead=ahead)
     found = _fields(result.stdout, big="entries")
     if result.returncode != 0 or "state" not in found:
         raise _failed(remote, "look at", result.stderr)
@@ -122,21 +128,32 @@ _GZIP = b"\x1f\x8b"
 
 def _read(text: str) -> dict[str, There]:
     """The listing (`kind size seconds ./path`, NUL-ended) as entries; qxub's own
-    files (the marker, temporary `.qxub-part-` names and what is under them) left out. Each
-    entry is read where it stands (no list of the lines), and each name is interned: the
-    selection and the record hold the same names, kept once."""
+    files (the marker, temporary `.qxub-part-` names and what is under them) left out. The
+    entries are made column by column, not line by line (a third less time at 15,000), and
+    each name is interned: the selection and the record hold the same names, kept once."""
     entries: dict[str, There] = {}
-    kinds, part, marker, under_part = _KINDS, PART, MARKER, "/" + PART
-    intern, make = sys.intern, tuple.__new__
-    for found in _LINE.finditer(text):
-        kind, size, seconds, name = found.groups()
-        while name.startswith("./"):
-            name = name[2:]
-        # Temporary names (an SFTP part file, a small push's or a stream's staging folder
-        # and what is in it, left by a push that was killed) are not the mirror's files.
-        if name in ("", ".", marker) or name.startswith(part) or under_part in name:
+    start = 0
+    while start < len(text):  # a piece at a time: the columns of all of it would be big
+        end = text.find("\0", start + _PIECE)
+        end = len(text) if end < 0 else end + 1
+        found = _LINE.findall(text, start, end)
+        start = end
+        if not found:
             continue
-        entries[intern(name)] = make(There, (int(size), int(seconds), kinds[kind]))
+        kinds, sizes, seconds, names = zip(*found, strict=True)
+        del found
+        kind_names = map(_KINDS.__getitem__, kinds)
+        fields = zip(map(int, sizes), map(int, seconds), kind_names, strict=True)
+        made = map(tuple.__new__, repeat(There), fields)
+        entries.update(zip(map(sys.intern, names), made, strict=True))
+    for name in ("", ".", MARKER):
+        entries.pop(name, None)
+    # Temporary names (an SFTP part file, a small push's or a stream's staging folder and
+    # what is in it, left by a push that was killed) are not the mirror's files.
+    if PART in text:
+        under_part = "/" + PART
+        for name in [n for n in entries if n.startswith(PART) or under_part in n]:
+            del entries[name]
     return entries
 
 

@@ -29,7 +29,9 @@ class LocalTransport(ScriptRunner):
     def describe(self, script_lines: Sequence[str]) -> str:
         return shlex.join(self.command_argv(script_lines))
 
-    def capture(self, script_lines: Sequence[str], timeout: float | None) -> proc.Result:
+    def capture(
+        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+    ) -> proc.Result:
         try:
             return proc.run(self.command_argv(script_lines), check=False, timeout=timeout)
         except CommandFailed as exc:

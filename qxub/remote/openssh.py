@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.errors import CommandFailed, QxubError
-from qxub.remote import warm
+from qxub.remote import warm, warm_list
 from qxub.remote.running import ScriptRunner
 from qxub.remote.scripts import remote_command
 from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshError, SshTarget
@@ -146,15 +146,25 @@ class OpenSshTransport(ScriptRunner):
         """The exact local command line that runs the script, for `qxub remote explain`."""
         return shlex.join(self.command_argv(script_lines))
 
-    def capture(self, script_lines: Sequence[str], timeout: float | None) -> proc.Result:
-        try:
-            return proc.run(
-                self.command_argv(script_lines), check=False, timeout=timeout, die_with_parent=True
-            )
-        except CommandFailed as exc:
-            if isinstance(exc.__cause__, subprocess.TimeoutExpired):
-                raise exc.__cause__ from None
-            raise _ssh_not_found() from exc
+    def capture(
+        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+    ) -> proc.Result:
+        argv = self.command_argv(script_lines)
+        result = warm_list.take(argv, timeout)  # started at start-up, if this very one
+        if result is None:
+            try:
+                result = proc.run(argv, check=False, timeout=timeout, die_with_parent=True)
+            except CommandFailed as exc:
+                if isinstance(exc.__cause__, subprocess.TimeoutExpired):
+                    raise exc.__cause__ from None
+                raise _ssh_not_found() from exc
+        if ahead is not None and self.remote_name is not None and result.returncode == 0:
+            warm_list.remember(self.remote_name, os.getcwd(), argv, ahead, self._socket)
+        return result
+
+    def _socket(self) -> str | None:
+        """The master connection's control socket, as ssh resolves it (`ssh -G`)."""
+        return self.settings().get("controlpath")
 
     def popen(
         self,
@@ -199,9 +209,7 @@ class OpenSshTransport(ScriptRunner):
             data = warm.script_input(script_lines)
         else:
             process, data = taken
-        warm.remember(
-            self.remote_name, argv, script_lines, lambda: self.settings().get("controlpath")
-        )
+        warm.remember(self.remote_name, argv, script_lines, self._socket)
         assert process.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # ssh ended: its exit code says why
             process.stdin.write(data)

@@ -54,21 +54,29 @@ class ScriptRunner(ABC):
         """Where scripts run, for messages."""
 
     @abstractmethod
-    def capture(self, script_lines: Sequence[str], timeout: float | None) -> proc.Result:
-        """Run the script to its end; raise subprocess.TimeoutExpired after `timeout`."""
+    def capture(
+        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+    ) -> proc.Result:
+        """Run the script to its end; raise subprocess.TimeoutExpired after `timeout`.
+        `ahead`: as for Transport.run."""
 
     @abstractmethod
     def connection_error(self, returncode: int, stderr: str) -> SshError | None:
         """The SshError when a session ended because the connection failed, else None."""
 
     def run(
-        self, script_lines: Sequence[str], *, timeout: float | None = None, check: bool = True
+        self,
+        script_lines: Sequence[str],
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        ahead: float | None = None,
     ) -> proc.Result:
         """Run a script and capture its output. Connection failures raise SshError even
         without `check`; with `check`, a non-zero exit of the script raises CommandFailed.
         On timeout the local side is stopped; what already started remotely runs on."""
         try:
-            result = self.capture(script_lines, timeout)
+            result = self.capture(script_lines, timeout, ahead)
         except subprocess.TimeoutExpired:
             raise CommandFailed(
                 f"remote command on {self.display()} did not finish within "

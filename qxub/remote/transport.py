@@ -30,8 +30,19 @@ class Transport(Protocol):
         ...
 
     def run(
-        self, script_lines: Sequence[str], *, timeout: float | None = None, check: bool = True
-    ) -> proc.Result: ...
+        self,
+        script_lines: Sequence[str],
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        ahead: float | None = None,
+    ) -> proc.Result:
+        """Run a script to its end, its output captured. `ahead`: the script only reads,
+        and the next `qxub remote push` from this folder may start it at start-up (with
+        --full, or from this Unix time on): OpenSSH keeps its command line for that
+        (qxub.remote.warm_list), and takes it from there when so started; a transport with
+        no session to start (paramiko's one connection, this machine) runs it now."""
+        ...
 
     def popen(
         self,

@@ -147,7 +147,9 @@ class ParamikoTransport(ScriptRunner):
     def _ended_without_status(self) -> None:
         self._no_status = True
 
-    def capture(self, script_lines: Sequence[str], timeout: float | None) -> proc.Result:
+    def capture(
+        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+    ) -> proc.Result:
         process = self.popen(script_lines)
         try:
             out, err = process.communicate(timeout)

@@ -1,0 +1,186 @@
+"""The mirror's listing started at start-up (qxub/remote/warm_list.py), against the real sshd
+with OpenSSH: `remote push NAME --full` (or a push whose full comparison is due) starts the
+last full push's listing before Python imports anything; what it finds is the mirror as it
+is now (a file a job changed there is seen and left); a listing older than the record (a
+push that waited for another's lock) is dropped and taken anew; a command line that does not
+match is not used; no other command starts one."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qxub.remote.warm_list import push_words
+
+import children
+from helpers import qxub, qxub_popen
+from remotes import mirror
+
+LISTED_AHEAD = "the listing of the mirror on R was started at start-up"
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [
+        (["remote", "push", "gadi", "--full"], ("gadi", True)),
+        (["remote", "push", "-q", "--full", "gadi", "-v"], ("gadi", True)),
+        (["remote", "push", "gadi"], ("gadi", False)),  # started only when the full is due
+        (["remote", "push", "--full"], None),  # the default remote: not known before the config
+        (["remote", "push", "gadi", "--full", "--dry-run"], None),
+        (["remote", "push", "gadi", "--full", "--force"], None),
+        (["remote", "push", "gadi", "other", "--full"], None),
+        (["remote", "pull", "gadi", "--full"], None),
+        (["exec", "--remote", "gadi", "--", "true"], None),
+        ([], None),
+    ],
+)
+def test_which_pushes_may_start_the_listing_ahead(
+    words: list[str], found: tuple[str, bool] | None
+) -> None:
+    assert push_words(words) == found
+
+
+@pytest.fixture
+def project(remote: str) -> Path:
+    root = Path.cwd()
+    (root / "pkg").mkdir()
+    (root / "pkg" / "run.py").write_text("print('v1')\n")
+    (root / "pkg" / "other.py").write_text("x = 1\n")
+    assert qxub("remote", "push", "R").returncode == 0
+    result = qxub("remote", "push", "R", "--full", "-v")  # the first full push: remembers
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD not in result.stderr
+    return root
+
+
+def _store() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "qxub" / "warm-list.marshal"
+
+
+@pytest.mark.usefixtures("project")
+def test_a_full_push_takes_the_listing_started_ahead(remote_home: Path) -> None:
+    for _ in range(2):
+        result = qxub("remote", "push", "R", "--full", "-v")
+        assert result.returncode == 0, result.stderr
+        assert LISTED_AHEAD in result.stderr
+        assert "up to date (2 files)" in result.stderr
+    # What it lists is the mirror now: a file deleted there is sent again.
+    (mirror(remote_home) / "pkg" / "other.py").unlink()
+    result = qxub("remote", "push", "R", "--full", "-v")
+    assert LISTED_AHEAD in result.stderr, result.stderr
+    assert "sent pkg/other.py" in result.stderr
+    assert (mirror(remote_home) / "pkg" / "other.py").read_text() == "x = 1\n"
+    # A plain push starts none while the full comparison is not due: it makes no connection.
+    result = qxub("remote", "push", "R", "-v")
+    assert LISTED_AHEAD not in result.stderr
+    assert "up to date" in result.stderr
+
+
+def test_a_file_a_job_changed_there_is_seen_and_left(project: Path, remote_home: Path) -> None:
+    there = mirror(remote_home) / "pkg" / "run.py"
+    there.write_text("the job's\n")
+    ahead = time.time() + 5
+    os.utime(there, (ahead, ahead))
+    result = qxub("remote", "push", "R", "--full", "-v")
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD in result.stderr
+    assert "changed on R since the last sync: pkg/run.py (left there)" in result.stderr
+    assert there.read_text() == "the job's\n"
+    assert (project / "pkg" / "run.py").read_text() == "print('v1')\n"
+
+
+@pytest.mark.usefixtures("project")
+def test_a_plain_push_starts_the_listing_when_the_full_comparison_is_due(
+    remote_home: Path,
+) -> None:
+    """The record's last full comparison moved back past ten minutes, as the store's due
+    time: the next plain push compares all, with the listing started ahead."""
+    store = marshal.loads(_store().read_bytes())
+    (key,) = store
+    store[key]["due"] = time.time() - 1
+    _store().write_bytes(marshal.dumps(store))
+    _age_record(Path.cwd(), seconds=700)
+    (mirror(remote_home) / "pkg" / "other.py").unlink()
+    result = qxub("remote", "push", "R", "-v")
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD in result.stderr
+    assert "sent pkg/other.py" in result.stderr
+
+
+def _age_record(root: Path, *, seconds: float) -> None:
+    """Move the record's last full comparison back by `seconds` (as time passing would)."""
+    code = (
+        "import sys; from pathlib import Path; from qxub.sync.manifest import load_manifest\n"
+        "m = load_manifest('R', Path(sys.argv[1])); m.verified_at -= float(sys.argv[2]); m.save()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(root), str(seconds)], check=True)
+
+
+@pytest.mark.usefixtures("project")
+def test_a_listing_with_another_command_line_is_not_used(remote_home: Path) -> None:
+    store = marshal.loads(_store().read_bytes())
+    (key,) = store
+    argv = store[key]["argv"]
+    argv[argv.index("ServerAliveCountMax=4")] = "ServerAliveCountMax=5"
+    _store().write_bytes(marshal.dumps(store))
+    (mirror(remote_home) / "pkg" / "other.py").unlink()
+    result = qxub("remote", "push", "R", "--full", "-v")
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD not in result.stderr
+    assert "sent pkg/other.py" in result.stderr
+    assert "ServerAliveCountMax=4" in marshal.loads(_store().read_bytes())[key]["argv"]
+    assert LISTED_AHEAD in qxub("remote", "push", "R", "--full", "-v").stderr
+
+
+_HOLD_AND_PUSH = """
+import os, sys, time
+from pathlib import Path
+from qxub.sync.manifest import load_manifest, manifest_lock
+root, mirrored, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+manifest = load_manifest("R", root)
+with manifest_lock(manifest.path):
+    print("locked", flush=True)
+    while not go.exists():
+        time.sleep(0.05)
+    # What another push does under the lock: the file edited here sent, the record says so.
+    mirrored.write_bytes((root / "pkg" / "run.py").read_bytes())
+    stamp = os.stat(root / "pkg" / "run.py").st_mtime_ns
+    os.utime(mirrored, ns=(stamp, stamp))
+    manifest = load_manifest("R", root)
+    entry = manifest.synced["pkg/run.py"]
+    manifest.synced["pkg/run.py"] = entry._replace(size=12, mtime_ns=stamp)
+    manifest.save()
+"""
+
+
+def test_a_listing_older_than_the_record_is_taken_anew(project: Path, remote_home: Path) -> None:
+    """Another push holds the lock: this one's listing, started ahead, sees the mirror
+    before that push sent the file edited here. Once the lock is free, the record is newer
+    than the listing: the push lists the mirror again, and finds nothing to do (the old
+    listing would show the file as changed there since the record)."""
+    (project / "pkg" / "run.py").write_text("print('v2')\n")
+    go = project.parent / "go"
+    mirrored = mirror(remote_home) / "pkg" / "run.py"
+    argv = [sys.executable, "-c", _HOLD_AND_PUSH, str(project), str(mirrored), str(go)]
+    holder = children.popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        pushing = qxub_popen("remote", "push", "R", "--full", "-v")
+        time.sleep(2)  # its listing has long been read there (it waits for the lock)
+        go.touch()
+        assert holder.wait(timeout=60) == 0
+        _, stderr = pushing.communicate(timeout=60)
+    finally:
+        holder.kill()
+    assert pushing.returncode == 0, stderr
+    assert LISTED_AHEAD not in stderr
+    assert "changed on R" not in stderr
+    assert "up to date (2 files)" in stderr
+    assert mirrored.read_text() == "print('v2')\n"
