@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from qxub import proc
 from qxub.errors import QxubError
 from qxub.remote import warm, warm_push
+from qxub.remote.scripts import FIND_TZ
 from qxub.remote.target import RsyncRoute
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def delta_push_script(
         "__n=0",
         "while IFS= read -r -d '' __p && IFS= read -r -d '' __a && IFS= read -r -d '' __b"
         " && IFS= read -r -d '' __x; do",
-        "  __g=$(find \"$__p\" -maxdepth 0 -printf '%y %s %Ts %m' 2>/dev/null)",
+        f"  __g=$({FIND_TZ} find \"$__p\" -maxdepth 0 -printf '%y %s %Ts %m' 2>/dev/null)",
         "  __k=${__g% *}",
         '  [ -z "$__g" ] || [ "$__k" = "$__a" ] || [ "$__k" = "$__b" ] || '
         f"{{ {refuse.format('changed there')}; }}",
