@@ -5,6 +5,8 @@ Times (median of --runs), side by side in one run:
   first push, no-op push, one-file-changed push:
       qxub remote push   vs   bare `rsync -a --files-from` of the same files over the same
       ssh master   vs   the same bare rsync over a fresh connection;
+  one file changed: qxub remote push   vs   a bare rsync of that one file over the same
+      master (the two in turns);
   the sync engines: qxub's push with OpenSSH+rsync, with paramiko+SFTP and with OpenSSH+SFTP
   (each to its own mirror), and SFTP's times as ratios to rsync's. "no-op push --full"
   compares every file with the mirror; a plain no-op push costs no connection with any engine;
@@ -122,6 +124,12 @@ def main() -> None:
                 f"{name:18} {q * 1000:7.0f}ms {b * 1000:11.0f}ms {f * 1000:10.0f}ms "
                 f"{q / b:11.2f}x {q / f:10.2f}x"
             )
+        one_file = bare_rsync(bench, project, os.fsencode(TOUCHED) + b"\0", "bare", shared=True)
+        ours, bare = interleaved([touch(push), touch(one_file)], args.runs)
+        print(
+            f"one file changed: qxub {ours * 1000:.0f}ms, a bare rsync of that file alone over "
+            f"the same master {bare * 1000:.0f}ms, ratio {ours / bare:.2f}x"
+        )
         if args.before:
             compile_package(Path(args.before) / "qxub")
             before_rows(bench, project, args.before, args.runs, rows, touch)
