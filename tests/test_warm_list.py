@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from qxub.remote.warm_list import push_words
+from qxub.remote.warm_list import push_words, run_key
 
 import children
 from helpers import qxub, qxub_popen
@@ -44,6 +44,23 @@ def test_which_pushes_may_start_the_listing_ahead(
     words: list[str], found: tuple[str, bool] | None
 ) -> None:
     assert push_words(words) == found
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [
+        (["remote", "push", "gadi", "--full", "-v"], ("push\0gadi\0/p", True)),
+        (["remote", "push", "gadi"], ("push\0gadi\0/p", False)),
+        (["remote", "pull", "gadi", "results", "-v"], ("pull\0gadi\0results\0/p", True)),
+        (["remote", "pull", "-q", "results"], ("pull\0results\0/p", True)),
+        (["remote", "pull", "gadi", "--help"], None),
+        (["remote", "watch", "gadi"], None),
+    ],
+)
+def test_which_runs_keep_a_listing(words: list[str], found: tuple[str, bool] | None) -> None:
+    """A push is one entry whatever its words (its listing is the whole mirror), a pull one
+    per set of words (the paths it lists); talk (-v, -q) changes no listing."""
+    assert run_key(words, "/p") == found
 
 
 @pytest.fixture
@@ -184,3 +201,31 @@ def test_a_listing_older_than_the_record_is_taken_anew(project: Path, remote_hom
     assert "changed on R" not in stderr
     assert "up to date (2 files)" in stderr
     assert mirrored.read_text() == "print('v2')\n"
+
+
+def test_a_pull_takes_the_listing_started_ahead(project: Path, remote_home: Path) -> None:
+    """The same words in the same folder start the last pull's listing; what it finds is
+    the mirror now (a file the job wrote since comes too); other paths start none."""
+    results = mirror(remote_home) / "results"
+    results.mkdir()
+    (results / "a.txt").write_text("a\n")
+    result = qxub("remote", "pull", "R", "results", "-v")
+    assert result.returncode == 0, result.stderr
+    assert "the listing of the mirror on R was started" not in result.stderr
+    (results / "b.txt").write_text("b\n")
+    result = qxub("remote", "pull", "R", "results", "-v")
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD in result.stderr
+    assert "pulled results/b.txt" in result.stderr
+    assert (project / "results" / "b.txt").read_text() == "b\n"
+    result = qxub("remote", "pull", "R", "pkg", "-v")
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD not in result.stderr
+    # A pull of paths that are not there says so, through the listing started ahead too.
+    (results / "a.txt").unlink()
+    (results / "b.txt").unlink()
+    results.rmdir()
+    result = qxub("remote", "pull", "R", "results", "-v")
+    assert result.returncode == 1, result.stderr
+    assert "results is not in" in result.stderr
+    assert (project / "results" / "b.txt").read_text() == "b\n"

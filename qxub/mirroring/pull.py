@@ -17,7 +17,7 @@ from qxub.mirroring.report import Say, files, show_str
 from qxub.mirroring.root import checked_root
 from qxub.mirroring.runs import find_run, missing_run
 from qxub.mirroring.sync_context import SyncContext, engine_for, open_sync
-from qxub.remote import warm_push
+from qxub.remote import warm_list, warm_push
 from qxub.remote.config import Remote
 from qxub.sync.engine import SyncEngine
 from qxub.sync.manifest import Manifest, entry, load_manifest, manifest_lock
@@ -69,6 +69,9 @@ def pull(
     clean = not dry_run and warm_push.unchanged(remote.name, str(cwd))
     with manifest_lock(ctx.manifest.path):
         manifest = load_manifest(remote.name, root)
+        # Started at start-up (warm_list), the listing counts only if it is not older than
+        # the record: another push or pull may have written both since.
+        warm_list.not_before(manifest.file_stamp[2] if manifest.file_stamp else 0)
         result = _pull(ctx, manifest, source or path, paths, dry_run, force, keep_local, progress)
         if not dry_run:
             manifest.save()
@@ -78,7 +81,8 @@ def pull(
 
 
 def _listing(ctx: SyncContext, where: str, paths: list[str]) -> dict[str, There]:
-    state = mirror_state(ctx.remote, ctx.transport, where, under=paths)
+    # The next pull of the same paths from here may start this listing at start-up.
+    state = mirror_state(ctx.remote, ctx.transport, where, under=paths, ahead=0.0)
     if not state.exists:
         raise QxubError(
             f"{where} is not on {ctx.remote.name}",
@@ -178,6 +182,8 @@ def _report(
     name: str, where: str, result: PullResult, say: Say, *, dry_run: bool, verbose: int
 ) -> None:
     verb = "would pull" if dry_run else "pulled"
+    if verbose and warm_list.used():
+        say(f"the listing of the mirror on {name} was started at start-up")
     if dry_run or verbose:
         for rel, size in result.pulled:
             say(f"{verb} {show_str(rel)} ({format_size_human(size)})")

@@ -158,8 +158,8 @@ class OpenSshTransport(ScriptRunner):
                 if isinstance(exc.__cause__, subprocess.TimeoutExpired):
                     raise exc.__cause__ from None
                 raise _ssh_not_found() from exc
-        if ahead is not None and self.remote_name is not None and result.returncode == 0:
-            warm_list.remember(self.remote_name, os.getcwd(), argv, ahead, self._socket)
+        if ahead is not None and result.returncode == 0:
+            warm_list.remember(argv, ahead, self._socket)
         return result
 
     def _socket(self) -> str | None:

@@ -1,15 +1,16 @@
 """The mirror's listing started ahead: `qxub remote push NAME --full` (or a plain push when the
-full comparison is due) starts the remote command that lists the mirror while Python is still
-importing, and the push reads its answer when it gets there.
+full comparison is due) and `qxub remote pull [NAME] PATH...` start the remote command that
+lists the mirror while Python is still importing, and read its answer when they get there.
 
-A full push compares every selected file with one listing of the mirror (a `find` there, see
-qxub.mirroring.remote_state). That command is the same from one push to the next (the
-mirror's path, its marker's name), and it only reads: so the command line the last full push
-ran is kept (`remember`, in the state folder, with its master's control socket and when the
-next full push is due), and the next push from the same folder to the same remote starts it
-first thing, while that master connection is up (a mistyped command never opens a connection
-that the push itself would not have opened). The transport takes it (`take`) only if the push
-would run that very command line; otherwise it is ended unread.
+A full push compares every selected file with one listing of the mirror, and a pull lists
+what it brings (a `find` there, see qxub.mirroring.remote_state). That command is the same
+from one run to the next of the same words in the same folder (the mirror's path, its
+marker's name, the paths asked for), and it only reads: so the command line the last such run
+ran is kept (`remember`, in the state folder, with its master's control socket, and for a
+push when the next full comparison is due), and the next run starts it first thing, while
+that master connection is up (a mistyped command never opens a connection that the run itself
+would not have opened). The transport takes it (`take`) only if the run would run that very
+command line; otherwise it is ended unread.
 
 The listing must not be older than what the record knows: a push that waited for another
 one's lock (a watch, a pull) would compare a record written after the listing with a listing
@@ -33,13 +34,16 @@ if TYPE_CHECKING:
     from qxub.spawn import Spawned
 
 _STORE = "warm-list.marshal"  # marshal: read with no import at all
+_KEPT = 64  # command lines kept at most (the oldest go): one per folder and words
+_TALK = frozenset({"-q", "--quiet", "-v", "--verbose", "-vv", "-vvv"})  # change no listing
 # Words `qxub remote push NAME` may carry for a listing ahead (the others, --dry-run and
 # --force, list differently or not at all).
-_WORDS = frozenset({"-q", "--quiet", "-v", "--verbose", "-vv", "-vvv", "--full"})
+_WORDS = _TALK | {"--full"}
 
 # The listing started ahead, until taken: its argv, the process, when it started (ns).
 _ahead: list[tuple[list[str], Spawned, int]] = []
 _used: list[bool] = []  # a listing started ahead was taken
+_run_key: list[str] = []  # this run's key in the store, when its words may start one
 
 
 def push_words(args: Sequence[str]) -> tuple[str, bool] | None:
@@ -52,21 +56,34 @@ def push_words(args: Sequence[str]) -> tuple[str, bool] | None:
     return names[0], "--full" in args[2:]
 
 
-def key(name: str, cwd: str) -> str:
-    return f"{name}\0{cwd}"
+def run_key(args: Sequence[str], cwd: str) -> tuple[str, bool] | None:
+    """The store's key for `qxub <args>` run in `cwd`, and whether it lists whatever the time
+    (a plain push lists only once the full comparison is due); None for a command that
+    starts no listing ahead."""
+    pushed = push_words(args)
+    if pushed is not None:
+        name, full = pushed
+        return f"push\0{name}\0{cwd}", full
+    if len(args) >= 2 and args[0] == "remote" and args[1] == "pull":
+        words = [word for word in args[2:] if word not in _TALK]
+        if any(word in ("-h", "--help") for word in words):
+            return None
+        return "\0".join(["pull", *words, cwd]), True
+    return None
 
 
 def open_ahead(args: Sequence[str]) -> None:
-    """Start the last full push's listing for `qxub <args>`, when it is a push with --full
-    (or one whose full comparison is due) to where that push went, its master up."""
-    words = push_words(args)
-    if words is None:
-        return
-    name, full = words
+    """Start the listing the last run of the same words here ran, for `qxub <args>` (a full
+    push, one whose full comparison is due, or a pull), while its master is up."""
     try:
-        found = warm.load_store(_STORE).get(key(name, os.getcwd()))
+        found_key = run_key(args, os.getcwd())
     except OSError:
         return
+    if found_key is None:
+        return
+    run, full = found_key
+    _run_key.append(run)
+    found = warm.load_store(_STORE).get(run)
     if not isinstance(found, dict):
         return
     argv, socket, due = found.get("argv"), found.get("socket"), found.get("due")
@@ -102,14 +119,14 @@ def not_before(ns: int) -> None:
 
 
 def take(argv: Sequence[str], timeout: float | None) -> Result | None:
-    """The listing started ahead, read to its end, if it runs exactly `argv`; else None
-    (and one that runs anything else is ended unread). Past `timeout` seconds from now,
+    """The listing started ahead, read to its end, if it runs exactly `argv`; else None (it
+    waits for the command it runs: a pull from a job's run folder asks where that is
+    first; untaken, it is ended when qxub exits). Past `timeout` seconds from now,
     subprocess.TimeoutExpired, as for a run of its own."""
     if not _ahead:
         return None
     opened, process, _ = _ahead[0]
     if opened != list(argv):
-        close_unused()
         return None
     _ahead.clear()
     _used.append(True)
@@ -172,18 +189,16 @@ def close_unused() -> None:
                     stream.close()
 
 
-def remember(
-    name: str,
-    cwd: str,
-    argv: Sequence[str],
-    due: float,
-    control_socket: Callable[[], str | None],
-) -> None:
-    """After a listing of the mirror of `name` for a push from `cwd`: keep its command line
-    `argv`, with its master's control socket (asked only when the command line is new: an
-    `ssh -G`) and when the next full comparison is due (a Unix time)."""
+def remember(argv: Sequence[str], due: float, control_socket: Callable[[], str | None]) -> None:
+    """After this run's listing of the mirror (when its words may start one at the next
+    start-up): keep its command line `argv`, with its master's control socket (asked only
+    when the command line is new: an `ssh -G`) and when a plain push should start it (a Unix
+    time: when the next full comparison is due; 0 for a pull)."""
+    if not _run_key:
+        return
+    run = _run_key[0]
     store = warm.load_store(_STORE)
-    known = store.get(key(name, cwd))
+    known = store.get(run)
     if isinstance(known, dict) and known.get("argv") == list(argv):
         socket = known.get("socket")
     else:
@@ -192,5 +207,8 @@ def remember(
         return
     entry = {"argv": list(argv), "socket": socket, "due": float(due)}
     if known != entry:
-        store[key(name, cwd)] = entry
+        store.pop(run, None)  # in again at the end: the store keeps the newest
+        store[run] = entry
+        for old in list(store)[:-_KEPT]:
+            del store[old]
         warm.save_store(_STORE, store)
