@@ -128,7 +128,7 @@ def _start(scripts: Path) -> subprocess.CompletedProcess[str]:
     """build_and_start.sh without a source: starts an installed PBS (a no-op when running)."""
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        ["flock", str(LOCK), str(scripts / "build_and_start.sh")],
+        ["flock", "-o", str(LOCK), str(scripts / "build_and_start.sh")],
         capture_output=True,
         text=True,
         timeout=600,
