@@ -7,6 +7,7 @@ match is not used; no other command starts one."""
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import subprocess
@@ -176,6 +177,20 @@ with manifest_lock(manifest.path):
 """
 
 
+def _wait_for_listing(pid: int) -> None:
+    """Until the process `pid` has started its listing ahead (an ssh child, its script
+    in `bash --norc -c`)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for found in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parent = int((found / "stat").read_text().rpartition(")")[2].split()[1])
+                if parent == pid and b"bash --norc -c" in (found / "cmdline").read_bytes():
+                    return
+        time.sleep(0.02)
+    raise AssertionError("the push started no listing ahead")
+
+
 def test_a_listing_older_than_the_record_is_taken_anew(project: Path, remote_home: Path) -> None:
     """Another push holds the lock: this one's listing, started ahead, sees the mirror
     before that push sent the file edited here. Once the lock is free, the record is newer
@@ -190,7 +205,7 @@ def test_a_listing_older_than_the_record_is_taken_anew(project: Path, remote_hom
         assert holder.stdout is not None
         assert holder.stdout.readline() == "locked\n"
         pushing = qxub_popen("remote", "push", "R", "--full", "-v")
-        time.sleep(2)  # its listing has long been read there (it waits for the lock)
+        _wait_for_listing(pushing.pid)  # started: the push waits for the lock
         go.touch()
         assert holder.wait(timeout=60) == 0
         _, stderr = pushing.communicate(timeout=60)

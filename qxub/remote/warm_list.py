@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 _STORE = "warm-list.marshal"  # marshal: read with no import at all
 _KEPT = 64  # command lines kept at most (the oldest go): one per folder and words
+_TICK_NS = 10_000_000  # the coarsest clock tick file times are taken from (HZ=100)
 _TALK = frozenset({"-q", "--quiet", "-v", "--verbose", "-vv", "-vvv"})  # change no listing
 # Words `qxub remote push NAME` may carry for a listing ahead (the others, --dry-run and
 # --force, list differently or not at all).
@@ -113,8 +114,10 @@ def open_ahead(args: Sequence[str]) -> None:
 
 def not_before(ns: int) -> None:
     """What the mirror held may have changed at `ns` (the record was written then): a
-    listing started before is ended unread."""
-    if _ahead and _ahead[0][2] < ns:
+    listing started before is ended unread. A file's time is the kernel's coarse clock (up
+    to a tick, 10 ms at most, behind the time this process reads): a record written just
+    after the listing started may carry an earlier time, so one that close counts as after."""
+    if _ahead and _ahead[0][2] - _TICK_NS < ns:
         close_unused()
 
 
