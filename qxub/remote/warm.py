@@ -83,14 +83,11 @@ def open_ahead(args: Sequence[str]) -> None:
     if name is None or _stdin_has_data():
         return
     _wanted.append(name)
-    found = load_store(_STORE).get(name)
-    if not isinstance(found, dict):
+    found = live_entry(load_store(_STORE).get(name))
+    if found is None:
         return
-    argv, socket, prelude = found.get("argv"), found.get("socket"), found.get("prelude")
-    if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
-        return
-    if not isinstance(socket, str) or not is_socket(socket):
-        return
+    argv, entry = found
+    prelude = entry.get("prelude")
     if not isinstance(prelude, tuple) or not all(isinstance(line, str) for line in prelude):
         prelude = None
     from qxub import spawn
@@ -245,6 +242,20 @@ def _stdin_has_data() -> bool:
     except (AttributeError, OSError, ValueError):
         return False
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISREG(mode)
+
+
+def live_entry(found: object) -> tuple[list[str], dict[str, object]] | None:
+    """A stored entry (a store's value: a command line `argv` and its master's control
+    `socket`, with fields of its own) as (argv, the entry), while that master is up; None for
+    anything else (nothing stored, a damaged store, the master gone)."""
+    if not isinstance(found, dict):
+        return None
+    argv, socket = found.get("argv"), found.get("socket")
+    if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
+        return None
+    if not isinstance(socket, str) or not is_socket(socket):
+        return None
+    return argv, found
 
 
 def is_socket(path: str) -> bool:

@@ -84,15 +84,12 @@ def open_ahead(args: Sequence[str]) -> None:
         return
     run, full = found_key
     _run_key.append(run)
-    found = warm.load_store(_STORE).get(run)
-    if not isinstance(found, dict):
+    found = warm.live_entry(warm.load_store(_STORE).get(run))
+    if found is None:
         return
-    argv, socket, due = found.get("argv"), found.get("socket"), found.get("due")
-    if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
-        return
-    if not isinstance(socket, str) or not isinstance(due, float):
-        return
-    if not (full or time.time() >= due) or not warm.is_socket(socket):
+    argv, entry = found
+    due = entry.get("due")
+    if not isinstance(due, float) or not (full or time.time() >= due):
         return
     from qxub import spawn
 

@@ -67,17 +67,14 @@ def open_ahead(args: Sequence[str]) -> None:
     if name is None:
         return
     try:
-        found = warm.load_store(_STORE).get(key(name, os.getcwd()))
+        found = warm.live_entry(warm.load_store(_STORE).get(key(name, os.getcwd())))
     except OSError:
         return
-    if not isinstance(found, dict):
+    if found is None:
         return
-    argv, socket, listing = found.get("argv"), found.get("socket"), found.get("list")
-    if not isinstance(argv, list) or not all(isinstance(word, str) for word in argv):
-        return
-    if not isinstance(socket, str) or not isinstance(listing, str):
-        return
-    if not warm.is_socket(socket) or not os.path.isfile(listing):
+    argv, entry = found
+    listing = entry.get("list")
+    if not isinstance(listing, str) or not os.path.isfile(listing):
         return
     from qxub import spawn
 
