@@ -131,6 +131,25 @@ def test_a_plain_push_starts_the_listing_when_the_full_comparison_is_due(
     assert "sent pkg/other.py" in result.stderr
 
 
+@pytest.mark.usefixtures("project")
+def test_a_listing_not_due_after_all_is_dropped_and_not_started_again(
+    remote_home: Path,
+) -> None:
+    """The store's time says due, the record says compared just now (a watch did): the
+    plain push sends only what changed, drops the listing it started, and moves the store's
+    time to when the comparison is due."""
+    store = marshal.loads(_store().read_bytes())
+    (key,) = store
+    store[key]["due"] = time.time() - 1
+    _store().write_bytes(marshal.dumps(store))
+    (mirror(remote_home) / "pkg" / "other.py").unlink()
+    result = qxub("remote", "push", "R", "-v")
+    assert result.returncode == 0, result.stderr
+    assert LISTED_AHEAD not in result.stderr
+    assert "up to date" in result.stderr  # no full comparison: the file gone there is not seen
+    assert marshal.loads(_store().read_bytes())[key]["due"] > time.time() + 500
+
+
 def _age_record(root: Path, *, seconds: float) -> None:
     """Move the record's last full comparison back by `seconds` (as time passing would)."""
     code = (

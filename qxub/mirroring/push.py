@@ -135,7 +135,9 @@ class Pusher:
         # A full push lists the whole mirror (unless it was found empty just now): that runs
         # there while the files are selected here.
         listing = None
-        if full and not empty:
+        if not full:
+            warm_list.not_due(manifest.verified_at + FULL_EVERY)
+        elif not empty:
             # Started at start-up (warm_list), the listing counts only if it is not older
             # than the record: another push may have written both since.
             warm_list.not_before(manifest.file_stamp[2] if manifest.file_stamp else 0)

@@ -118,6 +118,20 @@ def not_before(ns: int) -> None:
         close_unused()
 
 
+def not_due(due: float) -> None:
+    """This push compares only what changed: the full comparison is due at `due` (a Unix
+    time; another run, a watch, compared since the store's time was written). A listing
+    started ahead is ended unread, and the next push starts none before `due`."""
+    if not _ahead:
+        return
+    close_unused()
+    store = warm.load_store(_STORE)
+    entry = store.get(_run_key[0]) if _run_key else None
+    if isinstance(entry, dict):
+        entry["due"] = float(due)
+        warm.save_store(_STORE, store)
+
+
 def take(argv: Sequence[str], timeout: float | None) -> Result | None:
     """The listing started ahead, read to its end, if it runs exactly `argv`; else None (it
     waits for the command it runs: a pull from a job's run folder asks where that is
