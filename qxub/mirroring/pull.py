@@ -71,7 +71,7 @@ def pull(
         manifest = load_manifest(remote.name, root)
         # Started at start-up (warm_list), the listing counts only if it is not older than
         # the record: another push or pull may have written both since.
-        warm_list.not_before(manifest.file_stamp[2] if manifest.file_stamp else 0)
+        warm_list.not_before(manifest.written_ns)
         result = _pull(ctx, manifest, source or path, paths, dry_run, force, keep_local, progress)
         if not dry_run:
             manifest.save()

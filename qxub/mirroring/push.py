@@ -140,7 +140,7 @@ class Pusher:
         elif not empty:
             # Started at start-up (warm_list), the listing counts only if it is not older
             # than the record: another push may have written both since.
-            warm_list.not_before(manifest.file_stamp[2] if manifest.file_stamp else 0)
+            warm_list.not_before(manifest.written_ns)
             due = started + FULL_EVERY
             listing = Background(lambda: self._state(full=True, due=due))
         selecting, self.selecting = self.selecting, None

@@ -38,8 +38,9 @@ class Transport(Protocol):
         ahead: float | None = None,
     ) -> proc.Result:
         """Run a script to its end, its output captured. `ahead`: the script only reads,
-        and the next `qxub remote push` from this folder may start it at start-up (with
-        --full, or from this Unix time on): OpenSSH keeps its command line for that
+        and the next run of the same `qxub remote push` or `pull` words from this folder may
+        start it at start-up (a push with --full, or from this Unix time on): OpenSSH keeps
+        its command line for that
         (qxub.remote.warm_list), and takes it from there when so started; a transport with
         no session to start (paramiko's one connection, this machine) runs it now."""
         ...

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from qxub.remote import warm
+from qxub.remote import warm, warm_list
 from qxub.xdg import state_dir
 
 TYPE_CHECKING = False  # as typing's, without importing typing (3 ms at start-up)
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 FIND = "find"  # GNU find (-files0-from); any other answers nothing, and nothing is opened
 _STORE = "warm-push.marshal"  # marshal: read with no import at all
 _LISTS = "warm-push"  # the lists, one per project and remote
-# Words `qxub remote push NAME` may carry for a session ahead: the others (--dry-run,
-# --full, --force) send no small push.
-_PLAIN = frozenset({"-q", "--quiet", "-v", "--verbose", "-vv", "-vvv"})
 _WAIT = 2.0  # seconds a push waits for find's answer at most; later, no session is opened
 
 # Locks of find's answer: held while acted on, and held until it has been (see _decide).
@@ -47,13 +44,10 @@ _settled: list[bool] = []  # the push wants no session any more: none may be ope
 
 def push_named(args: Sequence[str]) -> str | None:
     """The remote of `remote push NAME [-q] [-v]`, else None (another command, or a push that
-    sends no small push, or names no remote: a guess from the words alone)."""
-    if len(args) < 3 or args[0] != "remote" or args[1] != "push":
-        return None
-    names = [word for word in args[2:] if word not in _PLAIN]
-    if len(names) != 1 or names[0].startswith("-"):
-        return None
-    return names[0]
+    sends no small push: --full, --dry-run, --force; or one that names no remote: a guess
+    from the words alone)."""
+    found = warm_list.push_words(args)
+    return found[0] if found is not None and not found[1] else None
 
 
 def key(name: str, cwd: str) -> str:

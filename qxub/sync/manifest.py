@@ -64,6 +64,11 @@ class Manifest:
     # record is still what the file holds, and need not be read again.
     file_stamp: tuple[int, int, int] | None = field(default=None, compare=False)
 
+    @property
+    def written_ns(self) -> int:
+        """When the record was last written (its file's time, ns); 0 when it has no file."""
+        return self.file_stamp[2] if self.file_stamp else 0
+
     def synced_stamp(self, rel: str) -> Stamp | None:
         entry = self.synced.get(rel)
         return None if entry is None else entry.stamp
