@@ -5,7 +5,13 @@ what git lists, and nothing is left running."""
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import tempfile
 from pathlib import Path
+
+import pytest
+from test_ignore_layers import _as_nobody
 
 from qxub.sync import git_select
 from qxub.sync.git_select import start_listing
@@ -74,3 +80,51 @@ def test_untracked_files_few_or_many_take_their_place_with_their_stamps(tmp_path
         ):
             info = os.lstat(root / rel)
             assert (size, mtime) == (info.st_size, info.st_mtime_ns), rel
+
+
+def test_paths_taken_at_once_or_one_by_one_select_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's paths are lstat'ed a chunk at a time and taken whole when each is a readable
+    regular file; a chunk holding anything else is taken path by path. Both give the same
+    selection, as `nobody` (permission bits count), with chunks of three paths: a tracked file
+    deleted here, one below a folder that is now a symlink (to a folder that holds a file of
+    that name), one nobody may not read, one of
+    another owner that all may read, a symlink, a nested clone."""
+    base = Path(tempfile.mkdtemp(prefix="qxub-chunks-", dir="/tmp"))
+    base.chmod(0o755)
+    root = base / "p"
+    try:
+        git_init(root)
+        write_tree(root, {f"a{i}.txt": f"{i}\n" for i in range(7)})
+        write_tree(root, {"gone.txt": "", "linked": {"in.txt": ""}, "secret": "", "others": ""})
+        write_tree(root, {"sub": {f"b{i}": "" for i in range(5)}, "open": "o\n"})
+        (root / "sub" / "in.txt").write_text("here too\n")
+        track(root, ["a0.txt", "a1.txt", "gone.txt", "linked/in.txt"], commit=True)
+        (root / "gone.txt").unlink()
+        shutil.rmtree(root / "linked")
+        (root / "linked").symlink_to("sub")
+        (root / "link").symlink_to("a1.txt")
+        git_init(root / "nested")
+        (root / "nested" / "n.txt").write_text("n\n")
+        owned = [path for path in root.rglob("*") if path.name not in ("others", "open")]
+        for path in [root, *owned]:
+            os.lchown(path, pwd.getpwnam("nobody").pw_uid, -1)
+        (root / "secret").chmod(0)
+        (root / "others").chmod(0o444)  # root's, readable by all
+        monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+        monkeypatch.setenv("GIT_CONFIG_KEY_0", "safe.directory")
+        monkeypatch.setenv("GIT_CONFIG_VALUE_0", "*")
+        monkeypatch.setattr(git_select, "_CHUNK", 3)
+        selected = _as_nobody(lambda: select_files(root)) if os.geteuid() == 0 else None
+        monkeypatch.setattr(git_select, "_all_readable_files", lambda *_: False)
+        each = _as_nobody(lambda: select_files(root)) if os.geteuid() == 0 else None
+    finally:
+        shutil.rmtree(base)
+    if selected is None or each is None:
+        pytest.skip("needs root, to own files as `nobody`")
+    assert selected.files == each.files
+    assert selected.unreadable == each.unreadable == ["secret"]
+    assert selected.warnings == each.warnings
+    assert "gone.txt" not in selected.files and "linked/in.txt" not in selected.files
+    assert {"others", "open", "link", "nested/n.txt", "sub/b4", "a6.txt"} <= set(selected.files)

@@ -26,11 +26,13 @@ walks itself when git has not answered by then.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from pathlib import Path
 
 from qxub.sync.entries import Found, show
@@ -151,6 +153,45 @@ if os.access not in os.supports_follow_symlinks:
     _lexists = os.path.lexists
 
 
+_CHUNK = 256  # paths lstat'ed at once: their stats (about 1 KB each) held at a time
+_FOLDER = operator.itemgetter(0)
+_NAME = operator.itemgetter(2)
+_SIZE = operator.attrgetter("st_size")
+_MTIME = operator.attrgetter("st_mtime_ns")
+_MODE = operator.attrgetter("st_mode")
+
+
+def _lstats(paths: list[bytes]) -> list[os.stat_result | OSError]:
+    """os.lstat of each path, in C while none fails; the error in place of one that does."""
+    stats: list[os.stat_result | OSError] = []
+    them = iter(paths)
+    while True:
+        try:
+            stats.extend(map(os.lstat, them))
+            return stats
+        except OSError as exc:  # the path it failed on is taken from `them`: the next one
+            stats.append(exc)
+
+
+def _all_readable_files(
+    stats: list[os.stat_result | OSError], readable: Callable[[bytes, os.stat_result], bool] | None
+) -> bool:
+    """Whether every lstat is of a regular file this process can read, by its permission bits
+    (entries.Found's `readable`: the owner's read bit, when this user owns them all)."""
+    if not stats:
+        return True
+    try:
+        modes = list(map(_MODE, stats))
+    except AttributeError:  # an error in place of a stat
+        return False
+    if set(map(stat.S_IFMT, modes)) != {stat.S_IFREG}:
+        return False
+    if readable is None:
+        return True
+    owners = set(map(operator.attrgetter("st_uid"), stats))
+    return owners == {os.geteuid()} and all(map(operator.and_, modes, repeat(stat.S_IRUSR)))
+
+
 class _Taken:
     """What git's listings select, looked at once each (an lstat), kept apart until both
     listings are in (a `.qxubignore` in either, and the caller walks instead)."""
@@ -201,52 +242,61 @@ class _Taken:
             for rel in paths:
                 if rel.rpartition(b"/")[2] == QXUBIGNORE or QXUBIGNORE + b"/" in rel:
                     return False
-        found = self.found
-        files, sizes, mtimes, modes = found.files, found.sizes, found.mtimes, found.modes
-        add_file, add_size, add_mtime, add_mode = (
-            files.append,
-            sizes.append,
-            mtimes.append,
-            modes.append,
-        )
-        readable = found.readable
-        lstat, regular, top = os.lstat, stat.S_IFREG, self.top
-        # The folder of the last path (paths come sorted: a folder's files one after
-        # another) and its length, compared without slicing each path.
-        folder, seen, seen_plain = b"", -1, True
-        for rel in paths:
-            cut = rel.rfind(b"/") + 1
-            if cut == len(rel):  # a nested clone: git does not go in, qxub does
-                self.folders.append(rel)
-                continue
-            if cut != seen or not rel.startswith(folder):
-                folder, seen = rel[:cut], cut
-                if not self._no_qxubignore(folder[:-1]):
-                    return False
-                seen_plain = self.plain(folder[:-1])
-            if not seen_plain:
-                continue  # below a symlinked folder (a tracked file): not in the project now
-            path = top + rel
-            try:
-                info = lstat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # tracked, deleted here
-            except OSError as exc:
-                found.cannot_read(rel, exc)
-                continue
-            mode = info.st_mode
-            if mode & 0o170000 == regular and (readable is None or readable(path, info)):
-                add_file(rel)
-                add_size(info.st_size)
-                add_mtime(info.st_mtime_ns)
-                add_mode(mode)
-            elif stat.S_ISDIR(mode):
-                self.folders.append(rel + b"/")  # a submodule (or a tracked file now a folder)
-            else:
-                if stat.S_ISLNK(mode) and rel.rpartition(b"/")[2] == b".gitignore":
-                    shown = show(self.prefix + rel)
-                    found.warnings.append(
-                        f"{shown} is a symlink: not read (git does not follow it)"
-                    )
-                found.add(rel, path, info)
+        # Each path's folder and name, split in C (a Python statement per path costs as
+        # much as its lstat); each folder checked once, in the order listed.
+        parts = list(map(bytes.rpartition, paths, repeat(b"/")))
+        folders = dict.fromkeys(map(_FOLDER, parts))
+        if b"" in map(_NAME, parts):  # `x/`, a nested clone: no folder of a file of its own
+            folders = dict.fromkeys(folder for folder, _, name in parts if name)
+        plain = True
+        for folder in folders:
+            if not self._no_qxubignore(folder):
+                return False
+            plain = plain and self.plain(folder)
+        del parts
+        for start in range(0, len(paths), _CHUNK):
+            self._take_all(paths[start : start + _CHUNK], plain)
         return True
+
+    def _take_all(self, paths: list[bytes], plain: bool) -> None:
+        """Take these paths (their folders checked): all at once when each is a readable
+        regular file and their folders are `plain`, else one by one."""
+        full = list(map(self.top.__add__, paths))
+        stats = _lstats(full)
+        found = self.found
+        if plain and _all_readable_files(stats, found.readable):
+            found.files += paths
+            found.sizes.extend(map(_SIZE, stats))
+            found.mtimes.extend(map(_MTIME, stats))
+            found.modes.extend(map(_MODE, stats))
+            return
+        for rel, path, info in zip(paths, full, stats, strict=True):
+            self._take_one(rel, path, info)
+
+    def _take_one(self, rel: bytes, path: bytes, info: os.stat_result | OSError) -> None:
+        """One listed path, as its lstat (or the error it raised) shows it."""
+        found = self.found
+        folder, _, name = rel.rpartition(b"/")
+        if not name:  # a nested clone: git does not go in, qxub does
+            self.folders.append(rel)
+            return
+        if not self.plain(folder):
+            return  # below a symlinked folder (a tracked file): not in the project now
+        if isinstance(info, (FileNotFoundError, NotADirectoryError)):
+            return  # tracked, deleted here
+        if isinstance(info, OSError):
+            found.cannot_read(rel, info)
+            return
+        mode = info.st_mode
+        if stat.S_ISREG(mode) and (found.readable is None or found.readable(path, info)):
+            found.files.append(rel)
+            found.sizes.append(info.st_size)
+            found.mtimes.append(info.st_mtime_ns)
+            found.modes.append(mode)
+        elif stat.S_ISDIR(mode):
+            self.folders.append(rel + b"/")  # a submodule (or a tracked file now a folder)
+        else:
+            if stat.S_ISLNK(mode) and name == b".gitignore":
+                shown = show(self.prefix + rel)
+                found.warnings.append(f"{shown} is a symlink: not read (git does not follow it)")
+            found.add(rel, path, info)
