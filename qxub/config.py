@@ -8,12 +8,12 @@ is a ConfigError naming the file, the key and what is valid.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qxub.errors import ConfigError
 from qxub.project import find_project_root
+from qxub.record import field, record
 from qxub.schema import Reader, load_yaml
 from qxub.state import config_dirs, config_home
 
@@ -28,7 +28,7 @@ DefaultsValidator = Callable[[str, Any], Any]
 RemoteParser = Callable[[Path, str, Any], Any]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Schema:
     """The checks that need knowledge from above this module (exec options, remotes)."""
 
@@ -36,7 +36,7 @@ class Schema:
     remotes: RemoteParser | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Layer:
     name: str  # system, user, project or file (--config); "target" when set_value checks
     path: Path
@@ -177,7 +177,7 @@ def user_jobs_dir() -> str | None:
     return found
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     layers: tuple[Layer, ...]
     schema: Schema | None = None  # what the layers were checked with

@@ -9,15 +9,15 @@ A mapping written in flow style (`{a: 1}`) that must change is rewritten in bloc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from qxub.errors import ConfigError
+from qxub.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     """One `key: value` of a block mapping: its first and last line (inclusive)."""
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qxub import protocol
+from qxub import record as records
 from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.job.spec import JobSpec
 from qxub.jobs import SCRIPT_NAME, dry_run, submit
 from qxub.monitor import Paused, describe_outcome, follow, follow_segment
 from qxub.polling import Outcome
+from qxub.record import record
 from qxub.schedulers.base import Scheduler
 from qxub.state import JobRecord, update_record
 from qxub.stdin import piped_fd
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Mode", "Streams", "cancel_job", "execute", "follow_to_end", "reader_gone", "run_exec"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mode:
     dry: bool = False
     terse: bool = False
@@ -49,7 +49,7 @@ def run_exec(options: ExecOptions, cwd: Path) -> int:
             hint="e.g. qxub exec --remote local --sync --snapshot -- ...",
         )
     stdin_fd = piped_fd()
-    spec = dataclasses.replace(spec_from_options(options, cwd), stdin=stdin_fd is not None)
+    spec = records.replace(spec_from_options(options, cwd), stdin=stdin_fd is not None)
     placement = place(spec, scheduler=options.scheduler, internet=options.internet)
     scheduler = get_scheduler(placement.scheduler)
     mode = Mode(

@@ -5,13 +5,14 @@ side imports the other; both import this."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from qxub.record import record
 
 Kind = Literal["file", "dir", "link", "other"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Attrs:
     """A remote file's kind, size, modification time (whole seconds) and permission bits."""
 
@@ -21,7 +22,7 @@ class Attrs:
     mode: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NewFile:
     """A small file to write whole: created as `temp` (with `create_perms` less the umask
     there), its time (and `perms`, when given) set, then renamed over `path`."""

@@ -16,10 +16,10 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import QxubError
+from qxub.record import record
 from qxub.schedulers.base import JobState, State
 from qxub.state import RUN_ID_SUFFIX, JobRecord, jobs_dir, read_exit_code, record_from_dict
 
@@ -31,7 +31,7 @@ NOT_JOBS = frozenset({INDEX, "local-ids"})
 AskState = Callable[[JobRecord], JobState]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     path: Path
     job_id: str | None

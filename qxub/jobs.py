@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub import __version__
+from qxub import record as records
 from qxub.job.script import STDIN_FILE, render_script
 from qxub.job.spec import JobSpec
+from qxub.record import record
 from qxub.schedulers.base import Scheduler
 from qxub.state import RUN_FOLDER_ENV, RUN_ID_SUFFIX, JobRecord, new_logdir, save_record
 
 SCRIPT_NAME = "job.sh"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DryRun:
     script: str
     submit_command: str
@@ -66,7 +66,7 @@ def submit(
         extra["stdin_bytes"] = stage(stdin_fd, logdir / STDIN_FILE, status)
         if not extra["stdin_bytes"]:  # an empty pipe (a remote qxub's, mostly): no stdin
             (logdir / STDIN_FILE).unlink()
-            spec = dataclasses.replace(spec, stdin=False)
+            spec = records.replace(spec, stdin=False)
             extra = {}
     script = logdir / SCRIPT_NAME
     text = render_script(

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
 
 from qxub.errors import QxubError
 from qxub.monitor_array import array_outcome
+from qxub.record import record, replace
 from qxub.schedulers.base import Scheduler, State
 from qxub.schedulers.registry import get_scheduler
 from qxub.state import JobRecord, read_exit_code
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JobView:
     job_id: str
     scheduler: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,13 +20,14 @@ from qxub.job.resources import format_duration
 from qxub.job.script import STARTED_FILE, output_log
 from qxub.monitor_array import follow_array
 from qxub.polling import IDLE_FIRST, IDLE_MOST, SIGNALLED, Clock, Outcome, Poller, elapsed
+from qxub.record import record, replace
 from qxub.schedulers.base import JobState, Scheduler, State
 from qxub.state import JobRecord, load_record, read_exit_code
 
 READ_MOST = 1 << 20  # bytes of the output log read at once
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Paused:
     """A follow segment ended before the job: follow again from `offset` of its output log."""
 

@@ -4,10 +4,10 @@ checks that the two lists agree, so a new option cannot be half added."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from qxub.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExecOptions:
     """One `qxub exec`, as typed (plus config `defaults:` on the local path)."""
 

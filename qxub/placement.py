@@ -6,10 +6,9 @@ and queue limits are the ones that count.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
 
+from qxub import record as records
 from qxub.errors import UsageError
 from qxub.job.habits import select_equivalent
 from qxub.job.spec import JobSpec
@@ -23,11 +22,12 @@ from qxub.platforms import (
     host_names,
     load_platform,
 )
+from qxub.record import record
 from qxub.schedulers.registry import detect_scheduler_name
 from qxub.state import jobs_dir
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placement:
     spec: JobSpec  # with the queue chosen and cpus filled in where --queue auto did so
     scheduler: str
@@ -60,7 +60,7 @@ def place(
             )
         choice = choose_queue(platform, spec.resources, internet=internet)
         notes += explain(choice)
-        placed = dataclasses.replace(spec, queue=choice.queue.name, resources=choice.resources)
+        placed = records.replace(spec, queue=choice.queue.name, resources=choice.resources)
         return Placement(
             placed,
             scheduler_name,
@@ -107,5 +107,5 @@ def _with_storage(prefixes: tuple[tuple[str, str], ...], spec: JobSpec) -> JobSp
                 words.append(f"{kind}/{project}")
     if not words:
         return spec
-    resources = dataclasses.replace(spec.resources, storage="+".join(words))
-    return dataclasses.replace(spec, resources=resources)
+    resources = records.replace(spec.resources, storage="+".join(words))
+    return records.replace(spec, resources=resources)

@@ -4,11 +4,11 @@ shared by the monitor of a single job (monitor.py) and of an array (monitor_arra
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.job.script import STARTED_FILE
+from qxub.record import record
 from qxub.schedulers.base import JobState, Scheduler, State
 from qxub.state import JobRecord
 
@@ -23,7 +23,7 @@ SIGNALLED = 129
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     exit_code: int
     reason: str | None

@@ -15,15 +15,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, Any
 
 from qxub.errors import CommandFailed
+from qxub.record import record
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     argv: tuple[str, ...]
     returncode: int
@@ -31,7 +31,7 @@ class Result:
     stderr: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BytesResult:
     """A finished command's output as bytes (names from `git ls-files -z` need no unquoting)."""
 

@@ -8,14 +8,14 @@ need is imported when a record is written or read.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qxub import record as records
 from qxub.errors import JobNotFound
+from qxub.record import field, record
 from qxub.xdg import state_dir, xdg_dir
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def jobs_dir() -> Path:
     return state_home() / "jobs"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JobRecord:
     """What qxub remembers of a submitted job. Stored as record.json in the job's log dir."""
 
@@ -116,7 +116,7 @@ def save_record(record: JobRecord) -> None:
     """Write the record atomically and index it by job id."""
     import json
 
-    data = dataclasses.asdict(record)
+    data = records.asdict(record)
     tmp = record.path / "record.json.tmp"
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(record.path / "record.json")
@@ -143,7 +143,7 @@ def load_record(job_id: str) -> JobRecord:
 
 
 def update_record(record: JobRecord, **extra: Any) -> JobRecord:
-    new = dataclasses.replace(record, extra={**record.extra, **extra})
+    new = records.replace(record, extra={**record.extra, **extra})
     save_record(new)
     return new
 

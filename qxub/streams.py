@@ -7,14 +7,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
 from qxub.errors import EXIT_BROKEN_PIPE
 from qxub.pipes import silence_stdout
+from qxub.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Streams:
     """Where output goes: the job's stdout/stderr as bytes, qxub's own text."""
 

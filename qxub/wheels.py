@@ -17,11 +17,11 @@ import importlib.util
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from qxub.errors import QxubError
+from qxub.record import record
 
 # What a remote qxub imports: click and PyYAML. paramiko and watchdog serve the laptop only
 # (the paramiko transport, `qxub remote watch`) and are imported only there.
@@ -31,7 +31,7 @@ _KEEP_METADATA = ("METADATA", "entry_points.txt", "top_level.txt")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Wheel:
     name: str  # the distribution's name as installed, e.g. PyYAML
     version: str

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import click
 import pytest
 
+from qxub import record as records
 from qxub.cli.configured import cli_config, options_as_typed, with_config_defaults
 from qxub.cli.exec_cmd import exec_command
 from qxub.options import ExecOptions
@@ -15,7 +15,7 @@ from qxub.options import ExecOptions
 
 def test_every_exec_parameter_has_its_field_and_every_field_its_parameter() -> None:
     params = {p.name for p in exec_command.params if p.name != "help"}
-    fields = {f.name for f in dataclasses.fields(ExecOptions)} - {"typed"}
+    fields = set(records.fields(ExecOptions)) - {"typed"}
     assert params == fields
 
 
@@ -32,7 +32,7 @@ def test_options_as_typed_are_frozen_and_keep_what_was_typed() -> None:
     assert options.command == ("echo", "hi")
     # In the options' own order, whatever the order typed.
     assert options.typed == ("--mod", "a", "--mod", "b", "--mem", "16GB", "--verbose", "--verbose")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(records.FrozenInstanceError):
         options.mem = "1GB"  # type: ignore[misc]
 
 

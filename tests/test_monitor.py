@@ -10,7 +10,6 @@ import io
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from qxub.job.script import EXIT_CODE_FILE, OUTPUT_LOG, STARTED_FILE
 from qxub.job.spec import JobSpec
 from qxub.monitor import follow
 from qxub.polling import Outcome, Poller
+from qxub.record import replace
 from qxub.schedulers.base import JobState
 from qxub.schedulers.local import PID_FILE, RUNNER_LOG, LocalScheduler
 from qxub.schedulers.pbs import PbsScheduler

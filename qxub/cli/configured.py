@@ -3,7 +3,6 @@ options (for `defaults:`) and the remotes schema, and the exec options as typed 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from qxub import record as records
 from qxub.cli.exec_options import (
     NOT_DEFAULTABLE,
     defaults_validator,
@@ -91,4 +91,4 @@ def with_config_defaults(ctx: click.Context, options: ExecOptions, config: Confi
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
             continue
         changes[param.name] = _frozen(value)  # checked and converted when the file was loaded
-    return dataclasses.replace(options, **changes)
+    return records.replace(options, **changes)

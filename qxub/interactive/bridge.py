@@ -12,16 +12,16 @@ import select
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import FrameType
 
 from qxub import proc
+from qxub.record import field, record
 from qxub.terminal import raw_terminal, set_window_size, window_size, write_all
 
 CTRL_C = b"\x03"
 
 
-@dataclass
+@record
 class Watch:
     """What the caller sees of a bridged session: `output` gets each chunk the program
     writes, `keys` each chunk typed and returns what to pass on (b"" swallows it), `resized`

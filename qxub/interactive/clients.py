@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from qxub.record import record
 
 # Directives that send a batch job's output to files: an interactive job writes to its
 # terminal (`srun --output` would even take the pty's output away).
@@ -18,7 +19,7 @@ _DROPPED = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Client:
     """One scheduler's interactive client."""
 

@@ -4,10 +4,10 @@ interactive job, from the file its script writes), and relays in this process.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.errors import UsageError
+from qxub.record import record
 from qxub.remote.forwarding import Forwarder, PortSpec, check_all_free
 from qxub.remote.local import LocalTransport
 from qxub.schedulers.base import Scheduler
@@ -22,7 +22,7 @@ def port_specs(texts: Sequence[str]) -> list[PortSpec]:
     return specs
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NodeFile:
     """The node an interactive job writes at its start (the local runner's is this host)."""
 

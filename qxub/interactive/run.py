@@ -5,7 +5,6 @@ says so and why, and Ctrl-C cancels it; once the job runs, every key goes to the
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qxub import record as records
 from qxub.errors import EXIT_INTERRUPTED, QxubError, UsageError
 from qxub.interactive.bridge import CTRL_C, Bridge, Watch
 from qxub.interactive.clients import CLIENTS, Client
@@ -56,7 +56,7 @@ def run_interactive(options: ExecOptions, cwd: Path) -> int:
     check_options(options)
     if not options.command:
         shell = os.environ.get("SHELL") or "/bin/bash"
-        options = dataclasses.replace(options, command=(shell,))
+        options = records.replace(options, command=(shell,))
     spec = spec_from_options(options, cwd)
     placement = place(spec, scheduler=options.scheduler, internet=options.internet)
     scheduler = get_scheduler(placement.scheduler)

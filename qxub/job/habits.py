@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from qxub.errors import UsageError
 from qxub.job.resources import format_size, parse_duration, parse_size
+from qxub.record import record
 
 # -l word -> the qxub option it means. The field names are Resources' own.
 _FIELDS = {
@@ -42,7 +42,7 @@ _ALREADY_DONE = ("wd",)
 _GRES_GPU_RE = re.compile(r"^gpu(?::(?P<type>[A-Za-z][\w.-]*))?(?::(?P<count>\d+))?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LWords:
     """What `-l` said: resources by Resources field (value and the word as typed), and the
     words passed on verbatim."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from qxub.job.array import array_indices
+from qxub.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Context:
     """The execution context: what is activated before the command runs."""
 
@@ -30,7 +30,7 @@ class Context:
         return "default"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resources:
     """What the job asks of the scheduler. Sizes in bytes, times in seconds."""
 
@@ -44,7 +44,7 @@ class Resources:
     extra: tuple[tuple[str, str], ...] = ()  # -l KEY=VALUE, passed on verbatim
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JobSpec:
     """One job. `argv` is the command as a list of words, kept so end to end."""
 

@@ -9,11 +9,11 @@ import shlex
 import shutil
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from qxub import __version__, protocol
 from qxub.errors import QxubError
 from qxub.mirroring.engines import engine_choice
+from qxub.record import record
 from qxub.remote.config import Remote
 from qxub.remote.paramiko import NOT_INSTALLED_HINT
 from qxub.remote.reach import openssh_to, sftp_files, transport_for, transport_kind
@@ -24,7 +24,7 @@ from qxub.remote.transport import Transport
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     verdict: str  # OK, WARN or FAIL
     what: str

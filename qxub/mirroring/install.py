@@ -13,10 +13,10 @@ import base64
 import hashlib
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from qxub import __version__
 from qxub.errors import QxubError
+from qxub.record import record
 from qxub.remote.config import Remote, shell_word_with_vars
 from qxub.remote.scripts import (
     install_probe_script,
@@ -33,7 +33,7 @@ DATA_HOME = '"${XDG_DATA_HOME:-$HOME/.local/share}"/qxub'
 CHUNK = 60_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Installed:
     command: str  # the remote path of the venv's qxub, for qxub_command
     python: str  # "3.11.2 /usr/bin/python3.11", or "" when it was already there

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qxub import __version__
 from qxub.errors import QxubError
+from qxub.record import record
 from qxub.remote.config import Remote, shell_word_with_vars
 from qxub.remote.reach import rsync_route
 from qxub.remote.scripts import RSYNC_PROBE, mirror_script
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from qxub.sync.rsync import Endpoint
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MirrorPlace:
     word: str  # the mirror root as one shell word ({{user}} etc. expanded there)
     display: str  # as configured, for messages
@@ -48,7 +48,7 @@ def owner_prefix(project_root: Path) -> str:
     return text[: text.index(', "qxub":')]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mirror:
     path: str  # the mirror's real path there
     rsync: bool  # whether rsync is on the remote's PATH (for the choice of sync engine)

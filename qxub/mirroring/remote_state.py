@@ -11,12 +11,12 @@ import re
 import sys
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
 from qxub.errors import QxubError
 from qxub.mirroring.place import check_owner
+from qxub.record import field, record
 from qxub.remote.config import Remote
 from qxub.remote.scripts import delete_script, mirror_state_script, paths_word
 from qxub.remote.transport import Transport
@@ -35,7 +35,7 @@ _PIECE = 1 << 16  # characters of the listing read at a time (`_read`)
 _LINE = re.compile(r"(?<![^\0])([fld]) ([0-9]+) (-?[0-9]+)[^ \0]* (?:\./)*([^\0]*)\0")
 
 
-@dataclass
+@record
 class MirrorState:
     exists: bool
     marker: str | None = None

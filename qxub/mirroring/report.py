@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from qxub.job.resources import format_duration, format_size_human
+from qxub.record import field, record
 from qxub.sync.engine import Transfer
 from qxub.sync.entries import show
 
 Say = Callable[[str], None]
 
 
-@dataclass
+@record
 class PushResult:
     transfer: Transfer = field(default_factory=Transfer)
     selected: int = 0

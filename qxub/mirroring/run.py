@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qxub import record as records
 from qxub.errors import QxubError, UsageError
 from qxub.mirroring.place import mirror_place
 from qxub.project import find_project_root
@@ -140,7 +140,7 @@ def run_remote_exec(
                 "went to the first try, so the job was not run",
                 hint="run the same command again",
             )
-        remote = dataclasses.replace(remote, qxub_command=(installed.command,))
+        remote = records.replace(remote, qxub_command=(installed.command,))
         return follow(remote, remote_exec_script(remote, words, cwd, remote_path, token))
     finally:
         if forwarder is not None:
@@ -155,7 +155,7 @@ def _heal_on_reattach(hooks: FollowHooks, forwarder: Forwarder) -> FollowHooks:
         forwarder.heal()
         hooks.reattached(job_id)
 
-    return dataclasses.replace(hooks, reattached=reattached)
+    return records.replace(hooks, reattached=reattached)
 
 
 def run_remote_terminal(

@@ -19,13 +19,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from qxub import proc
 from qxub.mirroring.progress import clear, meter
 from qxub.mirroring.remote_state import MirrorState
+from qxub.record import field, record
 from qxub.remote.config import Remote
 from qxub.remote.transport import Transport
 from qxub.remote.unpack import unpack_script
@@ -56,7 +56,7 @@ def zstd_here() -> bool:
     return shutil.which("zstd") is not None
 
 
-@dataclass
+@record
 class Streamed:
     transfer: Transfer
     landed: bool  # every file is there as sent; else the mirror must be looked at again

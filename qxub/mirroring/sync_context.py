@@ -3,12 +3,12 @@ record, the transport and the mirror's checked place (`open_sync`), and the sync
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
 from qxub.mirroring.place import Mirror, MirrorPlace, check_mirror, mirror_place, rsync_there
 from qxub.mirroring.root import checked_root
+from qxub.record import record
 from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
 from qxub.remote.transport import Transport
@@ -16,7 +16,7 @@ from qxub.sync.engine import SyncEngine
 from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SyncContext:
     remote: Remote
     root: Path

@@ -43,16 +43,16 @@ Unknown keys and wrong types are a ConfigError naming the file, the key path and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from qxub.job.resources import format_size
+from qxub.record import record
 from qxub.schedulers.registry import NAMES
 from qxub.schema import Reader, join, kind
 
 SCHEDULERS = NAMES  # what a platform's `scheduler:` may name
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WalltimeStep:
     """Jobs of up to `up_to_cpus` cpus may run at most `max_walltime` seconds."""
 
@@ -60,7 +60,7 @@ class WalltimeStep:
     max_walltime: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Queue:
     """One queue's limits and charge. Sizes in bytes, times in seconds, limits per node."""
 
@@ -118,7 +118,7 @@ class Queue:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     """A cluster: its scheduler, how to recognise its hosts, and its queues in file order."""
 

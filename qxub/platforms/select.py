@@ -25,13 +25,13 @@ any other job without cpus gets the queue's smallest request (min_cpus, 1 on mos
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 
 from qxub.errors import QxubError
 from qxub.job.resources import format_size
 from qxub.job.spec import Resources
 from qxub.platforms.model import Platform, Queue, format_hours
 from qxub.platforms.model import cpus as plural_cpus
+from qxub.record import record, replace
 from qxub.schema import did_you_mean
 
 DEFAULT_RUNTIME = 3600  # seconds; what a job without --runtime is costed for
@@ -41,7 +41,7 @@ class QueueError(QxubError):
     """A queue that does not exist, or a job that a queue (or every queue) cannot take."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Estimate:
     """A job priced on one queue. `resources` has cpus (and gpus) filled in for that queue."""
 
@@ -62,7 +62,7 @@ class Estimate:
         return "memory" if self.memory_cpus > self.cpus else "cpus"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rejection:
     """A queue that cannot take the job, and every limit that says so."""
 
@@ -70,7 +70,7 @@ class Rejection:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueueChoice:
     """The result of `--queue auto`: the cheapest fitting queue and what it was chosen over."""
 

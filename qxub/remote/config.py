@@ -11,12 +11,12 @@ import re
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qxub.config import Config, check_jobs_dir
 from qxub.errors import ConfigError, QxubError
+from qxub.record import record
 from qxub.remote.target import SshTarget
 from qxub.schema import Reader, close_matches, join
 from qxub.state import config_home, state_home
@@ -64,7 +64,7 @@ _LOCAL_VARS = ("user",)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}|\{(\w+)\}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Remote:
     """A place to run jobs. The built-in `local` remote has no ssh target."""
 

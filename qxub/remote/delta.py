@@ -17,11 +17,11 @@ import os
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qxub import proc
 from qxub.errors import QxubError
+from qxub.record import record
 from qxub.remote import warm, warm_push
 from qxub.remote.scripts import FIND_TZ
 from qxub.remote.target import RsyncRoute
@@ -34,7 +34,7 @@ NOT_WRITTEN = 98  # something else stopped it before the first file was renamed 
 GUARD = "qxub-guard:"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeltaItem:
     """One path to put in place: `allowed` are the states (`kind size seconds`, as find
     prints them) the copy there may be in to be replaced (or it may be missing);

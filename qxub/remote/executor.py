@@ -14,11 +14,11 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from qxub import __version__, protocol
 from qxub.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, QxubError
 from qxub.job.resources import format_duration
+from qxub.record import record
 from qxub.remote.config import Remote
 from qxub.remote.handover import EXIT_NO_DIR
 from qxub.remote.scripts import (
@@ -42,7 +42,7 @@ def _nothing(job_id: str) -> None:
     return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FollowHooks:
     """What other features attach to a remote follow (port forwards, say); each is called
     with the job id: the remote submitted the job (called from the session's reader); it
@@ -55,7 +55,7 @@ class FollowHooks:
     ended: Callable[[str], None] = _nothing
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FollowEnd:
     exit_code: int
     job_id: str | None

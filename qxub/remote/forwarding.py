@@ -9,15 +9,15 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from qxub.errors import QxubError, UsageError
+from qxub.record import record
 
 LOCALHOST = "127.0.0.1"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortSpec:
     """`--forward [LOCAL:]PORT`: localhost:LOCAL here reaches NODE:PORT."""
 

@@ -8,11 +8,11 @@ import contextlib
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 from qxub import protocol
 from qxub.pipes import silence_stdout
+from qxub.record import field, record
 
 if TYPE_CHECKING:
     from qxub.remote.running import Pipe, RemoteProcess
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from qxub.streams import Streams
 
 
-@dataclass
+@record
 class Heard:
     """What one session said, beyond the job's bytes."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from qxub.errors import ConfigError, QxubError
+from qxub.record import record
 
 URL_HINT = "write it as ssh://[user@]host[:port], e.g. ssh://jr9959@gadi.nci.org.au"
 LOST_HINT = "the network dropped or the server went away; check your network and try again"
@@ -27,7 +27,7 @@ class SshError(QxubError):
         self.kind: FailureKind = kind
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SshTarget:
     """Where to connect. `host` may be an alias of the ssh config; None leaves a setting to it."""
 
@@ -83,7 +83,7 @@ class SshTarget:
         return self.host if self.port in (None, 22) else f"[{self.host}]:{self.port}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Route:
     """Where a transport connects: the host name and port the ssh config gives, and the proxy
     (ProxyJump or ProxyCommand) it goes through."""
@@ -93,7 +93,7 @@ class Route:
     proxy: str | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RsyncRoute:
     """How rsync reaches the mirror's host: `prefix` goes before the remote path ("host:"),
     `rsh` is rsync's `-e`. Both empty: the mirror is on this machine."""

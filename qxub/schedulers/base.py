@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from qxub.job.spec import JobSpec
+from qxub.record import record
 
 if TYPE_CHECKING:
     from qxub.proc import Result
@@ -21,7 +21,7 @@ class State(enum.Enum):
     UNKNOWN = "unknown"  # the scheduler has no record of the job (any more)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JobState:
     """A scheduler's view of one job."""
 
@@ -31,7 +31,7 @@ class JobState:
     raw_state: str | None = None  # the scheduler's own word (R, PENDING, F...)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PollPolicy:
     """How a scheduler wants to be asked about a job (submitit's InfoWatcher is the model).
 

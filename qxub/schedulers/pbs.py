@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qxub.errors import SchedulerError, UsageError
@@ -19,6 +18,7 @@ from qxub.job.array import single_range
 from qxub.job.resources import format_clock, format_size
 from qxub.job.spec import JobSpec
 from qxub.proc import Result, run
+from qxub.record import record, replace
 from qxub.schedulers.base import JobState, PollPolicy, Runner, State
 from qxub.schedulers.pbs_output import parse_kill_notice
 from qxub.schedulers.pbs_parse import (
@@ -55,7 +55,7 @@ def _value(option: str, value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Refusal:
     pattern: re.Pattern[str]
     message: str
@@ -153,7 +153,7 @@ _BAD_OPTION_RE = re.compile(
 _ALREADY_DELETING_RE = re.compile(r"Delete already in progress")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Lookup:
     job: PbsJob | None
     gone: bool = False  # ended, but PBS keeps no record of how

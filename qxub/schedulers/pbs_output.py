@@ -8,10 +8,11 @@ A pure function of text, like pbs_parse.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from qxub.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KillNotice:
     """A line PBS or the site writes into the job's output when it kills the job for a limit."""
 

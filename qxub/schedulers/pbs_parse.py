@@ -12,10 +12,10 @@ import json
 import re
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from qxub.record import record
 from qxub.schedulers.base import JobState, State
 
 
@@ -149,7 +149,7 @@ def parse_pbs_time(text: str) -> datetime:
 # --- qstat -f --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResourcesUsed:
     """`resources_used.*`: times in seconds, sizes in bytes."""
 
@@ -162,7 +162,7 @@ class ResourcesUsed:
     jobfs: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PbsJob:
     """One job as `qstat -f` reports it; `attributes` keeps every value as printed, with
     nested names flattened the way the text form writes them (`Resource_List.mem`)."""
@@ -309,7 +309,7 @@ def _repair_json(text: str) -> str:
     return _LEADING_ZERO_RE.sub(r'\1"\2"\3', text)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QstatJson:
     """`qstat -f -F json` output: the server's header and the jobs (none when the job is
     gone, or when qstat hit the `-u` bug that drops them)."""
@@ -337,9 +337,9 @@ def parse_qstat_json(text: str) -> QstatJson:
     if not isinstance(data, dict):
         raise PbsParseError("qstat's JSON is not an object")
     jobs = []
-    for job_id, record in (data.get("Jobs") or {}).items():
+    for job_id, found in (data.get("Jobs") or {}).items():
         attrs: dict[str, str] = {}
-        _flatten("", record, attrs)
+        _flatten("", found, attrs)
         jobs.append(pbs_job(job_id, attrs))
     version, server = data.get("pbs_version"), data.get("pbs_server")
     return QstatJson(version and str(version), server and str(server), tuple(jobs))

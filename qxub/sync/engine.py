@@ -9,12 +9,13 @@ and execute bits are kept, owners are not.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from qxub.record import field, record
 
-@dataclass
+
+@record
 class Transfer:
     """What one engine run did (or, with dry_run, would do)."""
 

@@ -12,13 +12,14 @@ import stat
 import sys
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+
+from qxub.record import field, record
 
 Stamp = tuple[int, int]
 """(size, mtime in ns) of a file or link, as an lstat gave it."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selection:
     """What a push sends. `files` are POSIX paths relative to the project root (symlinks
     included, sent as links), sorted by their bytes as git sorts them; names that are not UTF-8

@@ -22,11 +22,11 @@ import sys
 import time
 from array import array
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from qxub.digest import sha256_hex
+from qxub.record import field, record
 from qxub.state import state_home
 
 # (size, mtime in ns) of a file as qxub last synced it.
@@ -46,7 +46,7 @@ class Entry(NamedTuple):
         return self.size, self.mtime_ns
 
 
-@dataclass
+@record
 class Manifest:
     path: Path
     project: str

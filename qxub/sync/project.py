@@ -7,15 +7,15 @@ import os
 import re
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub import proc
 from qxub.errors import CommandFailed
 from qxub.proc import run, run_bytes
+from qxub.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GitRepo:
     """A git worktree: its top folder, its own git dir (which holds its index) and the common
     git dir (which holds `info/exclude`; the same folder except in linked worktrees)."""
@@ -68,7 +68,7 @@ def find_git_repo(start: Path) -> GitRepo | None:
     return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GitSettings:
     """What a repository's git config says about ignores."""
 

@@ -17,16 +17,16 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from qxub.errors import UsageError
+from qxub.record import field, record
 from qxub.sync.manifest import Entry, Manifest, entry
 
 NAME_MAX = 255  # bytes in one file name, on every file system qxub meets
 
 
-@dataclass
+@record
 class Conflict:
     path: str
     kept_as: str | None  # where the copy from there went (None: not fetched)
@@ -34,7 +34,7 @@ class Conflict:
     by_request: bool = False  # skipped because --keep-local asked for it
 
 
-@dataclass
+@record
 class PullResult:
     pulled: list[tuple[str, int]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)

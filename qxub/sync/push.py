@@ -9,15 +9,15 @@ import os
 import posixpath
 import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from qxub.record import record
 from qxub.sync.engine import Progress, SyncEngine, Transfer
 from qxub.sync.ignore import Selection, select_files
 from qxub.sync.manifest import Entry, Manifest
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PushPlan:
     selection: Selection
     deleted: list[str]  # in the record, gone here now (or a folder here now)

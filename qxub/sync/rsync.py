@@ -9,11 +9,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from qxub import proc
 from qxub.errors import QxubError
+from qxub.record import record
 from qxub.sync.engine import Progress, Transfer
 
 OUT_FORMAT = "%i %l %n"
@@ -28,7 +28,7 @@ class RemoteCheckFailed(QxubError):
 _OCTAL = re.compile(r"\\#([0-7]{3})")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     """Where the other side is: `prefix` is `host:` for a remote, '' for this machine;
     `rsh` the ssh command rsync should use (sharing qxub's master connection)."""

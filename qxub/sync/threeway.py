@@ -12,9 +12,9 @@ moves. A file that came from the remote is therefore never sent back unless edit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from qxub.record import field, record
 from qxub.sync.manifest import Entry
 
 
@@ -37,7 +37,7 @@ def same(here: Entry | None, there: There | None) -> bool:
     )
 
 
-@dataclass
+@record
 class PushDecision:
     send: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
@@ -107,7 +107,7 @@ def _owned_folder(rel: str, base: dict[str, Entry]) -> bool:
     return any(path.startswith(prefix) for path in base)
 
 
-@dataclass
+@record
 class PullDecision:
     fetch: list[str] = field(default_factory=list)
     in_sync: list[str] = field(default_factory=list)

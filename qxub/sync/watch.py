@@ -9,10 +9,10 @@ import posixpath
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qxub.record import field, record
 from qxub.sync.ignore import IGNORE_FILE_NAMES, IgnoreRules
 
 # Events that say nothing about content. Folders' own "modified" events only echo the
@@ -22,7 +22,7 @@ _QUIET_TYPES = {"opened", "closed_no_write"}
 GIT_EXCLUDE = ".git/info/exclude"
 
 
-@dataclass
+@record
 class Batch:
     """Paths changed (relative to the root) since the last batch. A batch may hold no paths:
     an ignore file changed, and the push must look at the selection again."""

@@ -20,7 +20,8 @@ git's literal-prefix split: in git `a**/b` matches `a/b` and `ax/y/b`), so qxub 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from qxub.record import record
 
 NEVER = b"(?!)"
 _MARK = b"\0"  # a group name placeholder: a NUL never reaches a regex any other way
@@ -53,7 +54,7 @@ _CLASSES: dict[bytes, frozenset[int]] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pattern:
     """One parsed ignore line. `regex` is matched (fullmatch) against the basename when
     `basename_only`, else against the path relative to the ignore file's folder."""

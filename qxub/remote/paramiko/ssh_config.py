@@ -7,13 +7,13 @@ import getpass
 import glob
 import os
 import re
-from dataclasses import dataclass
 
+from qxub.record import record
 from qxub.remote.paramiko import import_paramiko
 from qxub.remote.target import SshError, SshTarget
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HostSettings:
     """What `ssh` would use for a target, read from the ssh config."""
 
