@@ -1,7 +1,8 @@
 """The programs `qxub` and `qx`: open the remote session of an `exec --remote` ahead
 (qxub.remote.warm), start a full `remote push`'s listing of the mirror (qxub.remote.warm_list),
 or look whether a `remote push` will need a session (qxub.remote.warm_push), then import the
-CLI, which takes its time, and run it. On the cluster,
+CLI, which takes its time, and run it (a plain `remote push NAME` runs without it:
+qxub.cli.push_run). On the cluster,
 `qxub _await` is the other end of such a session (qxub.awaited)."""
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ def main() -> NoReturn:
     warm.open_ahead(sys.argv[1:])
     warm_list.open_ahead(sys.argv[1:])
     warm_push.open_ahead(sys.argv[1:])
+    if warm_list.push_words(sys.argv[1:]) is not None:
+        from qxub.cli import push_run  # `remote push NAME [-q] [-v] [--full]`: no click
+
+        push_run.main(sys.argv[1:])
     from qxub.cli.main import main as run_qxub
 
     run_qxub()

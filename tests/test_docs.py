@@ -93,4 +93,4 @@ def test_help_imports_no_command_module() -> None:
         "'watchdog', 'qxub.remote', 'qxub.platforms'))))"
     )
     out = children.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "['qxub.cli.main']"
+    assert out.stdout.strip().splitlines()[-1] == "['qxub.cli.main', 'qxub.cli.outcome']"

@@ -1,38 +1,40 @@
 """What every command shares: the config as the CLI reads it, checked against the exec
-options (for `defaults:`) and the remotes schema, and the exec options as typed records."""
+options (for `defaults:`) and the remotes schema, and the exec options as typed records.
+click (and the exec options built with it) is imported only when a `defaults:` entry is
+checked or the options are read: a push reads the config without it (qxub.cli.push_run)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import click
-from click.core import ParameterSource
 
 from qxub import record as records
-from qxub.cli.exec_options import (
-    NOT_DEFAULTABLE,
-    defaults_validator,
-    exec_options,
-    option_for_default,
-    typed_options,
-)
 from qxub.config import Config, Schema, load_config
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    import click
+
     from qxub.options import ExecOptions
 
 
 @cache
 def options_command() -> click.Command:
     """A bare command holding the exec options: what config `defaults:` are checked against."""
+    import click
+
+    from qxub.cli.exec_options import exec_options
+
     return click.command("exec")(exec_options(lambda **_: None))
 
 
 @cache
 def _defaults_check() -> Callable[[str, Any], Any]:
+    from qxub.cli.exec_options import defaults_validator
+
     return defaults_validator(options_command())
 
 
@@ -59,6 +61,12 @@ def cli_config(explicit: str | None = None) -> Config:
     return config
 
 
+def remote_path(config: Config) -> str | None:
+    """The config's `remote_path:`: where this project's mirror is, when set."""
+    found = config.lookup("remote_path")
+    return str(found[0]) if found else None
+
+
 def use_user_jobs_dir() -> None:
     """Take the user's `jobs_dir:` (wait, status, cancel, jobs clean: no project involved)."""
     from qxub.config import user_jobs_dir
@@ -74,6 +82,7 @@ def _frozen(value: Any) -> Any:
 def options_as_typed(ctx: click.Context, skip: frozenset[str] = frozenset()) -> ExecOptions:
     """The exec options of `ctx` (the exec command, or one that carries its options), as
     typed: no config defaults yet."""
+    from qxub.cli.exec_options import typed_options
     from qxub.options import ExecOptions  # when a command runs, not for its --help
 
     values = {k: _frozen(v) for k, v in ctx.params.items() if k not in skip}
@@ -83,6 +92,10 @@ def options_as_typed(ctx: click.Context, skip: frozenset[str] = frozenset()) -> 
 def with_config_defaults(ctx: click.Context, options: ExecOptions, config: Config) -> ExecOptions:
     """Fill the options the user did not type from the config's `defaults:`: the one place
     where they are applied (a remote qxub applies its own, there)."""
+    from click.core import ParameterSource
+
+    from qxub.cli.exec_options import NOT_DEFAULTABLE, option_for_default
+
     changes: dict[str, Any] = {}
     for key, (value, _layer) in config.defaults().items():
         param = option_for_default(ctx.command, key)

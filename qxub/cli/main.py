@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from qxub import __version__
-from qxub.errors import EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_INTERRUPTED, QxubError
+from qxub.cli.outcome import finish
 
 # Each command's module is imported only when that command runs, so `qxub --help` and every
 # command stay quick. The short help is kept here; a test checks it against the command's own.
@@ -101,64 +101,22 @@ def cli() -> None:
     """
 
 
-def _say_error(message: str, hint: str | None) -> None:
-    click.echo(f"qxub: error: {message}", err=True)
-    if hint:
-        for line in hint.splitlines():
-            click.echo(f"  {line}", err=True)
-
-
-def _report_bug(exc: BaseException) -> int:
-    import time
-    import traceback
-
-    from qxub.state import state_home  # only when something broke
-
-    log = state_home() / "crash.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a") as handle:
-            handle.write(f"--- qxub {__version__} {time.ctime()} argv={sys.argv!r}\n")
-            handle.write("".join(traceback.format_exception(exc)))
-        where = f"the traceback is in {log}"
-    except OSError:
-        where = "the traceback could not be saved"
-    _say_error(
-        f"internal error: {type(exc).__name__}: {exc}",
-        f"this is a bug in qxub; {where}. Please report it with that file.",
-    )
-    return EXIT_BUG
-
-
 def run(command: Callable[..., Any], args: list[str] | None = None, prog: str = "qxub") -> NoReturn:
-    """Run a click command with qxub's error handling; never returns."""
-    try:
-        code = command.main(args=args, prog_name=prog, standalone_mode=False)  # type: ignore[attr-defined]
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("qxub: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except QxubError as exc:
-        _say_error(exc.message, exc.hint)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("qxub: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:
-        from qxub.pipes import silence_stdout
+    """Run a click command with qxub's error handling (qxub.cli.outcome); never returns."""
 
-        silence_stdout()  # else the flush at exit fails once more, with a message
-        sys.exit(EXIT_BROKEN_PIPE)
-    except SystemExit:
-        raise
-    except Exception as exc:
-        sys.exit(_report_bug(exc))
+    def call() -> object:
+        try:
+            return command.main(args=args, prog_name=prog, standalone_mode=False)  # type: ignore[attr-defined]
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            raise KeyboardInterrupt from None
+
     # Without standalone mode, click returns the code of ctx.exit() instead of exiting.
-    sys.exit(code if isinstance(code, int) else 0)
+    finish(call)
 
 
 def main() -> NoReturn:

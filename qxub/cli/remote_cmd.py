@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from qxub.cli.completion import remote_names
-from qxub.cli.configured import cli_config, options_as_typed
+from qxub.cli.configured import cli_config, options_as_typed, remote_path
 from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
+from qxub.cli.outcome import sayer
 from qxub.config import Config
 from qxub.errors import UsageError
 from qxub.mirroring.place import mirror_place
@@ -23,11 +24,6 @@ from qxub.remote.scripts import subdir
 
 def _config() -> Config:
     return cli_config()
-
-
-def _remote_path(config: Config) -> str | None:
-    found = config.lookup("remote_path")
-    return str(found[0]) if found else None
 
 
 def _remote(name: str | None) -> Remote:
@@ -143,16 +139,16 @@ def remote_explain(ctx: click.Context, /, remote_name: str, **_: Any) -> None:
     remote = _remote(remote_name)
     cwd = Path.cwd()
     config = _config()
-    remote_path = _remote_path(config)
+    mirror_path = remote_path(config)
     words = [*forwarded_words(ctx, remote.defaults), "--", *command]
     # exec's machinery: not for a push
     from qxub.mirroring.run import remote_exec_script, snapshot_token
 
     token = snapshot_token(remote, options)
-    script = remote_exec_script(remote, words, cwd, remote_path, token)
+    script = remote_exec_script(remote, words, cwd, mirror_path, token)
     transport = transport_for(remote)
     root = find_project_root(cwd)
-    place = mirror_place(remote, root, remote_path)
+    place = mirror_place(remote, root, mirror_path)
     sub = subdir(cwd)
     folder = place.display if token is None else f"{place.display}.runs/{token}"
     runs_in = folder if str(sub) == "." else f"{folder}/{sub}"
@@ -176,14 +172,6 @@ def _q(word: str) -> str:
     return shlex.quote(word)
 
 
-def _say(quiet: bool) -> Any:
-    def say(message: str) -> None:
-        if not quiet:
-            click.echo(f"qxub: {message}", err=True)
-
-    return say
-
-
 @remote_group.command("shell")
 @click.argument("name", required=False, shell_complete=remote_names)
 def remote_shell(name: str | None) -> None:
@@ -194,7 +182,7 @@ def remote_shell(name: str | None) -> None:
 
     config = _config()
     remote = find_remote(config, name)
-    raise SystemExit(run_remote_shell(remote, Path.cwd(), _remote_path(config)))
+    raise SystemExit(run_remote_shell(remote, Path.cwd(), remote_path(config)))
 
 
 @remote_group.command("push")
@@ -218,27 +206,11 @@ def remote_push(
     Sends what changed here since the last sync; deletes there files qxub pushed that are gone
     here. A file that changed there since (a job wrote it) is never overwritten or deleted: it
     is reported as a conflict (exit 1) and the rest of the push goes on."""
-    import sys
+    from qxub.cli.push_run import run_push
 
-    from qxub.mirroring.push import push, start_selection
-
-    if not dry_run:
-        start_selection(Path.cwd())  # git lists the project while the config is read
-    config = _config()
-    remote = find_remote(config, name)
-    result = push(
-        remote,
-        Path.cwd(),
-        _remote_path(config),
-        _say(quiet),
-        dry_run=dry_run,
-        verbose=verbose,
-        progress=sys.stderr.isatty() and not quiet,
-        full=full,
-        force=force,
-    )
-    if result.conflicts and not dry_run:
-        raise SystemExit(1)
+    code = run_push(name, dry_run=dry_run, verbose=verbose, quiet=quiet, full=full, force=force)
+    if code:
+        raise SystemExit(code)
 
 
 @remote_group.command("pull")
@@ -279,9 +251,9 @@ def remote_pull(
     result = pull(
         remote,
         Path.cwd(),
-        _remote_path(config),
+        remote_path(config),
         paths,
-        _say(quiet),
+        sayer(quiet),
         dry_run=dry_run,
         force=force,
         keep_local=keep_local,
@@ -318,8 +290,8 @@ def remote_watch(name: str | None, verbose: int, quiet: bool, quiet_period: int)
         watch(
             remote,
             Path.cwd(),
-            _remote_path(config),
-            _say(quiet),
+            remote_path(config),
+            sayer(quiet),
             quiet_period=quiet_period / 1000,
             verbose=verbose,
         )
