@@ -5,6 +5,7 @@ are never used as a mirror; an unmarked folder that already holds files is left 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,6 +150,10 @@ def rsync_endpoint(remote: Remote, transport: Transport) -> Endpoint:
 
 
 def _host_name() -> str:
-    import socket  # for the marker only: not on the way to every remote run
+    """This machine's name, as socket.gethostname() gives it (uname's node name, where there
+    is one: importing socket costs a push about 4 ms)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # Windows
 
     return socket.gethostname()
