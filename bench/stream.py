@@ -56,7 +56,8 @@ def remote_followers(base: Path) -> list[int]:
             continue
         if b"QXUB_PROTOCOL=" not in environ or mine not in environ.split(b"\0"):
             continue
-        if b"qxub" in cmdline and b"cancel" not in cmdline:
+        programs = [os.path.basename(arg) for arg in cmdline]  # `-m qxub`, or .../bin/qxub
+        if b"qxub" in programs and b"cancel" not in cmdline:
             found.append(int(entry.name))
     return found
 

@@ -155,7 +155,6 @@ if os.access not in os.supports_follow_symlinks:
 
 _CHUNK = 256  # paths lstat'ed at once: their stats (about 1 KB each) held at a time
 _FOLDER = operator.itemgetter(0)
-_NAME = operator.itemgetter(2)
 _SIZE = operator.attrgetter("st_size")
 _MTIME = operator.attrgetter("st_mtime_ns")
 _MODE = operator.attrgetter("st_mode")
@@ -244,16 +243,16 @@ class _Taken:
                     return False
         # Each path's folder and name, split in C (a Python statement per path costs as
         # much as its lstat); each folder checked once, in the order listed.
-        parts = list(map(bytes.rpartition, paths, repeat(b"/")))
-        folders = dict.fromkeys(map(_FOLDER, parts))
-        if b"" in map(_NAME, parts):  # `x/`, a nested clone: no folder of a file of its own
-            folders = dict.fromkeys(folder for folder, _, name in parts if name)
+        # (Not kept as a list: the parts of a big tree's paths would add to a push's peak.)
+        folders = dict.fromkeys(map(_FOLDER, map(bytes.rpartition, paths, repeat(b"/"))))
+        if any(map(bytes.endswith, paths, repeat(b"/"))):  # `x/`, a nested clone
+            split = map(bytes.rpartition, paths, repeat(b"/"))
+            folders = dict.fromkeys(folder for folder, _, name in split if name)
         plain = True
         for folder in folders:
             if not self._no_qxubignore(folder):
                 return False
             plain = plain and self.plain(folder)
-        del parts
         for start in range(0, len(paths), _CHUNK):
             self._take_all(paths[start : start + _CHUNK], plain)
         return True
