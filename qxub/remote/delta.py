@@ -96,7 +96,8 @@ def delta_push_script(
         "    __m=$((8#${__M[__i]}))",
         '    if [ "${__X[__i]}" = 0 ]; then __m=$((__m & ~0111))',
         "    elif [ $((__m & 0111)) = 0 ]; then __m=$((__m | ((__m & 0444) >> 2))); fi",
-        '    chmod "$(printf %o "$__m")" -- "$__t" || __fail',
+        '    printf -v __o %o "$__m"',  # no subshell
+        '    chmod "$__o" -- "$__t" || __fail',
         "  fi",
         '  case $__p in ./*/*) [ -d "${__p%/*}" ] || mkdir -p -- "${__p%/*}" || __fail;; esac',
         '  mv -f -T -- "$__t" "$__p" || __fail',
