@@ -16,9 +16,11 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from harness import QXUB, bench_remotes, interleaved
 
@@ -62,34 +64,50 @@ def remote_followers(base: Path) -> list[int]:
     return found
 
 
-def reattach_time(argv: list[str], cwd: Path, env: dict[str, str], base: Path) -> float:
-    """Seconds from killing the remote follower to the next line of the job's output."""
+def reattach_time(argv: list[str], cwd: Path, env: dict[str, str], base: Path) -> float | None:
+    """Seconds from killing the remote follower to the next line of the job's output; None
+    (and what qxub said) when qxub did not leave within a minute of the Ctrl-C that ends it."""
     job = "while :; do echo tick; sleep 0.02; done"
-    proc = subprocess.Popen(
-        [*argv, "--", "sh", "-c", job],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    try:
-        for _ in range(20):
+    with tempfile.TemporaryFile("w+") as said:
+        proc = subprocess.Popen(
+            [*argv, "--", "sh", "-c", job],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=said,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        try:
+            for _ in range(20):
+                proc.stdout.readline()
+            followers = remote_followers(base)
+            killed_at = time.perf_counter()
+            for pid in followers:
+                os.kill(pid, signal.SIGKILL)
+            os.set_blocking(proc.stdout.fileno(), False)
+            while proc.stdout.read() is not None:  # what was already on its way
+                pass
+            os.set_blocking(proc.stdout.fileno(), True)
             proc.stdout.readline()
-        followers = remote_followers(base)
-        killed_at = time.perf_counter()
-        for pid in followers:
-            os.kill(pid, signal.SIGKILL)
-        os.set_blocking(proc.stdout.fileno(), False)
-        while proc.stdout.read() is not None:  # what was already on its way
-            pass
-        os.set_blocking(proc.stdout.fileno(), True)
-        proc.stdout.readline()
-        return time.perf_counter() - killed_at
-    finally:
-        proc.send_signal(signal.SIGINT)  # cancels the job
+            took = time.perf_counter() - killed_at
+        finally:
+            proc.send_signal(signal.SIGINT)  # cancels the job
+            left = _left(proc, said)
+        return took if left else None
+
+
+def _left(proc: subprocess.Popen[bytes], said: IO[str]) -> bool:
+    """Whether qxub left within a minute (else it is killed, and what it said is shown)."""
+    try:
         proc.wait(timeout=60)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        said.seek(0)
+        print(f"qxub did not leave within 60 s of Ctrl-C; it said: {said.read()[-2000:]!r}")
+        return False
 
 
 def main() -> None:
@@ -137,7 +155,8 @@ def main() -> None:
             )
         runs = range(args.runs)
         took = [reattach_time(exec_remote, project, bench.env, bench.base) for _ in runs]
-        print("killed follower to output flowing again    " + "  ".join(f"{t:.2f} s" for t in took))
+        shown = "  ".join("no exit" if t is None else f"{t:.2f} s" for t in took)
+        print("killed follower to output flowing again    " + shown)
 
 
 if __name__ == "__main__":
