@@ -8,7 +8,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from unittest import mock
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qxub.sync import threeway
 from qxub.sync.manifest import Entry, load_manifest, manifest_path
 from qxub.sync.pull import NAME_MAX, beside_name, place
 from qxub.sync.threeway import There, decide_pull, decide_push
@@ -142,3 +147,47 @@ def test_the_records_name_keeps_its_hash(tmp_path: Path) -> None:
     root = tmp_path / "caf\udce9 project"
     key = hashlib.sha256(os.fsencode(str(root))).hexdigest()[:16]
     assert manifest_path("R", root).name == f"caf\udce9 project-{key}.json"
+
+
+_STATES = [BASE, CHANGED_HERE, Entry(10, 5_000_000_000, "link"), None]
+_THERE = [SAME_THERE, CHANGED_THERE, There(10, 5, "link"), There(0, 0, "dir"), None]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(range(len(_STATES))),  # here
+            st.sampled_from([*range(len(_STATES)), "same"]),  # the record: "same": here's own
+            st.sampled_from(range(len(_THERE))),  # there
+            st.booleans(),  # touched
+            st.booleans(),  # pulled
+        ),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_push_decisions_found_at_c_speed_are_the_loops(
+    paths: list[tuple[int, int | str, int, bool, bool]], force: bool
+) -> None:
+    """decide_push takes the paths as synced at both ends (the record's own Entry here, the
+    same there) without its loop: the decision is the loop's, path for path and in order."""
+    here: dict[str, Entry | None] = {}
+    base: dict[str, Entry] = {}
+    there: dict[str, There | None] = {}
+    touched, pulled = set(), set()
+    for i, (h, b, t, touch, pull) in enumerate(paths):
+        rel = f"p{i:02d}"
+        here[rel] = _STATES[h] if h != 3 else None
+        record = here[rel] if b == "same" else _STATES[b]  # type: ignore[index]
+        if record is not None:
+            base[rel] = record
+        there[rel] = _THERE[t]
+        if touch:
+            touched.add(rel)
+        if pull:
+            pulled.add(rel)
+    options = {"from_remote": pulled, "touched": touched, "force": force}
+    fast = decide_push(here, base, there, **options)  # type: ignore[arg-type]
+    with mock.patch.object(threeway, "_as_synced_at_both_ends", lambda *_: set()):
+        loop = decide_push(here, base, there, **options)  # type: ignore[arg-type]
+    assert fast == loop

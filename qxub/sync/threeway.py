@@ -11,6 +11,9 @@ moves. A file that came from the remote is therefore never sent back unless edit
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import operator
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -62,7 +65,9 @@ def decide_push(
     mirror has at these paths (None or absent: nothing). A path in `from_remote` (pulled, not
     sent since) that is gone here is left there: deleting a pulled copy frees space here."""
     decision = PushDecision()
-    for rel in sorted(here):
+    order = sorted(here)
+    quiet = _as_synced_at_both_ends(order, here, base, there) - touched
+    for rel in itertools.filterfalse(quiet.__contains__, order):
         local, last, remote = here[rel], base.get(rel), there.get(rel)
         if local is None and rel in from_remote:
             decision.forget.append(rel)
@@ -99,7 +104,38 @@ def decide_push(
             decision.send.append(rel)
         else:
             decision.conflicts.append(rel)
+    if quiet:
+        synced = filter(quiet.__contains__, order)
+        decision.in_sync = list(heapq.merge(synced, decision.in_sync))
     return decision
+
+
+def _as_synced_at_both_ends(
+    order: list[str],
+    here: Mapping[str, Entry | None],
+    base: dict[str, Entry],
+    there: Mapping[str, There | None],
+) -> set[str]:
+    """The paths whose copy here is the record's own Entry (plan_push keeps it for a file
+    as last synced) and whose copy there is as the record says: in sync, as the loop of
+    decide_push finds them, but at C speed (most paths of a full push are these)."""
+    lasts = list(map(base.get, order))
+    kept = list(map(operator.is_, map(here.__getitem__, order), lasts))
+    candidates = list(itertools.compress(order, kept))
+    found = list(itertools.compress(lasts, kept))
+    del lasts, kept
+    if None in found:  # gone here and not in the record: not one of these
+        pairs = [(rel, last) for rel, last in zip(candidates, found, strict=True) if last]
+        candidates = [rel for rel, _ in pairs]
+        found = [last for _, last in pairs]
+    recorded: list[Entry] = found  # type: ignore[assignment]  # no None left
+    seconds = map(operator.floordiv, map(_MTIME_NS, recorded), itertools.repeat(10**9))
+    as_there = zip(map(_SIZE, recorded), seconds, map(_KIND, recorded), strict=True)
+    equal = map(operator.eq, as_there, map(there.get, candidates))
+    return set(itertools.compress(candidates, equal))
+
+
+_SIZE, _MTIME_NS, _KIND = map(operator.itemgetter, range(3))
 
 
 def _owned_folder(rel: str, base: dict[str, Entry]) -> bool:
