@@ -76,6 +76,9 @@ def reattach_time(argv: list[str], cwd: Path, env: dict[str, str], base: Path) -
             stdout=subprocess.PIPE,
             stderr=said,
             start_new_session=True,
+            # A bench started in the background (`nohup ... &`) hands its children SIGINT
+            # ignored (POSIX), and the Ctrl-C that ends this run would then be lost on qxub.
+            preexec_fn=_sigint_default,
         )
         assert proc.stdout is not None
         try:
@@ -97,6 +100,10 @@ def reattach_time(argv: list[str], cwd: Path, env: dict[str, str], base: Path) -
         return took if left else None
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _left(proc: subprocess.Popen[bytes], said: IO[str]) -> bool:
     """Whether qxub left within a minute (else it is killed, and what it said is shown)."""
     try:
@@ -107,6 +114,7 @@ def _left(proc: subprocess.Popen[bytes], said: IO[str]) -> bool:
         proc.wait()
         said.seek(0)
         print(f"qxub did not leave within 60 s of Ctrl-C; it said: {said.read()[-2000:]!r}")
+        print("(is SIGINT ignored in this shell? `grep SigIgn /proc/$$/status`, bit 2)")
         return False
 
 
