@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -14,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qxub.sync import threeway
-from qxub.sync.manifest import Entry, load_manifest, manifest_path
+from qxub.sync.manifest import Entry, load_manifest, manifest_path, verified_path
 from qxub.sync.pull import NAME_MAX, beside_name, place
 from qxub.sync.threeway import There, decide_pull, decide_push
 
@@ -92,6 +93,34 @@ def test_the_record_keeps_each_entry_and_reads_the_one_before_columns(tmp_path: 
     for damaged in ({**columns, "names": ["a"]}, {**columns, "sizes": "AAAA"}, {"kinds": ""}):
         path.write_text(json.dumps({"entries": damaged}))
         assert load_manifest("R", tmp_path).synced == {}
+
+
+def test_the_later_full_comparison_counts_the_record_s_or_the_one_beside_it(
+    tmp_path: Path,
+) -> None:
+    record = load_manifest("R", tmp_path)
+    record.synced["a"] = Entry(1, 2)
+    record.verified_at = 1000.0
+    record.save()
+    path = manifest_path("R", tmp_path)
+    saved = path.read_bytes()
+    record.verified_at = 2000.0
+    record.save_verified()
+    assert path.read_bytes() == saved  # the record itself is not rewritten
+    assert load_manifest("R", tmp_path).verified_at == 2000.0
+    record.verified_at = 1500.0
+    record.save()  # the record written: its own time counts, even an earlier one
+    assert load_manifest("R", tmp_path).verified_at == 1500.0
+    record.verified_at = 3000.0
+    record.save()
+    side = verified_path(path)
+    for text in ("not a time", "", "nan", "inf", repr(time.time() + 86_400)):
+        side.write_text(text)
+        assert load_manifest("R", tmp_path).verified_at == 3000.0, text
+    side.write_text(repr(4000.0))
+    assert load_manifest("R", tmp_path).verified_at == 4000.0
+    path.unlink()  # no record: nothing was compared, whatever is beside it
+    assert load_manifest("R", tmp_path).verified_at == 0.0
 
 
 def test_an_edit_saved_during_the_pull_is_kept(tmp_path: Path) -> None:

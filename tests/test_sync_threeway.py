@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from qxub.sync.manifest import load_manifest, manifest_path
+
 import children
 from helpers import QXUB, assert_one_line_error, qxub
 from remotes import mirror
@@ -329,6 +331,31 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_full_push_that_finds_both_ends_as_recorded_leaves_the_record_as_it_is(
+    project: Path, remote_home: Path
+) -> None:
+    """Only the time of the comparison is kept, beside it (a full push of a big tree wrote a
+    megabyte and an fsync to say nothing new); a full push that records anything rewrites it."""
+    (project / "data.csv").write_text("1,2\n")
+    assert qxub("remote", "push", "R").returncode == 0
+    path = manifest_path("R", project)
+    saved, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    started = time.time()
+    full = qxub("remote", "push", "R", "--full")
+    assert full.returncode == 0, full.stderr
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == (saved, stamp)
+    assert load_manifest("R", project).verified_at >= started - 1
+    (project / "data.csv").write_text("1,2\n3,4\n")
+    started = time.time()
+    full = qxub("remote", "push", "R", "--full")
+    assert full.returncode == 0, full.stderr
+    assert path.read_bytes() != saved
+    record = load_manifest("R", project)
+    assert record.verified_at >= started - 1
+    assert record.synced["data.csv"].size == len("1,2\n3,4\n")
+    assert (mirror(remote_home) / "data.csv").read_text() == "1,2\n3,4\n"
 
 
 def test_a_full_round_compares_and_never_rewrites(project: Path, remote_home: Path) -> None:

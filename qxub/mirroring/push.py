@@ -4,6 +4,7 @@ changed there is never overwritten or deleted (a conflict, reported with its fix
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -124,6 +125,7 @@ class Pusher:
         clock: Callable[[], float],
     ) -> PushResult:
         ctx = self.ctx
+        loaded = (manifest.remote_path, manifest.location_key, manifest.rsync_there)
         if manifest.remote_path != self.path:  # claimed by open_sync; kept by the lock
             manifest.remote_path = ctx.manifest.remote_path
             manifest.location_key = ctx.manifest.location_key
@@ -184,6 +186,7 @@ class Pusher:
         else:
             state = self._look(here, full=full, listing=listing)
         decision = decide(state)
+        stays = _record_stays(decision, manifest, plan)
         streamed = first_stream(
             self.remote, self.ctx.transport, self.path, self.root, state, plan, decision, progress
         )
@@ -206,7 +209,11 @@ class Pusher:
         result.changed_there = decision.changed_there
         if full and not result.conflicts:
             manifest.verified_at = started
-        manifest.save()
+        kept = loaded == (manifest.remote_path, manifest.location_key, manifest.rsync_there)
+        if stays and kept and streamed is None:
+            manifest.save_verified()  # a full push that found both ends as recorded
+        else:
+            manifest.save()
         return result
 
     def _checked_send(
@@ -350,6 +357,15 @@ class Pusher:
         transfer.deleted = list(decision.delete)
         record_push(manifest, plan, sent=sends, equal=decision.in_sync)
         return transfer
+
+
+def _record_stays(decision: PushDecision, manifest: Manifest, plan: PushPlan) -> bool:
+    """Whether recording `decision` leaves the record's paths as they are: nothing to send,
+    delete or forget, and each path found equal at both ends recorded in that very state."""
+    if decision.send or decision.delete or decision.forget or decision.replace_folders:
+        return False
+    equal = decision.in_sync
+    return all(map(operator.eq, map(manifest.synced.get, equal), map(plan.entries.get, equal)))
 
 
 def start_selection(cwd: Path) -> None:
