@@ -56,12 +56,8 @@ def qx_main() -> NoReturn:
 
 
 def _leave(done: SystemExit) -> None:
-    """End the process now with `done`'s code, as the interpreter would after its teardown,
-    but without the teardown: freeing every module and object takes 10-15 ms (a tenth of a
-    push that sends one file) and does nothing a process that ends needs. What the teardown
-    does that counts is done first: the atexit functions run (sessions and listings opened
-    ahead end there, weakref finalizers remove temporary folders) and stdout and stderr are
-    flushed. It returns (the caller exits the usual way) when a thread that is not a daemon
+    """End the process now with `done`'s code (qxub.leaving), as Python would after its
+    teardown. It returns (the caller exits the usual way) when a thread that is not a daemon
     still runs (Python waits for it), when `done` carries a message, or when a flush fails
     (a closed pipe: the usual way reports it)."""
     code = 0 if done.code is None else done.code
@@ -72,18 +68,7 @@ def _leave(done: SystemExit) -> None:
         main_thread = threading.main_thread()
         if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
             return
-    import atexit
+    from qxub.leaving import wind_up
 
-    atexit._run_exitfuncs()  # and forgets them: the usual way does not run them again
-    if _flushed():
+    if wind_up():
         os._exit(code)
-
-
-def _flushed() -> bool:
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
-    except (OSError, ValueError):  # a closed pipe, or a closed stream
-        return False
-    return True

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
-import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,6 +11,7 @@ from qxub import protocol
 from qxub.cli.configured import cli_config, options_as_typed, with_config_defaults
 from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
 from qxub.errors import UsageError
+from qxub.leaving import end_now
 
 EXEC_CONTEXT = {
     # Everything after the command's first word belongs to the command, dashes included.
@@ -62,11 +59,6 @@ def exec_command(ctx: click.Context, /, **_: Any) -> None:
 
 
 def leave_now(code: int) -> NoReturn:
-    """End the laptop's side of a remote run at once: exit handlers run and output is
-    flushed, but the interpreter is not torn down module by module, which would add about
-    10 ms of CPU to every `exec --remote` (measured with bench/remote_exec.py)."""
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
+    """End the laptop's side of a remote run at once (qxub.leaving), whatever threads still
+    run: one may be blocked reading the terminal for the job's stdin."""
+    end_now(code)
