@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import os
 import re
 import sys
@@ -83,7 +84,8 @@ def mirror_state(
         paths, under = (), ["."]
     script = mirror_state_script(path, MARKER, paths, under)
     script = [*script, *TOOLS_PROBE] if tools else script
-    result = transport.run(script, timeout=300, check=False, ahead=ahead)
+    reader = ListingReader()
+    result = transport.run(script, timeout=300, check=False, ahead=ahead, sink=reader.feed)
     found = _fields(result.stdout, big="entries")
     if result.returncode != 0 or "state" not in found:
         raise _failed(remote, "look at", result.stderr)
@@ -93,7 +95,7 @@ def mirror_state(
     return MirrorState(
         True,
         found.get("marker"),
-        _read(_decoded(found.pop("entries", ""))),
+        reader.entries(found.pop("entries", "")),
         gnu_tar=GNU_TAR.partition("=")[0] in found,
         zstd=ZSTD.partition("=")[0] in found,
     )
@@ -128,10 +130,16 @@ _GZIP = b"\x1f\x8b"
 
 def _read(text: str) -> dict[str, There]:
     """The listing (`kind size seconds ./path`, NUL-ended) as entries; qxub's own
-    files (the marker, temporary `.qxub-part-` names and what is under them) left out. The
-    entries are made column by column, not line by line (a third less time at 15,000), and
-    each name is interned: the selection and the record hold the same names, kept once."""
+    files (the marker, temporary `.qxub-part-` names and what is under them) left out."""
     entries: dict[str, There] = {}
+    return _without_own(entries, _read_into(entries, text))
+
+
+def _read_into(entries: dict[str, There], text: str) -> bool:
+    """Add the entries of `text` (whole lines of the listing) to `entries`; whether a
+    temporary name may be among them. The entries are made column by column, not line by
+    line (a third less time at 15,000), and each name is interned: the selection and the
+    record hold the same names, kept once."""
     start = 0
     while start < len(text):  # a piece at a time: the columns of all of it would be big
         end = text.find("\0", start + _PIECE)
@@ -146,15 +154,105 @@ def _read(text: str) -> dict[str, There]:
         fields = zip(map(int, sizes), map(int, seconds), kind_names, strict=True)
         made = map(tuple.__new__, repeat(There), fields)
         entries.update(zip(map(sys.intern, names), made, strict=True))
+    return PART in text
+
+
+def _without_own(entries: dict[str, There], part: bool) -> dict[str, There]:
+    """`entries` without qxub's own: the mirror itself, its marker, and (`part`: when a
+    temporary name may be among them) temporary names (an SFTP part file, a small push's or
+    a stream's staging folder and what is in it, left by a push that was killed): they are
+    not the mirror's files."""
     for name in ("", ".", MARKER):
         entries.pop(name, None)
-    # Temporary names (an SFTP part file, a small push's or a stream's staging folder and
-    # what is in it, left by a push that was killed) are not the mirror's files.
-    if PART in text:
+    if part:
         under_part = "/" + PART
         for name in [n for n in entries if n.startswith(PART) or under_part in n]:
             del entries[name]
     return entries
+
+
+class ListingReader:
+    """The `entries=` field of a mirror_state script's output, read as its stdout arrives
+    (`feed`). Over OpenSSH a listing started at start-up comes in pieces while find still
+    walks the mirror there, and each piece is read as it comes, not all of it once the
+    remote is done. `entries(field)` gives the entries when what was fed held that very field
+    whole; otherwise (damage, anything unexpected) it reads `field` itself, as before."""
+
+    def __init__(self) -> None:
+        self._seen = b""  # the end of what came before the field, until the field starts
+        self._where = _BEFORE
+        self._pending = bytearray()  # base64 not decoded yet: whole groups of 4 are
+        self._length = 0  # base64 characters of the field fed
+        self._unzip: zlib._Decompress | None = None
+        self._plain = False
+        self._text = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._rest = ""  # text after the last NUL: the start of a line to come
+        self._entries: dict[str, There] = {}
+        self._part = False
+
+    def feed(self, data: bytes) -> None:
+        if self._where in (_AFTER, _GIVEN_UP):
+            return
+        try:
+            self._feed(data)
+        except (binascii.Error, zlib.error, ValueError):
+            self._where, self._entries = _GIVEN_UP, {}  # `entries` reads the field whole
+
+    def entries(self, field: str) -> dict[str, There]:
+        if self._where != _AFTER or self._length != len(field):
+            return _read(_decoded(field))
+        entries, self._entries = self._entries, {}
+        return _without_own(entries, self._part)
+
+    def _feed(self, data: bytes) -> None:
+        if self._where == _BEFORE:
+            seen = self._seen + data
+            at = seen.find(_FIELD)
+            if at < 0:
+                self._seen = seen[-(len(_FIELD) - 1) :]
+                return
+            self._seen, self._where = b"", _IN
+            data = seen[at + len(_FIELD) :]
+        end = data.find(b"\0")
+        final = end >= 0
+        if final:
+            data = data[:end]
+        if data.translate(None, _BASE64):
+            raise ValueError("not base64 alone")
+        self._length += len(data)
+        self._pending += data
+        whole = len(self._pending) if final else len(self._pending) // 4 * 4
+        raw = binascii.a2b_base64(self._pending[:whole]) if whole else b""
+        del self._pending[:whole]
+        self._decoded(raw, final)
+        if final:
+            self._where = _AFTER
+
+    def _decoded(self, raw: bytes, final: bool) -> None:
+        if self._unzip is None and not self._plain:
+            if not raw and not final:
+                return
+            # A whole group of base64 is 3 bytes: as many as it takes to see gzip's mark.
+            if raw.startswith(_GZIP):
+                self._unzip = zlib.decompressobj(wbits=31)
+            else:
+                self._plain = True
+        if self._unzip is not None:
+            raw = self._unzip.decompress(raw)
+            if final:
+                raw += self._unzip.flush()
+                if not self._unzip.eof:
+                    raise zlib.error("the compressed listing ended early")
+        text = self._rest + self._text.decode(raw, final)
+        cut = text.rfind("\0") + 1
+        self._rest = "" if final else text[cut:]
+        if cut:
+            self._part = _read_into(self._entries, text[:cut]) or self._part
+
+
+_FIELD = b"\0entries="
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_BEFORE, _IN, _AFTER, _GIVEN_UP = range(4)
 
 
 def check_ours(state: MirrorState, remote: Remote, project_root: Path, path: str) -> None:

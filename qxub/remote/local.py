@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from qxub import proc
@@ -30,14 +30,21 @@ class LocalTransport(ScriptRunner):
         return shlex.join(self.command_argv(script_lines))
 
     def capture(
-        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+        self,
+        script_lines: Sequence[str],
+        timeout: float | None,
+        ahead: float | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
         try:
-            return proc.run(self.command_argv(script_lines), check=False, timeout=timeout)
+            result = proc.run(self.command_argv(script_lines), check=False, timeout=timeout)
         except CommandFailed as exc:
             if isinstance(exc.__cause__, subprocess.TimeoutExpired):
                 raise exc.__cause__ from None
             raise
+        if sink is not None:
+            sink(result.stdout.encode(errors="surrogateescape"))
+        return result
 
     def popen(
         self,

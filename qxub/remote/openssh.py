@@ -15,7 +15,7 @@ import shlex
 import stat
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,10 +147,14 @@ class OpenSshTransport(ScriptRunner):
         return shlex.join(self.command_argv(script_lines))
 
     def capture(
-        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+        self,
+        script_lines: Sequence[str],
+        timeout: float | None,
+        ahead: float | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
         argv = self.command_argv(script_lines)
-        result = warm_list.take(argv, timeout)  # started at start-up, if this very one
+        result = warm_list.take(argv, timeout, sink)  # started at start-up, if this very one
         if result is None:
             try:
                 result = proc.run(argv, check=False, timeout=timeout, die_with_parent=True)
@@ -158,6 +162,8 @@ class OpenSshTransport(ScriptRunner):
                 if isinstance(exc.__cause__, subprocess.TimeoutExpired):
                     raise exc.__cause__ from None
                 raise _ssh_not_found() from exc
+            if sink is not None:
+                sink(result.stdout.encode(errors="surrogateescape"))
         if ahead is not None and result.returncode == 0:
             warm_list.remember(argv, ahead, self._socket)
         return result

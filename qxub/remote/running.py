@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from qxub import proc
@@ -55,10 +55,14 @@ class ScriptRunner(ABC):
 
     @abstractmethod
     def capture(
-        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+        self,
+        script_lines: Sequence[str],
+        timeout: float | None,
+        ahead: float | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
         """Run the script to its end; raise subprocess.TimeoutExpired after `timeout`.
-        `ahead`: as for Transport.run."""
+        `ahead` and `sink`: as for Transport.run."""
 
     @abstractmethod
     def connection_error(self, returncode: int, stderr: str) -> SshError | None:
@@ -71,12 +75,14 @@ class ScriptRunner(ABC):
         timeout: float | None = None,
         check: bool = True,
         ahead: float | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
-        """Run a script and capture its output. Connection failures raise SshError even
-        without `check`; with `check`, a non-zero exit of the script raises CommandFailed.
-        On timeout the local side is stopped; what already started remotely runs on."""
+        """Run a script and capture its output (`sink`: see Transport.run). Connection
+        failures raise SshError even without `check`; with `check`, a non-zero exit of the
+        script raises CommandFailed. On timeout the local side is stopped; what already
+        started remotely runs on."""
         try:
-            result = self.capture(script_lines, timeout, ahead)
+            result = self.capture(script_lines, timeout, ahead, sink)
         except subprocess.TimeoutExpired:
             raise CommandFailed(
                 f"remote command on {self.display()} did not finish within "

@@ -6,7 +6,7 @@ terminal session) is one more method here, implemented by each transport."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from qxub import proc
@@ -36,8 +36,11 @@ class Transport(Protocol):
         timeout: float | None = None,
         check: bool = True,
         ahead: float | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
-        """Run a script to its end, its output captured. `ahead`: the script only reads,
+        """Run a script to its end, its output captured; `sink` is given its stdout too, in
+        chunks as they arrive where the transport reads them so (OpenSSH's listing started at
+        start-up), else whole at the end. `ahead`: the script only reads,
         and the next run of the same `qxub remote push` or `pull` words from this folder may
         start it at start-up (a push with --full, or from this Unix time on): OpenSSH keeps
         its command line for that

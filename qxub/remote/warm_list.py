@@ -132,11 +132,14 @@ def not_due(due: float) -> None:
         warm.save_store(_STORE, store)
 
 
-def take(argv: Sequence[str], timeout: float | None) -> Result | None:
+def take(
+    argv: Sequence[str], timeout: float | None, sink: Callable[[bytes], None] | None = None
+) -> Result | None:
     """The listing started ahead, read to its end, if it runs exactly `argv`; else None (it
     waits for the command it runs: a pull from a job's run folder asks where that is
     first; untaken, it is ended when qxub exits). Past `timeout` seconds from now,
-    subprocess.TimeoutExpired, as for a run of its own."""
+    subprocess.TimeoutExpired, as for a run of its own. `sink` is given each piece of its
+    stdout as it arrives (the listing is read while the remote still lists)."""
     if not _ahead:
         return None
     opened, process, _ = _ahead[0]
@@ -144,7 +147,7 @@ def take(argv: Sequence[str], timeout: float | None) -> Result | None:
         return None
     _ahead.clear()
     _used.append(True)
-    return _collect(process, timeout)
+    return _collect(process, timeout, sink)
 
 
 def used() -> bool:
@@ -152,9 +155,11 @@ def used() -> bool:
     return bool(_used)
 
 
-def _collect(process: Spawned, timeout: float | None) -> Result:
+def _collect(
+    process: Spawned, timeout: float | None, sink: Callable[[bytes], None] | None
+) -> Result:
     """Both outputs of `process` to their ends (read together: either may fill its pipe
-    first), then its exit code."""
+    first; each piece of stdout given to `sink` too), then its exit code."""
     import selectors
     import subprocess
 
@@ -163,6 +168,7 @@ def _collect(process: Spawned, timeout: float | None) -> Result:
     deadline = None if timeout is None else time.monotonic() + timeout
     chunks: dict[int, list[bytes]] = {}
     streams = (process.stdout, process.stderr)
+    out_fd = process.stdout.fileno() if process.stdout is not None else -1
     with selectors.DefaultSelector() as selector:
         for stream in streams:
             if stream is not None:
@@ -178,6 +184,8 @@ def _collect(process: Spawned, timeout: float | None) -> Result:
                 data = os.read(found.fd, 1 << 16)
                 if data:
                     chunks[found.fd].append(data)
+                    if sink is not None and found.fd == out_fd:
+                        sink(data)
                 else:
                     selector.unregister(found.fd)
     out, err = (b"".join(chunks.get(s.fileno(), [])) if s else b"" for s in streams)

@@ -5,10 +5,12 @@ overwritten or deleted."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from operator import is_not
 from pathlib import Path
 
 from qxub.record import record
@@ -141,10 +143,16 @@ def record_push(
     for rel in forget:
         manifest.synced.pop(rel, None)
         manifest.from_remote.discard(rel)
-    for rel in equal:
-        found = plan.entries.get(rel)
+    equal = list(equal)
+    entries, synced = plan.entries, manifest.synced
+    # Those the record holds as that very Entry already (most of a full push's) are skipped
+    # at C speed: assigning them again changes nothing.
+    for rel in itertools.compress(
+        equal, map(is_not, map(synced.get, equal), map(entries.get, equal))
+    ):
+        found = entries.get(rel)
         if found is not None:
-            manifest.synced[rel] = found
+            synced[rel] = found
     for rel in sent:
         found = plan.entries.get(rel)
         if found is not None:

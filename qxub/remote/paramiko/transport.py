@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qxub import proc
@@ -148,7 +148,11 @@ class ParamikoTransport(ScriptRunner):
         self._no_status = True
 
     def capture(
-        self, script_lines: Sequence[str], timeout: float | None, ahead: float | None = None
+        self,
+        script_lines: Sequence[str],
+        timeout: float | None,
+        ahead: float | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
         process = self.popen(script_lines)
         try:
@@ -156,6 +160,8 @@ class ParamikoTransport(ScriptRunner):
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+        if sink is not None:
+            sink(out)
         returncode = process.wait()
         stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
         return proc.Result(tuple(process.args), returncode, stdout, stderr)
