@@ -145,3 +145,19 @@ def test_what_was_not_fed_is_read_whole() -> None:
     half = ListingReader()
     half.feed(f"\0state=ok\0entries={field[:8]}".encode())  # the rest never came
     assert half.entries(field) == {"a": (1, 1700000000, "file")}
+
+
+def test_a_big_listing_read_as_it_arrives_in_pieces_bigger_than_it_reads_at_once() -> None:
+    """Thousands of lines in two pieces of stdout: each is read a part at a time (a piece of
+    a compressed listing unpacks to ten times its size), and the lines cut between the parts
+    are read whole."""
+    lines = [f"f {n} {1_700_000_000 + n} ././dir{n % 97}/file {n}.txt\0" for n in range(20_000)]
+    field = base64.b64encode(gzip.compress("".join(lines).encode(), compresslevel=1)).decode()
+    stdout = f"\0state=ok\0entries={field}\0".encode()
+    reader = ListingReader()
+    reader.feed(stdout[: len(stdout) // 3])
+    reader.feed(stdout[len(stdout) // 3 :])
+    with mock.patch.object(remote_state, "_read", side_effect=AssertionError("read again")):
+        found = reader.entries(field)
+    assert found == _entries(field)
+    assert len(found) == 20_000 and found["dir5/file 5.txt"] == (5, 1_700_000_005, "file")

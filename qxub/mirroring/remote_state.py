@@ -29,7 +29,7 @@ from qxub.sync.threeway import There
 # would pass the limit of one remote command).
 MAX_NAMED = 30_000
 _KINDS = {"f": "file", "l": "link", "d": "dir"}
-_PIECE = 1 << 16  # characters of the listing read at a time (`_read`)
+_PIECE = 1 << 14  # characters (or bytes) of the listing read at a time
 # One entry of the listing, from its start (after a NUL, or the first): kind, size, whole
 # seconds (a fraction, if any, skipped), name (its leading `./`s skipped). Entries of other
 # kinds (fifos) match nothing.
@@ -135,15 +135,16 @@ def _read(text: str) -> dict[str, There]:
     return _without_own(entries, _read_into(entries, text))
 
 
-def _read_into(entries: dict[str, There], text: str) -> bool:
-    """Add the entries of `text` (whole lines of the listing) to `entries`; whether a
-    temporary name may be among them. The entries are made column by column, not line by
-    line (a third less time at 15,000), and each name is interned: the selection and the
-    record hold the same names, kept once."""
+def _read_into(entries: dict[str, There], text: str, stop: int | None = None) -> bool:
+    """Add the entries of `text` (whole lines of the listing; up to `stop`) to `entries`;
+    whether a temporary name may be among them. The entries are made column by column, not
+    line by line (a third less time at 15,000), and each name is interned: the selection
+    and the record hold the same names, kept once."""
+    stop = len(text) if stop is None else stop
     start = 0
-    while start < len(text):  # a piece at a time: the columns of all of it would be big
-        end = text.find("\0", start + _PIECE)
-        end = len(text) if end < 0 else end + 1
+    while start < stop:  # a piece at a time: the columns of all of it would be big
+        end = text.find("\0", start + _PIECE, stop)
+        end = stop if end < 0 else end + 1
         found = _LINE.findall(text, start, end)
         start = end
         if not found:
@@ -154,7 +155,7 @@ def _read_into(entries: dict[str, There], text: str) -> bool:
         fields = zip(map(int, sizes), map(int, seconds), kind_names, strict=True)
         made = map(tuple.__new__, repeat(There), fields)
         entries.update(zip(map(sys.intern, names), made, strict=True))
-    return PART in text
+    return text.find(PART, 0, stop) >= 0
 
 
 def _without_own(entries: dict[str, There], part: bool) -> dict[str, There]:
@@ -237,17 +238,27 @@ class ListingReader:
                 self._unzip = zlib.decompressobj(wbits=31)
             else:
                 self._plain = True
-        if self._unzip is not None:
-            raw = self._unzip.decompress(raw)
-            if final:
-                raw += self._unzip.flush()
-                if not self._unzip.eof:
-                    raise zlib.error("the compressed listing ended early")
+        unzip = self._unzip
+        if unzip is None:
+            self._lines(raw, final)
+            return
+        # A piece at a time: a chunk of the compressed listing holds ten times its size.
+        while raw:
+            self._lines(unzip.decompress(raw, _PIECE), False)
+            raw = unzip.unconsumed_tail
+        if final:
+            self._lines(unzip.flush(), True)
+            if not unzip.eof:
+                raise zlib.error("the compressed listing ended early")
+
+    def _lines(self, raw: bytes, final: bool) -> None:
+        """Read the whole lines of `raw` (what is before its last NUL, after what was left
+        of the piece before); keep the rest for the next piece."""
         text = self._rest + self._text.decode(raw, final)
         cut = text.rfind("\0") + 1
         self._rest = "" if final else text[cut:]
         if cut:
-            self._part = _read_into(self._entries, text[:cut]) or self._part
+            self._part = _read_into(self._entries, text, cut) or self._part
 
 
 _FIELD = b"\0entries="
