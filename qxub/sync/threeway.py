@@ -106,7 +106,11 @@ def decide_push(
             decision.conflicts.append(rel)
     if quiet:
         synced = filter(quiet.__contains__, order)
-        decision.in_sync = list(heapq.merge(synced, decision.in_sync))
+        # Both in order: merged (heapq.merge is a Python step per path: only when needed).
+        if decision.in_sync:
+            decision.in_sync = list(heapq.merge(synced, decision.in_sync))
+        else:
+            decision.in_sync = list(synced)
     return decision
 
 
