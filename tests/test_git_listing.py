@@ -87,10 +87,12 @@ def test_paths_taken_at_once_or_one_by_one_select_the_same(
 ) -> None:
     """git's paths are lstat'ed a chunk at a time and taken whole when each is a readable
     regular file; a chunk holding anything else is taken path by path. Both give the same
-    selection, as `nobody` (permission bits count), with chunks of three paths: a tracked file
-    deleted here, one below a folder that is now a symlink (to a folder that holds a file of
-    that name), one nobody may not read, one of
-    another owner that all may read, a symlink, a nested clone."""
+    selection, with chunks of three paths: a tracked file deleted here, one below a folder
+    that is now a symlink (to a folder that holds a file of that name), one its owner may not
+    read, a symlink, a nested clone. As root, the tree is `nobody`'s (but for one file of
+    root's that all may read) and selected as `nobody`, where permission bits count; as
+    anyone else, it is selected as its owner."""
+    as_owner = _as_nobody if os.geteuid() == 0 else lambda select: select()
     base = Path(tempfile.mkdtemp(prefix="qxub-chunks-", dir="/tmp"))
     base.chmod(0o755)
     root = base / "p"
@@ -107,22 +109,21 @@ def test_paths_taken_at_once_or_one_by_one_select_the_same(
         (root / "link").symlink_to("a1.txt")
         git_init(root / "nested")
         (root / "nested" / "n.txt").write_text("n\n")
-        owned = [path for path in root.rglob("*") if path.name not in ("others", "open")]
-        for path in [root, *owned]:
-            os.lchown(path, pwd.getpwnam("nobody").pw_uid, -1)
+        if os.geteuid() == 0:
+            owned = [path for path in root.rglob("*") if path.name not in ("others", "open")]
+            for path in [root, *owned]:
+                os.lchown(path, pwd.getpwnam("nobody").pw_uid, -1)
         (root / "secret").chmod(0)
         (root / "others").chmod(0o444)  # root's, readable by all
         monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
         monkeypatch.setenv("GIT_CONFIG_KEY_0", "safe.directory")
         monkeypatch.setenv("GIT_CONFIG_VALUE_0", "*")
         monkeypatch.setattr(git_select, "_CHUNK", 3)
-        selected = _as_nobody(lambda: select_files(root)) if os.geteuid() == 0 else None
+        selected = as_owner(lambda: select_files(root))
         monkeypatch.setattr(git_select, "_all_readable_files", lambda *_: False)
-        each = _as_nobody(lambda: select_files(root)) if os.geteuid() == 0 else None
+        each = as_owner(lambda: select_files(root))
     finally:
         shutil.rmtree(base)
-    if selected is None or each is None:
-        pytest.skip("needs root, to own files as `nobody`")
     assert selected.files == each.files
     assert selected.unreadable == each.unreadable == ["secret"]
     assert selected.warnings == each.warnings
