@@ -7,7 +7,6 @@ qxub.cli.push_run). On the cluster,
 
 from __future__ import annotations
 
-import os
 import sys
 
 from qxub.remote import warm, warm_list, warm_push
@@ -15,15 +14,12 @@ from qxub.remote.handover import WORD
 
 TYPE_CHECKING = False  # as typing's, without importing typing (10 ms before the session)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NoReturn
 
 
 def main() -> NoReturn:
-    try:
-        _main()
-    except SystemExit as done:
-        _leave(done)
-        raise
+    _ending(_main)
 
 
 def _main() -> NoReturn:
@@ -48,27 +44,16 @@ def qx_main() -> NoReturn:
     warm.open_ahead(["exec", *sys.argv[1:]])
     from qxub.cli.main import qx_main as run_qx
 
+    _ending(run_qx)
+
+
+def _ending(run: Callable[[], NoReturn]) -> NoReturn:
+    """Run the program `run`, and end as it exits: at once where that is safe
+    (qxub.leaving.end_at_once), else the usual way."""
     try:
-        run_qx()
+        run()
     except SystemExit as done:
-        _leave(done)
+        from qxub.leaving import end_at_once
+
+        end_at_once(done)
         raise
-
-
-def _leave(done: SystemExit) -> None:
-    """End the process now with `done`'s code (qxub.leaving), as Python would after its
-    teardown. It returns (the caller exits the usual way) when a thread that is not a daemon
-    still runs (Python waits for it), when `done` carries a message, or when a flush fails
-    (a closed pipe: the usual way reports it)."""
-    code = 0 if done.code is None else done.code
-    if not isinstance(code, int):
-        return
-    threading = sys.modules.get("threading")
-    if threading is not None:
-        main_thread = threading.main_thread()
-        if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
-            return
-    from qxub.leaving import wind_up
-
-    if wind_up():
-        os._exit(code)

@@ -32,6 +32,23 @@ def wind_up() -> bool:
     return flushed
 
 
+def end_at_once(done: SystemExit) -> None:
+    """End the process now with `done`'s code, as Python would after its teardown. Returns
+    (the caller exits the usual way) when a thread that is not a daemon still runs (Python
+    waits for it), when `done` carries a message, or when a flush fails (a closed pipe: the
+    usual way reports it)."""
+    code = 0 if done.code is None else done.code
+    if not isinstance(code, int):
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        main_thread = threading.main_thread()
+        if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
+            return
+    if wind_up():
+        os._exit(code)
+
+
 def end_now(code: int) -> NoReturn:
     """`wind_up`, then end with `code`, whatever threads still run and whether or not the
     flushes went through."""

@@ -1,4 +1,4 @@
-"""How the programs `qxub` and `qx` end (qxub.entry._leave): at once, with the command's exit
+"""How the programs `qxub` and `qx` end (qxub.leaving.end_at_once): at once, with the command's exit
 code, once the atexit functions have run and stdout and stderr are flushed; the usual way
 (Python's teardown) when a thread that is not a daemon still runs, when the exit carries a
 message, or when a flush fails."""
@@ -15,7 +15,7 @@ import children
 
 PRELUDE = """
 import atexit, os, sys, threading, time
-from qxub.entry import _leave
+from qxub.leaving import end_at_once
 out = sys.argv[1]
 def mark(name):
     with open(os.path.join(out, name), "w") as handle:
@@ -40,7 +40,7 @@ def test_it_ends_with_the_code_after_the_atexit_functions_and_every_byte_of_outp
         threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
         sys.stdout.write("x" * 1_000_000)  # buffered: flushed before the end
         sys.stderr.write("said\\n")
-        _leave(SystemExit(3))
+        end_at_once(SystemExit(3))
         print("NOT REACHED")
         """,
     )
@@ -51,7 +51,7 @@ def test_it_ends_with_the_code_after_the_atexit_functions_and_every_byte_of_outp
 
 
 def test_no_code_is_zero(tmp_path: Path) -> None:
-    done = _run(tmp_path, "print('hi'); _leave(SystemExit(None)); print('NOT REACHED')")
+    done = _run(tmp_path, "print('hi'); end_at_once(SystemExit(None)); print('NOT REACHED')")
     assert (done.returncode, done.stdout) == (0, b"hi\n")
 
 
@@ -63,7 +63,7 @@ def test_a_running_thread_is_waited_for_the_usual_way(tmp_path: Path) -> None:
             time.sleep(0.3)
             mark("thread-ended")
         threading.Thread(target=late).start()
-        _leave(SystemExit(4))
+        end_at_once(SystemExit(4))
         mark("returned")
         sys.exit(4)
         """,
@@ -77,7 +77,7 @@ def test_a_message_is_left_to_python_to_print(tmp_path: Path) -> None:
     done = _run(
         tmp_path,
         """
-        _leave(SystemExit("qxub: the message"))
+        end_at_once(SystemExit("qxub: the message"))
         raise SystemExit("qxub: the message")
         """,
     )
@@ -97,7 +97,7 @@ def test_a_closed_stdout_is_left_to_the_usual_way(tmp_path: Path) -> None:
                 """
                 sys.stdin.read()  # until the reader has gone
                 sys.stdout.write("y" * 100)  # held in the buffer until the flush
-                _leave(SystemExit(0))
+                end_at_once(SystemExit(0))
                 mark("returned")
                 os._exit(0)
                 """
