@@ -1,7 +1,7 @@
-"""How the programs `qxub` and `qx` end (qxub.leaving.end_at_once): at once, with the command's exit
-code, once the atexit functions have run and stdout and stderr are flushed; the usual way
-(Python's teardown) when a thread that is not a daemon still runs, when the exit carries a
-message, or when a flush fails."""
+"""How the programs `qxub` and `qx` end (qxub.leaving.end_at_once): at once, with the
+command's exit code, once the atexit functions have run and stdout and stderr are flushed;
+the usual way (Python's teardown) when a thread that is not a daemon still runs, when the
+exit carries a message, or when a flush fails."""
 
 from __future__ import annotations
 
