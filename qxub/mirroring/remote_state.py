@@ -174,10 +174,11 @@ def _without_own(entries: dict[str, There], part: bool) -> dict[str, There]:
 
 class ListingReader:
     """The `entries=` field of a mirror_state script's output, read as its stdout arrives
-    (`feed`). Over OpenSSH a listing started at start-up comes in pieces while find still
-    walks the mirror there, and each piece is read as it comes, not all of it once the
-    remote is done. `entries(field)` gives the entries when what was fed held that very field
-    whole; otherwise (damage, anything unexpected) it reads `field` itself, as before."""
+    (`feed`, Transport.run's sink). Over OpenSSH a listing started at start-up comes in
+    pieces while find still walks the mirror there, and each piece is read as it comes, not
+    all of it once the remote is done. `entries(field)` gives the entries when what was fed
+    held that very field whole; otherwise (a transport that does not feed it, damage,
+    anything unexpected) it reads `field` itself, as before."""
 
     def __init__(self) -> None:
         self._seen = b""  # the end of what came before the field, until the field starts

@@ -37,14 +37,11 @@ class LocalTransport(ScriptRunner):
         sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
         try:
-            result = proc.run(self.command_argv(script_lines), check=False, timeout=timeout)
+            return proc.run(self.command_argv(script_lines), check=False, timeout=timeout)
         except CommandFailed as exc:
             if isinstance(exc.__cause__, subprocess.TimeoutExpired):
                 raise exc.__cause__ from None
             raise
-        if sink is not None:
-            sink(result.stdout.encode(errors="surrogateescape"))
-        return result
 
     def popen(
         self,

@@ -162,8 +162,6 @@ class OpenSshTransport(ScriptRunner):
                 if isinstance(exc.__cause__, subprocess.TimeoutExpired):
                     raise exc.__cause__ from None
                 raise _ssh_not_found() from exc
-            if sink is not None:
-                sink(result.stdout.encode(errors="surrogateescape"))
         if ahead is not None and result.returncode == 0:
             warm_list.remember(argv, ahead, self._socket)
         return result

@@ -38,9 +38,10 @@ class Transport(Protocol):
         ahead: float | None = None,
         sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
-        """Run a script to its end, its output captured; `sink` is given its stdout too, in
-        chunks as they arrive where the transport reads them so (OpenSSH's listing started at
-        start-up), else whole at the end. `ahead`: the script only reads,
+        """Run a script to its end, its output captured. `sink`, where the transport reads
+        stdout as it arrives (OpenSSH's listing started at start-up), is given each piece
+        then; elsewhere it is not called, and the caller has the output when the run ends.
+        `ahead`: the script only reads,
         and the next run of the same `qxub remote push` or `pull` words from this folder may
         start it at start-up (a push with --full, or from this Unix time on): OpenSSH keeps
         its command line for that

@@ -160,8 +160,6 @@ class ParamikoTransport(ScriptRunner):
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-        if sink is not None:
-            sink(out)
         returncode = process.wait()
         stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
         return proc.Result(tuple(process.args), returncode, stdout, stderr)
