@@ -187,9 +187,15 @@ def test_cancel_never_signals_a_process_that_reused_the_jobs_pid(tmp_path: Path)
     another session leader (an ssh login, say), cancel and status must leave it alone."""
     job_id = qxub("exec", "--terse", "--", "sleep", "60", cwd=tmp_path).stdout.strip()
     os.killpg(_job_pid(job_id), signal.SIGKILL)
+    # A pid is named by its start time in clock ticks (10 ms). The kernel cannot hand the
+    # same pid out again within one tick (it would have to go round the whole pid space),
+    # but this test can start its stranger that soon: so it waits for the next tick.
+    time.sleep(2 / os.sysconf("SC_CLK_TCK"))
     stranger = children.popen(["sleep", "60"], start_new_session=True)
     try:
         folder = Path(os.environ["XDG_STATE_HOME"]) / "qxub" / "jobs" / "by-id" / job_id
+        stat = Path(f"/proc/{stranger.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert stat[19] != (folder / "pid.start").read_text().strip()
         (folder / "pid").write_text(f"{stranger.pid}\n")  # as if the kernel reused the pid
         assert qxub("cancel", job_id).returncode == 0
         assert "running" not in qxub("status", job_id).stdout
