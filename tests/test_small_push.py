@@ -179,3 +179,20 @@ def test_a_staging_folder_left_by_a_killed_push_is_not_the_mirrors(
     state = mirror_state(remote, pusher.ctx.transport, pusher.path, under=["."])
     assert "run.py" in state.entries
     assert [name for name in state.entries if ".qxub-part" in name] == []
+
+
+def test_a_staging_name_already_there_is_left_alone_and_nothing_is_sent(
+    project: Path, remote_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staging folder's name is drawn here and made by the tar stream there: should
+    that name stand there already (a job's, however unlikely), the push leaves it and its
+    contents as they are, writes nothing, and says it was not sent (sent another way)."""
+    monkeypatch.setattr(os, "urandom", lambda n: b"\x07" * n)
+    taken = mirror(remote_home) / f".qxub-part-stage.{'07' * 8}"
+    taken.mkdir()
+    (taken / "run.py").write_text("someone's\n")
+    (project / "run.py").write_text("print('v2')\n")
+    with pytest.raises(NotSent):
+        send("run.py")
+    assert (taken / "run.py").read_text() == "someone's\n"
+    assert (mirror(remote_home) / "run.py").read_text() == "print('v1')\n"

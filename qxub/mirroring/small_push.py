@@ -18,12 +18,13 @@ from qxub.remote.delta import (
     NOT_WRITTEN,
     REFUSED,
     DeltaItem,
+    delta_input,
     delta_push_script,
     run_delta_push,
 )
 from qxub.remote.reach import rsync_route
 from qxub.remote.transport import Transport
-from qxub.sync import MARKER
+from qxub.sync import MARKER, PART
 from qxub.sync.engine import Transfer
 from qxub.sync.manifest import Entry
 from qxub.sync.tarstream import tar_stream
@@ -74,14 +75,16 @@ def small_push(
         except (OSError, KeyError) as exc:
             raise NotSent(str(exc)) from None
         items.append(DeltaItem(rel, allowed, executable and local.kind == "file"))
+    stage = f"{PART}stage.{os.urandom(8).hex()}"  # in the mirror, new for each push
     try:
-        stream = tar_stream(root, sends)
+        stream = tar_stream(root, sends, under=stage)
     except (OSError, ValueError) as exc:
         raise NotSent(str(exc)) from None
     started = time.monotonic()
-    script = delta_push_script(mirror, MARKER, owner_prefix, items)
+    script = delta_push_script(mirror, MARKER, owner_prefix, items, stage)
     route = rsync_route(remote, transport)
-    code, said = run_delta_push(route, script, stream, timeout=600, meanwhile=meanwhile)
+    data = delta_input(items, stream)
+    code, said = run_delta_push(route, script, data, timeout=600, meanwhile=meanwhile)
     said = said.strip()
     if code == REFUSED and GUARD in said:
         raise Refused(said.split(GUARD, 1)[1].strip())

@@ -11,7 +11,6 @@ with their nanoseconds; links stay links."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import shlex
@@ -46,19 +45,18 @@ class DeltaItem:
 
 
 def delta_push_script(
-    path: str, marker: str, owner_prefix: str, items: Sequence[DeltaItem]
+    path: str, marker: str, owner_prefix: str, items: Sequence[DeltaItem], stage: str
 ) -> list[str]:
     """The script: refuse (exit 99, `qxub-guard:` on stderr) unless the mirror at `path` is
     there with a marker starting with `owner_prefix` and every item is missing or in an
-    allowed state; then unpack stdin (a tar stream of the items) into a staging folder and
-    rename each item into place. Exit 98 when nothing was put in place for another reason."""
-    raw = b""
-    for item in items:
-        fields = [f"./{item.path}", *item.allowed[:2], *([""] * (2 - len(item.allowed[:2])))]
-        fields.append("1" if item.executable else "0")
-        raw += b"".join(os.fsencode(field) + b"\0" for field in fields)
+    allowed state; then unpack the rest of stdin (a tar stream of the items under the
+    folder `stage`, new for this push and not there yet: the stream creates it, so no
+    `mktemp` runs there) and rename each item into place. Exit 98 when nothing was put in
+    place for another reason. The items themselves come first on stdin, as `delta_input`
+    writes them."""
     refuse = 'echo "' + GUARD + ' {}" >&2; exit ' + str(REFUSED)
     stop = f"exit {NOT_WRITTEN}"
+    s = shlex.quote(f"./{stage}")
     return [
         f"cd -- {shlex.quote(path)} 2>/dev/null || {{ {refuse.format('no mirror')}; }}",
         # The marker's start, read by bash itself (no process to start).
@@ -67,20 +65,24 @@ def delta_push_script(
         f"  {shlex.quote(owner_prefix)}*) ;;",
         f"  *) {refuse.format('marker')};;",
         "esac",
+        # The items, read from stdin by bash itself, a byte at a time from the pipe: the
+        # tar stream after them is left whole for tar.
         "__n=0",
-        "while IFS= read -r -d '' __p && IFS= read -r -d '' __a && IFS= read -r -d '' __b"
-        " && IFS= read -r -d '' __x; do",
+        f'while [ "$__n" -lt {len(items)} ]; do',
+        "  { IFS= read -r -d '' __p && IFS= read -r -d '' __a && IFS= read -r -d '' __b"
+        f" && IFS= read -r -d '' __x; }} || {stop}",
         f"  __g=$({FIND_TZ} find \"$__p\" -maxdepth 0 -printf '%y %s %Ts %m' 2>/dev/null)",
         "  __k=${__g% *}",
         '  [ -z "$__g" ] || [ "$__k" = "$__a" ] || [ "$__k" = "$__b" ] || '
         f"{{ {refuse.format('changed there')}; }}",
         "  __P[__n]=$__p; __X[__n]=$__x; __M[__n]=${__g:+${__g##* }}; __K[__n]=${__g%% *}",
         "  __n=$((__n + 1))",
-        f"done < <(printf %s {base64.b64encode(raw).decode('ascii')} | base64 -d)",
-        f"__s=$(mktemp -d ./.qxub-part-stage.XXXXXX) || {stop}",
+        "done",
+        f"__s={s}",
+        f'{{ [ -e "$__s" ] || [ -L "$__s" ]; }} && {stop}',
         "trap 'rm -rf -- \"$__s\"' EXIT",
         "trap 'exit 1' HUP INT TERM PIPE",
-        f'tar -x -f - -C "$__s" --no-same-owner --no-same-permissions 2>/dev/null || {stop}',
+        f"tar -x -f - --no-same-owner --no-same-permissions 2>/dev/null || {stop}",
         "__i=0",
         'while [ "$__i" -lt "$__n" ]; do',
         '  [ -e "$__s/${__P[__i]}" ] || [ -L "$__s/${__P[__i]}" ] || ' + stop,
@@ -107,6 +109,18 @@ def delta_push_script(
     ]
 
 
+def delta_input(items: Sequence[DeltaItem], stream: bytes) -> bytes:
+    """What the script reads on its stdin: each item as four NUL-ended fields (its path as
+    `./PATH`, the two allowed states, `1` or `0` for its execute bits), then `stream`."""
+    raw = bytearray()
+    for item in items:
+        fields = [f"./{item.path}", *item.allowed[:2], *([""] * (2 - len(item.allowed[:2])))]
+        fields.append("1" if item.executable else "0")
+        for field in fields:
+            raw += os.fsencode(field) + b"\0"
+    return bytes(raw) + stream
+
+
 def session_argv(route: RsyncRoute) -> list[str]:
     """The ssh command line of a small push: a session whose bash reads its script on stdin
     (qxub.remote.warm), where rsync would run (`route`: the remote's master connection, or
@@ -117,7 +131,7 @@ def session_argv(route: RsyncRoute) -> list[str]:
 
 def session_input(script_lines: Sequence[str], stream: bytes) -> bytes:
     """What the session reads: the script, whole before any of it runs (warm.script_input),
-    then the tar stream, which bash leaves on its stdin for the script's `tar`. Should the
+    then `stream` (`delta_input`'s), which bash leaves on its stdin for the script. Should the
     script ever end without `exit`, bash exits rather than read the stream as commands."""
     script = warm.script_input(script_lines)
     return script[: -len(b"\n")] + b"; exit 1\n" + stream
@@ -132,9 +146,9 @@ def run_delta_push(
     meanwhile: Callable[[], object] = lambda: None,
 ) -> tuple[int, str]:
     """Run the script in a session of `session_argv(route)` (the one opened ahead by
-    qxub.remote.warm_push when it runs exactly that, else a new one), with `stream` after
-    it on its stdin; it dies with qxub. `meanwhile` runs here while the remote side starts.
-    Its exit code and stderr."""
+    qxub.remote.warm_push when it runs exactly that, else a new one), with `stream`
+    (`delta_input`'s) after it on its stdin; it dies with qxub. `meanwhile` runs here while
+    the remote side starts. Its exit code and stderr."""
     argv = session_argv(route)
     data = session_input(script_lines, stream)
     process = warm_push.take(argv)
