@@ -78,6 +78,7 @@ def test_every_name_links_modes_and_nanosecond_times(project: Path, remote_home:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"contents %d\n" % i)
         os.utime(path, ns=(1_700_000_000_123_456_789 + i, 1_700_000_000_123_456_789 + i))
+    os.utime(project / "-dash.txt", ns=(-315_619_199_876_543_211,) * 2)  # 1960, to the ns
     (project / "run.sh").chmod(0o755)
     (project / "link").symlink_to("deep/new folder/x.py")
     done = send(*names, "link", base={})
