@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_ignore_layers import _as_nobody
 
-from qxub.sync import git_select
+from qxub.sync import git_select, ignore
 from qxub.sync.git_select import start_listing
 from qxub.sync.ignore import DEFAULT_IGNORES, select_files
 
@@ -129,3 +129,49 @@ def test_paths_taken_at_once_or_one_by_one_select_the_same(
     assert selected.warnings == each.warnings
     assert "gone.txt" not in selected.files and "linked/in.txt" not in selected.files
     assert {"others", "open", "link", "nested/n.txt", "sub/b4", "a6.txt"} <= set(selected.files)
+
+
+def _defaults_files() -> list[Path]:
+    return sorted((Path(os.environ["XDG_STATE_HOME"]) / "qxub").glob("ignore-defaults-*"))
+
+
+def test_the_defaults_go_to_git_in_a_file_written_once_and_mended_when_damaged(
+    tmp_path: Path,
+) -> None:
+    """git reads the built-in ignores from a file named by its contents in the state folder:
+    the first selection writes it, later ones read it as it is; a damaged one is rewritten."""
+    root = project(tmp_path / "p")
+    (root / "cache.pyc").write_text("c\n")  # a built-in ignore
+    assert "cache.pyc" not in select_files(root).files
+    [kept] = _defaults_files()
+    text = "".join(f"{line}\n" for line in DEFAULT_IGNORES)
+    assert kept.read_text() == text
+    os.utime(kept, ns=(1_000_000_000, 1_000_000_000))
+    assert "cache.pyc" not in select_files(root).files
+    assert kept.stat().st_mtime_ns == 1_000_000_000  # read, not written again
+    kept.write_text("nothing\n")
+    assert "cache.pyc" not in select_files(root).files
+    assert _defaults_files() == [kept] and kept.read_text() == text
+    assert [f for f in os.listdir(kept.parent) if ".qxub" in f or f.count(".") > 1] == []
+
+
+def test_with_no_state_folder_to_write_the_defaults_in_they_still_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the state folder would be\n")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
+    root = project(tmp_path / "p")
+    (root / "cache.pyc").write_text("c\n")
+    before = set(os.listdir(tempfile.gettempdir()))
+    answers: list[bool] = []
+    by_git = ignore.select_by_git
+    monkeypatch.setattr(
+        ignore, "select_by_git", lambda *a: answers.append(by_git(*a)) or answers[-1]
+    )
+    files = [os.fsencode(f) for f in select_files(root).files]
+    assert answers == [True]  # git's listing, not qxub's own walk
+    assert files == [f for f in git_files(root) if f != b"cache.pyc"]
+    assert b"cache.pyc" in git_files(root)  # git alone would list it
+    made = set(os.listdir(tempfile.gettempdir())) - before
+    assert [n for n in made if n.startswith("qxub-defaults-")] == []  # this run's, removed

@@ -26,17 +26,19 @@ walks itself when git has not answered by then.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import re
 import stat
-import tempfile
+import zlib
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from pathlib import Path
 
 from qxub.sync.entries import Found, show
 from qxub.sync.project import Listing, git_version
+from qxub.xdg import state_dir
 
 QXUBIGNORE = b".qxubignore"
 _CANNOT_OPEN = re.compile(r"^warning: could not open directory '(.*)': (.*)$", re.MULTILINE)
@@ -100,17 +102,24 @@ def select_by_git(
 
 class _Listings:
     """git's two listings of a project, started at once: the tracked files, and the others
-    with the defaults (in a temporary file) as the lowest layer."""
+    with the defaults (in a file, `_defaults_file`) as the lowest layer."""
 
     def __init__(self, root: Path, defaults: Sequence[str]) -> None:
-        self._defaults = tempfile.NamedTemporaryFile("wb", prefix="qxub-defaults-")  # noqa: SIM115
-        self._defaults.write(b"".join(os.fsencode(line) + b"\n" for line in defaults))
-        self._defaults.flush()
+        self._temporary = None
+        text = b"".join(os.fsencode(line) + b"\n" for line in defaults)
+        name = _defaults_file(text)
+        if name is None:  # no state folder to keep it in: a file of this run's
+            import tempfile
+
+            self._temporary = tempfile.NamedTemporaryFile("wb", prefix="qxub-defaults-")  # noqa: SIM115
+            self._temporary.write(text)
+            self._temporary.flush()
+            name = self._temporary.name
         self.others = Listing(
             root,
             "--others",
             "--exclude=!" + QXUBIGNORE.decode(),
-            f"--exclude-from={self._defaults.name}",
+            f"--exclude-from={name}",
             "--exclude-standard",
         )
         self.cached = Listing(root, "--cached", "--deduplicate")
@@ -118,7 +127,33 @@ class _Listings:
     def close(self) -> None:
         self.others.stop()
         self.cached.stop()
-        self._defaults.close()
+        if self._temporary is not None:
+            self._temporary.close()
+
+
+def _defaults_file(text: bytes) -> str | None:
+    """A file in the state folder that holds `text` (the defaults as git reads them), named
+    by its contents: written once (to another name, then renamed), read back by every later
+    selection. None when it can be neither read back nor written."""
+    folder = state_dir()
+    path = os.path.join(folder, f"ignore-defaults-{zlib.crc32(text):08x}-{len(text)}")
+    try:
+        with open(path, "rb") as handle:
+            if handle.read() == text:
+                return path
+    except OSError:
+        pass
+    part = f"{path}.{os.getpid()}"
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(part, "wb") as handle:
+            handle.write(text)
+        os.replace(part, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        return None
+    return path
 
 
 _early: dict[tuple[Path, tuple[str, ...]], _Listings] = {}
