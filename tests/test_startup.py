@@ -83,3 +83,22 @@ def test_a_config_read_before_is_not_parsed_again(remote: str, tmp_path: Path) -
     assert "qxub.remote.executor" in modules  # the wrapper saw the run
     unneeded = {"yaml", "qxub.remote.local", "qxub.remote.forwarding", "socket"} & modules
     assert not unneeded, f"the second run imported {sorted(unneeded)}"
+
+
+def test_a_one_file_push_imports_no_module_it_does_without(remote: str, tmp_path: Path) -> None:
+    """A push that sends one file writes its tar stream, finds its tools and hands git the
+    built-in ignores without tarfile, shutil or tempfile (about 10 ms of imports)."""
+    project = Path.cwd()
+    (project / "run.py").write_text("print('v1')\n")
+    (project / "cache.pyc").write_text("built-in ignore\n")
+    first = children.run([sys.executable, "-m", "qxub", "remote", "push", remote], timeout=60)
+    assert first.returncode == 0
+    (project / "run.py").write_text("print('v2')\n")
+    loaded = tmp_path / "modules.txt"
+    argv = [sys.executable, "-c", WRAPPER, str(loaded), "remote", "push", remote, "-v"]
+    result = children.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "sent run.py" in result.stderr and "cache.pyc" not in result.stderr
+    modules = set(loaded.read_text().split())
+    assert "qxub.mirroring.small_push" in modules  # the wrapper saw the small push
+    assert {"tarfile", "shutil", "tempfile"} & modules == set()

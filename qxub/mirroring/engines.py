@@ -3,14 +3,13 @@ OpenSSH carries it, SFTP otherwise (or as the remote's `sync_engine:` says)."""
 
 from __future__ import annotations
 
-import shutil
-
 from qxub.mirroring.place import rsync_endpoint
 from qxub.remote.config import Remote
 from qxub.remote.reach import sftp_files, transport_kind
 from qxub.remote.transport import Transport
 from qxub.sync.engine import SyncEngine
 from qxub.sync.rsync import RsyncEngine
+from qxub.which import which
 
 
 def engine_choice(remote: Remote, rsync_there: bool | None) -> tuple[str, str]:
@@ -22,7 +21,7 @@ def engine_choice(remote: Remote, rsync_there: bool | None) -> tuple[str, str]:
         return remote.sync_engine, "set by sync_engine: in the config"
     if transport_kind(remote)[0] == "paramiko":
         return "sftp", "auto: rsync would need an ssh client; SFTP shares the paramiko connection"
-    if shutil.which("rsync") is None:
+    if which("rsync") is None:
         return "sftp", "auto: no rsync on this machine"
     if rsync_there is False:
         return "sftp", f"auto: no rsync on {remote.name}"

@@ -14,7 +14,6 @@ mirror finds there."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -33,6 +32,7 @@ from qxub.sync import PART
 from qxub.sync.engine import Progress, Transfer
 from qxub.sync.push import PushPlan
 from qxub.sync.threeway import PushDecision
+from qxub.which import which
 
 STREAM_AT_LEAST = 32  # fewer files than this into an empty mirror: the engine is as quick
 STAGE = PART + "stream"  # the temporary folder in the mirror (its contents are never listed)
@@ -44,7 +44,7 @@ PACK += ["--hard-dereference", "-T", "-"]
 def gnu_tar_here() -> str | None:
     """The name of this machine's GNU tar (`tar`, or `gtar` where `tar` is BSD's), or None."""
     for name in ("tar", "gtar"):
-        if shutil.which(name) is None:
+        if which(name) is None:
             continue
         found = proc.run([name, "--version"], check=False)
         if "GNU tar" in found.stdout.partition("\n")[0]:
@@ -53,7 +53,7 @@ def gnu_tar_here() -> str | None:
 
 
 def zstd_here() -> bool:
-    return shutil.which("zstd") is not None
+    return which("zstd") is not None
 
 
 @record

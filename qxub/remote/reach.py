@@ -3,7 +3,6 @@ there is none, bash for the built-in `local`), and the connections to a data mov
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from qxub.remote.config import Remote
 from qxub.remote.openssh import OpenSshTransport, default_control_dir
 from qxub.remote.target import RsyncRoute, SshTarget
 from qxub.remote.transport import Transport
+from qxub.which import which
 
 if TYPE_CHECKING:
     from qxub.remote.sftp.files import SftpFiles
@@ -24,7 +24,7 @@ def transport_kind(remote: Remote) -> tuple[str, str]:
         return "local", "the built-in remote runs on this machine"
     if remote.transport is not None:
         return remote.transport, "set by transport: in the config"
-    ssh = shutil.which("ssh")
+    ssh = which("ssh")
     if ssh:
         return "openssh", f"auto: ssh found at {ssh}"
     return "paramiko", "auto: no ssh client on PATH"
@@ -78,7 +78,7 @@ def rsync_route(remote: Remote, transport: Transport) -> RsyncRoute:
     target = remote.sync_target or remote.target
     if target is None:
         return RsyncRoute()
-    if shutil.which("ssh") is None:
+    if which("ssh") is None:
         raise QxubError(
             f"sync_engine: rsync for {remote.name} needs an ssh client to carry rsync, and"
             " there is none on PATH",
