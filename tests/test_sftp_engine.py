@@ -215,12 +215,14 @@ def test_sftp_over_the_openssh_master(remote: str, sshd: SshServer, remote_home:
 def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     target = SshTarget("h")
     remote = Remote(name="g", target=target, working_dir="/w")
-    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    for module in ("qxub.mirroring.engines", "qxub.remote.reach"):  # what each finds on PATH
+        monkeypatch.setattr(f"{module}.which", lambda name: f"/usr/bin/{name}")
     assert engine_choice(remote, None)[0] == "rsync"
     assert engine_choice(remote, True)[0] == "rsync"
     assert engine_choice(remote, False) == ("sftp", "auto: no rsync on g")
     assert engine_choice(Remote("g", target, "/w", sync_engine="sftp"), True)[0] == "sftp"
     assert engine_choice(Remote("g", target, "/w", transport="paramiko"), True)[0] == "sftp"
     assert engine_choice(Remote("local", None, "/w"), False)[0] == "rsync"
-    monkeypatch.setattr("shutil.which", lambda name: None if name == "rsync" else "/x")
+    for module in ("qxub.mirroring.engines", "qxub.remote.reach"):
+        monkeypatch.setattr(f"{module}.which", lambda name: None if name == "rsync" else "/x")
     assert engine_choice(remote, True) == ("sftp", "auto: no rsync on this machine")
