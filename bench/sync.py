@@ -6,7 +6,8 @@ Times (median of --runs), side by side in one run:
       qxub remote push   vs   bare `rsync -a --files-from` of the same files over the same
       ssh master   vs   the same bare rsync over a fresh connection;
   one file changed: qxub remote push   vs   a bare rsync of that one file over the same
-      master (the two in turns);
+      master (the two in turns, at least PAIRED_RUNS rounds: a median of 5 of two ~150 ms
+      commands swung by 0.15x from run to run);
   the sync engines: qxub's push with OpenSSH+rsync, with paramiko+SFTP and with OpenSSH+SFTP
   (each to its own mirror), and SFTP's times as ratios to rsync's. "no-op push --full"
   compares every file with the mirror; a plain no-op push costs no connection with any engine;
@@ -42,6 +43,7 @@ ENGINES = [("R", "openssh", "rsync"), ("S", "paramiko", "sftp"), ("T", "openssh"
 GIT_LS = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
 Run = Callable[[], None]
 TOUCHED = "pkg3/sub3/f3.py"  # the file the one-file pushes change
+PAIRED_RUNS = 21  # rounds, at least, of the one-file pair (qxub vs a bare rsync of it)
 
 
 def make_project(root: Path, files: int) -> None:
@@ -125,7 +127,7 @@ def main() -> None:
                 f"{q / b:11.2f}x {q / f:10.2f}x"
             )
         one_file = bare_rsync(bench, project, os.fsencode(TOUCHED) + b"\0", "bare", shared=True)
-        ours, bare = interleaved([touch(push), touch(one_file)], args.runs)
+        ours, bare = interleaved([touch(push), touch(one_file)], max(args.runs, PAIRED_RUNS))
         print(
             f"one file changed: qxub {ours * 1000:.0f}ms, a bare rsync of that file alone over "
             f"the same master {bare * 1000:.0f}ms, ratio {ours / bare:.2f}x"
