@@ -5,6 +5,7 @@ new user would meet it (issue 12), and what qxub does now."""
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -273,10 +274,23 @@ def test_exec_without_sync_says_what_is_stale(project: Path, remote_home: Path) 
 
 
 def test_dry_with_sync_pushes_nothing(project: Path, remote_home: Path) -> None:
+    (project / "sub").mkdir()
+    (project / "sub" / "step.py").write_text("print('step')\n")
     result = qxub("exec", "--remote", "R", "--sync", "--dry", "--", "python3", "run.py")
-    assert "would send 1 file" in result.stderr, result.stderr
+    assert "would send 2 files" in result.stderr, result.stderr
     assert "send    run.py" in result.stdout
-    assert not (mirror(remote_home) / "run.py").exists()
+    # Not even the mirror's folder is made: the job script shows where it would run.
+    assert not mirror(remote_home).exists()
+    assert "qxub: created" not in result.stderr
+    assert f"cd -- {shlex.quote(str(mirror(remote_home)))} ||" in result.stdout
+    inside = qxub("exec", "--remote", "R", "--dry", "--", "python3", "step.py", cwd=project / "sub")
+    assert inside.returncode == 0, inside.stderr
+    assert f"cd -- {shlex.quote(str(mirror(remote_home) / 'sub'))} ||" in inside.stdout
+    assert not mirror(remote_home).exists()
+    # Once pushed, a dry run stands in the mirror as a real run does.
+    assert qxub("remote", "push", "R").returncode == 0
+    again = qxub("exec", "--remote", "R", "--dry", "--", "python3", "run.py")
+    assert f"cd -- {shlex.quote(str(mirror(remote_home)))} ||" in again.stdout
 
 
 def test_home_and_root_are_refused(remote: str, tmp_path: Path) -> None:

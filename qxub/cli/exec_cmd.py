@@ -55,7 +55,20 @@ def exec_command(ctx: click.Context, /, **_: Any) -> None:
         ctx.exit(run_interactive(options, Path.cwd()))
     from qxub.execute import run_exec
 
-    ctx.exit(run_exec(options, Path.cwd()))
+    ctx.exit(run_exec(options, _standing(options.dry)))
+
+
+def _standing(dry: bool) -> Path:
+    """Where the job is run from: here, or for a --dry run sent by a laptop to a mirror
+    folder that does not exist yet, that folder (the remote script did not make it)."""
+    import os
+
+    from qxub.remote.handover import ABSENT_ENV
+
+    absent = os.environ.pop(ABSENT_ENV, None)
+    if absent and dry:
+        return Path(os.path.abspath(absent))
+    return Path.cwd()
 
 
 def leave_now(code: int) -> NoReturn:

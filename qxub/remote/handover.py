@@ -16,6 +16,9 @@ ROOT_ENV = "QXUB_AWAIT_ROOT"  # the mirror's folder, as the remote shell expande
 READY = b"\x1eqxub-await 1\n"  # said first by the remote qxub: the laptop may send the rest
 _TAG = b"qxub-await 1"
 EXIT_NO_DIR = 97  # the mirror's folder could not be made or entered (by the script, or here)
+# A --dry run's folder in a mirror that does not exist: the remote qxub shows the job as if it
+# stood there, from where the login left it, and the folder is not made (--dry changes nothing).
+ABSENT_ENV = "QXUB_ABSENT_FOLDER"
 
 
 class HandOver(list[str]):
@@ -27,6 +30,12 @@ class HandOver(list[str]):
         super().__init__(lines)
         self.prelude = tuple(prelude)
         self.payload = payload
+
+
+def is_dry(words: Sequence[str]) -> bool:
+    """Do qxub's words (`exec [OPTIONS] -- COMMAND`) ask for a dry run?"""
+    options = words[: words.index("--")] if "--" in words else words
+    return "--dry" in options
 
 
 def payload(sub: str, words: Sequence[str]) -> bytes:

@@ -83,9 +83,20 @@ def preamble(remote: Remote, *, probe: bool = False, announce: bool = True) -> l
     return lines
 
 
-def enter_mirror(root_word: str, sub: PurePosixPath) -> list[str]:
-    """cd into the mirror of where the user stands, creating it (and saying so) if need be."""
+def enter_mirror(root_word: str, sub: PurePosixPath, *, create: bool = True) -> list[str]:
+    """cd into the mirror of where the user stands, creating it (and saying so) if need be;
+    with `create` False (a --dry run), a missing folder is not made: its path goes to the
+    remote qxub in `handover.ABSENT_ENV` instead."""
     where = root_word if str(sub) == "." else f"{root_word}/{shlex.quote(str(sub))}"
+    if not create:
+        return [
+            f"__qxub_dir={where}",
+            'if [ -d "$__qxub_dir" ]; then',
+            f'    cd -- "$__qxub_dir" || exit {EXIT_NO_DIR}',
+            "else",
+            f'    export {handover.ABSENT_ENV}="$__qxub_dir"',
+            "fi",
+        ]
     return [
         f"__qxub_dir={where}",
         'if [ ! -d "$__qxub_dir" ]; then',
@@ -114,7 +125,11 @@ def exec_script(
         f"exec {qxub_line(remote, [handover.WORD])}",
     ]
     return HandOver(
-        [*preamble(remote), *enter_mirror(root_word, sub), qxub_line(remote, ["exec", *words])],
+        [
+            *preamble(remote),
+            *enter_mirror(root_word, sub, create=not handover.is_dry(words)),
+            qxub_line(remote, ["exec", *words]),
+        ],
         prelude,
         handover.payload(str(sub), ["exec", *words]),
     )
