@@ -117,6 +117,9 @@ def remotes(base: Path) -> dict[str, dict[str, str]]:
 
 
 # Selection timed in a process of its own (the qxub that PYTHONPATH finds), beside git.
+# Rounds, at least, of the in-process selection pairs: git answers in 13-20 ms here, and a
+# median of 5 put the ratio anywhere from 2.2x to 2.9x from one run of the bench to the next.
+SELECTION_RUNS = 21
 _SELECTION = """
 import subprocess, sys, time
 from pathlib import Path
@@ -225,9 +228,10 @@ def main() -> None:
         print(f"qxub selects {len(ours)} (walk: {len(walked)}); the same files as git: {same}")
         print(f"{'':34} {'qxub':>10} {'bare':>10} {'ratio':>9}")
         git = command(GIT_LS, cwd=project)
-        sel, bare = paired(lambda: select_files(project), git, args.runs)
+        rounds = max(args.runs, SELECTION_RUNS)
+        sel, bare = paired(lambda: select_files(project), git, rounds)
         row("selection (git listing)", sel, bare, "vs git ls-files -co --exclude-standard")
-        sel, bare = paired(lambda: select_files(project, git_listing=False), git, args.runs)
+        sel, bare = paired(lambda: select_files(project, git_listing=False), git, rounds)
         row("selection (qxub's own walk)", sel, bare, "vs git ls-files -co --exclude-standard")
         dry = command([*QXUB, "remote", "push", "R", "--dry-run"], cwd=project, env=env)
         bench.warm()  # the master connection: no push pays for it
