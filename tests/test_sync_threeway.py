@@ -166,9 +166,21 @@ def test_a_pull_never_writes_through_a_local_symlink(
     (mirror(remote_home) / "link").symlink_to("/etc")
     result = qxub("remote", "pull", "R", "results/", "link")
     assert result.returncode == 1
-    assert "symlink" in result.stderr
+    assert "results is a symlink here; a pull never writes through it" in result.stderr
     assert (project / "results").is_symlink() and list(outside.iterdir()) == []
     assert os.readlink(project / "link") == "/etc"  # a remote link comes as a link
+    # The fix it names is one that works: --force does not, --keep-local leaves it (exit 0).
+    assert "even with --force: move it out of the way" in result.stderr
+    assert "with --force" not in result.stderr.replace("even with --force", "")
+    forced = qxub("remote", "pull", "R", "results/", "--force")
+    assert forced.returncode == 1 and list(outside.iterdir()) == []
+    kept = qxub("remote", "pull", "R", "results/", "--keep-local")
+    assert kept.returncode == 0, kept.stderr
+    assert "skipped results/a.txt: results is a symlink here" in kept.stderr
+    assert (project / "results").is_symlink() and list(outside.iterdir()) == []
+    (project / "results").unlink()  # moved out of the way: the pull goes through
+    assert qxub("remote", "pull", "R", "results/").returncode == 0
+    assert (project / "results" / "a.txt").read_text() == "job\n"
 
 
 @pytest.mark.parametrize("swap", ["folder-to-file", "file-to-folder"])

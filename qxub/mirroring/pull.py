@@ -117,8 +117,8 @@ def _pull(
     decision = decide_pull(
         {r: t for r, t in there.items() if r not in reasons}, here, manifest.synced, force=force
     )
-    for rel, why in sorted(reasons.items()):
-        result.conflicts.append(Conflict(rel, None, why))
+    for rel, why in sorted(reasons.items()):  # --keep-local: left as they are, by request
+        result.conflicts.append(Conflict(rel, None, why, keep_local, in_the_way=True))
     result.kept = decision.kept
     beside = {
         rel: beside_name(rel, ctx.remote.name) for rel in ([] if keep_local else decision.conflicts)
@@ -189,7 +189,9 @@ def _report(
             say(f"{verb} {show_str(rel)} ({format_size_human(size)})")
     for conflict in result.conflicts:
         rel = show_str(conflict.path)
-        if conflict.by_request:
+        if conflict.by_request and conflict.in_the_way:
+            say(f"skipped {rel}: {conflict.why} (--keep-local)")
+        elif conflict.by_request:
             say(f"kept your {rel}: it changed here since the last sync (remote copy skipped)")
         elif conflict.kept_as is None:
             say(f"not pulled: {rel}: {conflict.why}")
@@ -199,10 +201,15 @@ def _report(
                 f"{mark} your {rel}: {conflict.why}; the copy from {name} is "
                 f"{show_str(conflict.kept_as)}"
             )
-    if result.unresolved and not dry_run:
+    if result.unresolved_both_changed and not dry_run:
         say(
             "to keep only yours, pull again with --keep-local; to take the copies from "
             f"{name} over yours, with --force"
+        )
+    if result.unresolved_in_the_way and not dry_run:
+        say(
+            "a pull never writes through a symlink or over a file, even with --force: move it"
+            " out of the way and pull again, or pull again with --keep-local to leave it"
         )
     say(
         f"{verb} {files(len(result.pulled))} ({format_size_human(result.pulled_bytes)}) "

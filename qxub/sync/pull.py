@@ -32,6 +32,7 @@ class Conflict:
     kept_as: str | None  # where the copy from there went (None: not fetched)
     why: str
     by_request: bool = False  # skipped because --keep-local asked for it
+    in_the_way: bool = False  # a symlink or a file here where the path needs a folder
 
 
 @record
@@ -49,6 +50,16 @@ class PullResult:
     def unresolved(self) -> bool:
         """Conflicts other than those --keep-local skipped on purpose."""
         return any(not c.by_request for c in self.conflicts)
+
+    @property
+    def unresolved_in_the_way(self) -> bool:
+        """Unresolved paths that a symlink or file here blocks: --force does not help."""
+        return any(c.in_the_way and not c.by_request for c in self.conflicts)
+
+    @property
+    def unresolved_both_changed(self) -> bool:
+        """Unresolved paths changed at both ends: --keep-local or --force settles them."""
+        return any(not c.in_the_way and not c.by_request for c in self.conflicts)
 
 
 def project_paths(patterns: Sequence[str], root: Path, cwd: Path) -> list[str]:
