@@ -116,10 +116,11 @@ def remotes(base: Path) -> dict[str, dict[str, str]]:
     }
 
 
-# Selection timed in a process of its own (the qxub that PYTHONPATH finds), beside git.
 # Rounds, at least, of the in-process selection pairs: git answers in 13-20 ms here, and a
 # median of 5 put the ratio anywhere from 2.2x to 2.9x from one run of the bench to the next.
 SELECTION_RUNS = 21
+
+# Selection timed in a process of its own (the qxub that PYTHONPATH finds), beside git.
 _SELECTION = """
 import subprocess, sys, time
 from pathlib import Path

@@ -121,10 +121,9 @@ def _left(proc: subprocess.Popen[bytes], said: IO[str]) -> bool:
 
 def clear(jobs: Path) -> None:
     """Remove the bench's job folders. Each streamed job leaves 200 MB (its frame log and its
-    stdout): left in place, they grow the page cache into memory this machine never touched
-    before, and on a virtual machine the first touch of each page costs the host an
-    allocation, so that writing the same 100 MB slowed fivefold from run to run (0.1 s, then
-    0.5 s, on tmpfs as on disk), which is the host's cost, not qxub's. Outside the timing."""
+    stdout); left in place, writing the same 100 MB slowed fivefold from run to run (0.1 s,
+    then 0.5 s, on tmpfs as on disk), likely the host paying for memory the VM had not
+    touched: not qxub's cost. Called outside the timing."""
     for folder in jobs.glob("2*"):
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -148,20 +147,13 @@ def main() -> None:
 
         jobs = bench.base / "remote-state" / "qxub" / "jobs"
 
-        def run(argv: list[str]) -> Callable[[], None]:
+        def run(argv: list[str], clearing: bool = False) -> Callable[[], None]:
             def call() -> None:
                 subprocess.run(
                     argv, cwd=project, env=bench.env, check=True, stdout=subprocess.DEVNULL
                 )
-
-            return call
-
-        def run_clearing(argv: list[str]) -> Callable[[], None]:
-            timed = run(argv)
-
-            def call() -> None:
-                timed()
-                clear(jobs)  # the job's 200 MB of logs, gone before the next call
+                if clearing:
+                    clear(jobs)  # the job's 200 MB of logs, gone before the next call
 
             return call
 
@@ -174,7 +166,7 @@ def main() -> None:
                 [
                     true,
                     run([*bench.ssh(), bench.server.host, "cat", str(path)]),
-                    run_clearing([*exec_remote, "--", "cat", str(path)]),
+                    run([*exec_remote, "--", "cat", str(path)], clearing=True),
                 ],
                 args.runs,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -12,6 +13,7 @@ from qxub.cli.configured import cli_config, options_as_typed, with_config_defaul
 from qxub.cli.exec_options import SectionedCommand, exec_options, forwarded_words
 from qxub.errors import UsageError
 from qxub.leaving import end_now
+from qxub.remote.handover import ABSENT_ENV
 
 EXEC_CONTEXT = {
     # Everything after the command's first word belongs to the command, dashes included.
@@ -61,10 +63,6 @@ def exec_command(ctx: click.Context, /, **_: Any) -> None:
 def _standing(dry: bool) -> Path:
     """Where the job is run from: here, or for a --dry run sent by a laptop to a mirror
     folder that does not exist yet, that folder (the remote script did not make it)."""
-    import os
-
-    from qxub.remote.handover import ABSENT_ENV
-
     absent = os.environ.pop(ABSENT_ENV, None)
     if absent and dry:
         return Path(os.path.abspath(absent))

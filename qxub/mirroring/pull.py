@@ -118,7 +118,7 @@ def _pull(
         {r: t for r, t in there.items() if r not in reasons}, here, manifest.synced, force=force
     )
     for rel, why in sorted(reasons.items()):  # --keep-local: left as they are, by request
-        result.conflicts.append(Conflict(rel, None, why, keep_local, in_the_way=True))
+        result.conflicts.append(Conflict(rel, None, why, by_request=keep_local, in_the_way=True))
     result.kept = decision.kept
     beside = {
         rel: beside_name(rel, ctx.remote.name) for rel in ([] if keep_local else decision.conflicts)
