@@ -2,8 +2,8 @@
 (qxub.remote.warm), start a full `remote push`'s listing of the mirror (qxub.remote.warm_list),
 or look whether a `remote push` will need a session (qxub.remote.warm_push), then import the
 CLI, which takes its time, and run it (a plain `remote push NAME` runs without it:
-qxub.cli.push_run). On the cluster,
-`qxub _await` is the other end of such a session (qxub.awaited)."""
+qxub.cli.push_run; nor does an `exec --remote NAME` in plain words: qxub.cli.exec_run). On
+the cluster, `qxub _await` is the other end of such a session (qxub.awaited)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def _main() -> NoReturn:
         from qxub.cli import push_run  # `remote push NAME [-q] [-v] [--full]`: no click
 
         push_run.main(sys.argv[1:])
+    if sys.argv[1:2] == ["exec"]:
+        from qxub.cli import exec_run  # `exec --remote NAME ... -- COMMAND`: no click
+
+        exec_run.main(sys.argv[2:])
     from qxub.cli.main import main as run_qxub
 
     run_qxub()
@@ -42,9 +46,16 @@ def _main() -> NoReturn:
 def qx_main() -> NoReturn:
     """`qx` is `qxub exec`."""
     warm.open_ahead(["exec", *sys.argv[1:]])
+    _ending(_qx_main)
+
+
+def _qx_main() -> NoReturn:
+    from qxub.cli import exec_run  # `qx --remote NAME ... -- COMMAND`: no click
+
+    exec_run.main(sys.argv[1:])
     from qxub.cli.main import qx_main as run_qx
 
-    _ending(run_qx)
+    run_qx()
 
 
 def _ending(run: Callable[[], NoReturn]) -> NoReturn:

@@ -92,16 +92,13 @@ def options_as_typed(ctx: click.Context, skip: frozenset[str] = frozenset()) -> 
 def with_config_defaults(ctx: click.Context, options: ExecOptions, config: Config) -> ExecOptions:
     """Fill the options the user did not type from the config's `defaults:`: the one place
     where they are applied (a remote qxub applies its own, there)."""
-    from click.core import ParameterSource
+    from qxub.cli.exec_options import typed_names
+    from qxub.cli.exec_run import default_name
 
-    from qxub.cli.exec_options import NOT_DEFAULTABLE, option_for_default
-
+    typed = typed_names(ctx)
     changes: dict[str, Any] = {}
     for key, (value, _layer) in config.defaults().items():
-        param = option_for_default(ctx.command, key)
-        if param is None or param.name is None or param.name in NOT_DEFAULTABLE:
-            continue
-        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
-            continue
-        changes[param.name] = _frozen(value)  # checked and converted when the file was loaded
+        name = default_name(key)
+        if name is not None and name not in typed:
+            changes[name] = _frozen(value)  # checked and converted when the file was loaded
     return records.replace(options, **changes)

@@ -13,29 +13,13 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from qxub.cli import exec_run
 from qxub.cli.completion import platform_names, queue_names, remote_names
+from qxub.cli.exec_run import NOT_DEFAULTABLE
 from qxub.cli.types import AssignmentType, DurationType, SizeType
 from qxub.schedulers import NAMES as SCHEDULER_NAMES
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# Options that only steer this invocation: never taken from config `defaults:`.
-NOT_DEFAULTABLE = {
-    "dry",
-    "terse",
-    "detach",
-    "config_file",
-    "command",
-    "remote",
-    "sync",
-    "snapshot",
-    "pull",
-    "interactive",
-    "forward",
-}
-# Options that belong to the laptop: never forwarded to a remote qxub (they name local files
-# or choose the remote itself).
-LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "snapshot", "pull", "forward"})
 
 _CONTEXT = "Execution context"
 _RESOURCES = "Resources"
@@ -432,78 +416,62 @@ def long_name(param: click.Parameter) -> str:
     return longs[0] if longs else param.opts[0]
 
 
+def typed_names(ctx: click.Context) -> list[str]:
+    """The exec options typed on the command line of `ctx` (their names)."""
+    return [
+        name for name in ctx.params if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    ]
+
+
 def typed_options(
     ctx: click.Context, skip: frozenset[str] = frozenset(), joined: bool = False
 ) -> list[str]:
     """The options the user typed on the command line, as argv words, in a canonical order."""
-    words: list[str] = []
-    for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name in skip or param.name is None:
-            continue
-        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
-            continue
-        words += option_words(param, ctx.params[param.name], joined)
-    return words
-
-
-def option_words(param: click.Option, value: Any, joined: bool = False) -> list[str]:
-    """One option with its value as argv words; `joined` gives `--opt=value`, which no value
-    (one starting with a dash, say) can be mistaken in."""
-    flag = long_name(param)
-    if param.count:
-        return [flag] * int(value)
-    if param.is_flag:
-        return [flag] if value else []
-    items = value if param.multiple else [value]
-    if joined:
-        return [f"{flag}={item}" for item in items]
-    return [w for item in items for w in (flag, str(item))]
+    return exec_run.typed_words(ctx.params, typed_names(ctx), skip, joined)
 
 
 def forwarded_words(ctx: click.Context, defaults: tuple[tuple[str, Any], ...] = ()) -> list[str]:
     """What a remote qxub exec gets: the options typed here (minus laptop-only ones), then the
     remote's `defaults:` for options not typed, each as argv words."""
-    words = typed_options(ctx, skip=LAPTOP_ONLY, joined=True)
-    for key, value in defaults:
-        param = option_for_default(ctx.command, key)
-        if param is None or param.name is None:
-            continue
-        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
-            continue
-        words += option_words(param, value, joined=True)
-    return words
+    return exec_run.forwarded(ctx.params, typed_names(ctx), defaults)
 
 
 def defaults_validator(command: click.Command) -> Callable[[str, Any], Any]:
     """A checker for config `defaults:` entries, built from the command's own options."""
-    by_name: dict[str, click.Option] = {}
-    for param in command.params:
-        if isinstance(param, click.Option) and param.name not in NOT_DEFAULTABLE:
-            assert param.name is not None
-            by_name[param.name] = param
-            for opt in param.opts:
-                if opt.startswith("--"):
-                    by_name[opt[2:].replace("-", "_")] = param
+    by_name = {p.name: p for p in command.params if isinstance(p, click.Option)}
 
     def check(key: str, value: Any) -> Any:
-        param = by_name.get(key.replace("-", "_"))
-        if param is None:
-            valid = sorted({long_name(p)[2:] for p in by_name.values()})
+        name = exec_run.default_name(key)
+        if name is None or name not in by_name:
+            valid = sorted(long_name(p)[2:] for n, p in by_name.items() if n not in NOT_DEFAULTABLE)
             raise ValueError(f"not an exec option; valid: {', '.join(valid)}")
-        if param.multiple and not isinstance(value, list):
-            value = [value]
+        param = by_name[name]
+        if isinstance(value, list) and not param.multiple:
+            raise ValueError(f"{long_name(param)} takes one value, not a list")
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            _check_shape(param, item)
         try:
-            return param.type_cast_value(click.Context(command), value)
+            return param.type_cast_value(click.Context(command), items if param.multiple else value)
         except click.BadParameter as exc:
             raise ValueError(exc.format_message()) from None
 
     return check
 
 
-def option_for_default(command: click.Command, key: str) -> click.Option | None:
-    for param in command.params:
-        if isinstance(param, click.Option) and param.name not in NOT_DEFAULTABLE:
-            names = {param.name} | {o[2:].replace("-", "_") for o in param.opts if o[:2] == "--"}
-            if key.replace("-", "_") in names:
-                return param
-    return None
+def _check_shape(param: click.Option, value: Any) -> None:
+    """A `defaults:` value is one word or number (true or false for a flag): YAML gives the
+    types, which click's own checks take for granted."""
+    flag = long_name(param)
+    if isinstance(value, dict | list):
+        kind = "a mapping" if isinstance(value, dict) else "a list"
+        raise ValueError(f"{flag} takes a word or a number, not {kind}")
+    if param.is_flag and not isinstance(value, bool) and value is not None:
+        raise ValueError(f"{flag} is a flag: give true or false, not {_yaml(value)}")
+    if isinstance(param.type, click.IntRange) and isinstance(value, bool | float):
+        raise ValueError(f"{flag} takes a whole number, not {_yaml(value)}")
+
+
+def _yaml(value: Any) -> str:
+    """A value as YAML writes it (`true`, not Python's `True`)."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
