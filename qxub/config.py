@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from qxub.errors import ConfigError
 from qxub.project import find_project_root
@@ -17,15 +16,19 @@ from qxub.record import field, record
 from qxub.schema import Reader, load_yaml
 from qxub.state import config_dirs, config_home
 
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    # Checks the value of `defaults.<name>`; returns the value to use or raises ValueError
+    # with a message saying what is valid. The CLI builds it from the exec command's options.
+    DefaultsValidator = Callable[[str, Any], Any]
+    # Parses one remote's settings (file, name, data) into a Remote, or raises ConfigError
+    # naming file and key. It lives in qxub.remote.config, above this module.
+    RemoteParser = Callable[[Path, str, Any], Any]
+
 PROJECT_FILE = ".qxub.yaml"
 USER_LAYERS = ("system", "user")  # the layers that may set jobs_dir
-
-# Checks the value of `defaults.<name>`; returns the value to use or raises ValueError with a
-# message saying what is valid. The CLI builds it from the exec command's options.
-DefaultsValidator = Callable[[str, Any], Any]
-# Parses one remote's settings (file, name, data) into a Remote, or raises ConfigError naming
-# file and key. It lives in qxub.remote.config, above this module.
-RemoteParser = Callable[[Path, str, Any], Any]
 
 
 @record(frozen=True)

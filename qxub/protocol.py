@@ -22,9 +22,11 @@ import io
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from _typeshed import ReadableBuffer
 
 PROTOCOL = 3  # 1 and 2 were event lines mixed into the job's stderr; 3 is framed

@@ -7,9 +7,12 @@ is mistyped, so a wrong file is fixed from the message alone.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any, NoReturn
 
 from qxub.errors import ConfigError, ResourceError
+
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
 def close_matches(name: str, known: Collection[str], n: int = 3) -> list[str]:

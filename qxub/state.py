@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from qxub import record as records
 from qxub.errors import JobNotFound
 from qxub.record import field, record
 from qxub.xdg import state_dir, xdg_dir
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from qxub.job.spec import JobSpec
 
 

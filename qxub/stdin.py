@@ -15,7 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 CHUNK = 1 << 20
 # Said once when a pipe has not ended after this long: a pipe that is never closed (a loop's

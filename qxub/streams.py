@@ -7,11 +7,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from typing import BinaryIO, TextIO
 
 from qxub.errors import EXIT_BROKEN_PIPE
 from qxub.pipes import silence_stdout
 from qxub.record import record
+
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import BinaryIO, TextIO
 
 
 @record(frozen=True)

@@ -14,9 +14,12 @@ import contextlib
 import marshal
 import os
 import sys
-from typing import Any
 
 from qxub.state import cache_home
+
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 _FILE = "yaml.marshal"
 _MOST = 32  # entries kept: the config layers and platform files of a few projects

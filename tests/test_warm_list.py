@@ -178,10 +178,11 @@ def test_a_listing_with_another_command_line_is_not_used(remote_home: Path) -> N
 _HOLD_AND_PUSH = """
 import os, sys, time
 from pathlib import Path
-from qxub.sync.manifest import load_manifest, manifest_lock
+from qxub.locks import file_lock
+from qxub.sync.manifest import load_manifest
 root, mirrored, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 manifest = load_manifest("R", root)
-with manifest_lock(manifest.path):
+with file_lock(manifest.path):
     print("locked", flush=True)
     while not go.exists():
         time.sleep(0.05)

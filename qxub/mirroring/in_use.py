@@ -15,10 +15,13 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from qxub.locks import file_lock
 from qxub.state import state_home
-from qxub.sync.manifest import manifest_lock
+
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 FORGET_AFTER = 30 * 86400.0  # seconds: no job waits and runs this long unseen
 
@@ -46,7 +49,7 @@ def _save(path: Path, data: dict[str, Any]) -> None:
 def note_job(remote: str, project_root: Path, job_id: str) -> None:
     """Job `job_id` runs in the mirror of `project_root` on `remote`."""
     path = _path(remote)
-    with contextlib.suppress(OSError), manifest_lock(path):
+    with contextlib.suppress(OSError), file_lock(path):
         data = _load(path)
         if job_id not in data:
             now = time.time()
@@ -66,7 +69,7 @@ def job_over(remote: str, job_id: str) -> None:
     path = _path(remote)
     if not path.exists():
         return
-    with contextlib.suppress(OSError), manifest_lock(path):
+    with contextlib.suppress(OSError), file_lock(path):
         data = _load(path)
         if data.pop(job_id, None) is not None:
             _save(path, data)
@@ -79,7 +82,7 @@ def new_users(remote: str, project_root: Path) -> list[str]:
     if not path.exists():
         return []
     found: list[str] = []
-    with contextlib.suppress(OSError), manifest_lock(path):
+    with contextlib.suppress(OSError), file_lock(path):
         data = _load(path)
         for job_id, job in data.items():
             ours = isinstance(job, dict) and job.get("project") == str(project_root)

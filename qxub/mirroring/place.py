@@ -8,7 +8,6 @@ import json
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qxub import __version__
 from qxub.errors import QxubError
@@ -20,6 +19,7 @@ from qxub.remote.transport import Transport
 from qxub.remote.unpack import GNU_TAR, ZSTD
 from qxub.sync import MARKER
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
     from qxub.sync.rsync import Endpoint
 

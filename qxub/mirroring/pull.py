@@ -10,6 +10,7 @@ from pathlib import Path
 
 from qxub.errors import QxubError, UsageError
 from qxub.job.resources import format_size_human
+from qxub.locks import file_lock
 from qxub.mirroring.progress import clear, meter
 from qxub.mirroring.push_ahead import pulled
 from qxub.mirroring.remote_state import check_ours, mirror_state
@@ -20,7 +21,7 @@ from qxub.mirroring.sync_context import SyncContext, engine_for, open_sync
 from qxub.remote import warm_list, warm_push
 from qxub.remote.config import Remote
 from qxub.sync.engine import SyncEngine
-from qxub.sync.manifest import Manifest, entry, load_manifest, manifest_lock
+from qxub.sync.manifest import Manifest, entry, load_manifest
 from qxub.sync.pull import (
     Conflict,
     PullResult,
@@ -67,7 +68,7 @@ def pull(
         if source is None:
             raise missing_run(remote, path, job)
     clean = not dry_run and warm_push.unchanged(remote.name, str(cwd))
-    with manifest_lock(ctx.manifest.path):
+    with file_lock(ctx.manifest.path):
         manifest = load_manifest(remote.name, root)
         # Started at start-up (warm_list), the listing counts only if it is not older than
         # the record: another push or pull may have written both since.

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from qxub.errors import QxubError
+from qxub.locks import file_lock
 from qxub.mirroring.background import Background
 from qxub.mirroring.in_use import say_in_use
 from qxub.mirroring.place import (
@@ -32,7 +33,7 @@ from qxub.sync import MARKER
 from qxub.sync.engine import SyncEngine, Transfer
 from qxub.sync.git_select import start_listing
 from qxub.sync.ignore import DEFAULT_IGNORES, Selection, select_files
-from qxub.sync.manifest import Entry, Manifest, load_manifest, manifest_lock
+from qxub.sync.manifest import Entry, Manifest, load_manifest
 from qxub.sync.project import find_git_repo
 from qxub.sync.push import PushPlan, emptied_folders, plan_push, record_push, run_push, to_decide
 from qxub.sync.rsync import RemoteCheckFailed, RsyncEngine
@@ -96,7 +97,7 @@ class Pusher:
         # the Pusher; a later one selects now.
         began_ns = self.began_ns if self.selecting is not None else time.time_ns()
         self._prepared = False
-        with manifest_lock(ctx.manifest.path):
+        with file_lock(ctx.manifest.path):
             manifest = load_manifest(self.remote.name, ctx.root, self._known)
             self._known = None
             result = self._push(manifest, full, force, also, progress, clock)

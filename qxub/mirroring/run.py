@@ -6,7 +6,6 @@ import shlex
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qxub import record as records
 from qxub.errors import QxubError, UsageError
@@ -35,6 +34,7 @@ from qxub.stdin import piped_fd
 from qxub.streams import Streams
 from qxub.sync import MARKER
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
     from qxub.options import ExecOptions
     from qxub.remote.forwarding import Forwarder, PortSpec

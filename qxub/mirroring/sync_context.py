@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qxub.locks import file_lock
 from qxub.mirroring.engines import needs_rsync_check, sync_engine_for
 from qxub.mirroring.place import Mirror, MirrorPlace, check_mirror, mirror_place, rsync_there
 from qxub.mirroring.root import checked_root
@@ -13,7 +14,7 @@ from qxub.remote.config import Remote
 from qxub.remote.reach import transport_for
 from qxub.remote.transport import Transport
 from qxub.sync.engine import SyncEngine
-from qxub.sync.manifest import Manifest, load_manifest, manifest_lock
+from qxub.sync.manifest import Manifest, load_manifest
 
 
 @record(frozen=True)
@@ -34,7 +35,7 @@ def open_sync(remote: Remote, cwd: Path, remote_path: str | None) -> tuple[SyncC
     place = mirror_place(remote, root, remote_path)
     found = None
     if manifest.remote_path is None or manifest.location_key != place.key:
-        with manifest_lock(manifest.path):
+        with file_lock(manifest.path):
             manifest = load_manifest(remote.name, root)
             found = check_mirror(remote, transport, place, root)
             assert found is not None

@@ -6,13 +6,11 @@ remote ({{user}}: the remote $USER, {{home}}: the remote $HOME).
 
 from __future__ import annotations
 
-import getpass
 import re
 import shlex
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from qxub.config import Config, check_jobs_dir
 from qxub.errors import ConfigError, QxubError
@@ -20,6 +18,10 @@ from qxub.record import record
 from qxub.remote.target import SshTarget
 from qxub.schema import Reader, close_matches, join
 from qxub.state import config_home, state_home
+
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 LOCAL = "local"
 
@@ -144,6 +146,8 @@ def _expand(r: Reader, path: str, value: str) -> str:
             r.fail(
                 path, f"unknown placeholder {match.group(0)}", "valid: {user}, {{user}}, {{home}}"
             )
+        import getpass  # not at start-up: only a {user} placeholder needs it
+
         return getpass.getuser()
 
     return _PLACEHOLDER.sub(sub, value)

@@ -13,23 +13,25 @@ import os
 import re
 import shlex
 import stat
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from qxub import proc
 from qxub.errors import CommandFailed, QxubError
 from qxub.remote import warm, warm_list
 from qxub.remote.running import ScriptRunner
 from qxub.remote.scripts import remote_command
-from qxub.remote.target import LOST_HINT, FailureKind, Route, RsyncRoute, SshError, SshTarget
+from qxub.remote.target import LOST_HINT, Route, RsyncRoute, SshError, SshTarget
 
+# typing, and proc with its subprocess, are imported where they are used: an `exec --remote`
+# whose session was opened ahead at start-up needs neither (qxub.cli.exec_run).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from qxub import proc
     from qxub.remote.forwarding import PortSpec
     from qxub.remote.running import RemoteProcess
     from qxub.remote.sftp.files import SftpFiles
+    from qxub.remote.target import FailureKind
     from qxub.spawn import Spawned
 
 # A unix socket path must fit sun_path: 104 bytes on macOS (108 on Linux) with its NUL. ssh
@@ -153,6 +155,10 @@ class OpenSshTransport(ScriptRunner):
         ahead: float | None = None,
         sink: Callable[[bytes], None] | None = None,
     ) -> proc.Result:
+        import subprocess
+
+        from qxub import proc
+
         argv = self.command_argv(script_lines)
         result = warm_list.take(argv, timeout, sink)  # started at start-up, if this very one
         if result is None:
@@ -187,6 +193,10 @@ class OpenSshTransport(ScriptRunner):
         feed = stdin_fd is not None and not use_tty
         if not use_tty and stdin_fd is None and own_process_group:
             return self._waiting_session(script_lines)
+        import subprocess
+
+        from qxub import proc
+
         try:
             return proc.start(
                 self.command_argv(script_lines, tty=use_tty, stdin=feed),
@@ -204,6 +214,10 @@ class OpenSshTransport(ScriptRunner):
         taken = warm.take(argv, script_lines)
         process: proc.Process | Spawned
         if taken is None:
+            import subprocess
+
+            from qxub import proc
+
             try:
                 process = proc.start(
                     argv, stdin=subprocess.PIPE, new_session=True, die_with_parent=True
@@ -240,6 +254,8 @@ class OpenSshTransport(ScriptRunner):
         return error
 
     def _control(self, request: str) -> proc.Result:
+        from qxub import proc
+
         argv = [*self._options(), "-O", request, self.target.host]
         try:
             return proc.run(argv, check=False, timeout=self.connect_timeout + 5)
@@ -266,6 +282,10 @@ class OpenSshTransport(ScriptRunner):
         """Open the master connection on this terminal: ssh may ask for a password, a
         passphrase or a one-time code. The master then serves every command for
         ControlPersist."""
+        import subprocess
+
+        from qxub import proc
+
         if self.check_master():
             return
         argv = [*self._options(batch=False), self.target.host, "true"]
@@ -296,6 +316,8 @@ class OpenSshTransport(ScriptRunner):
 
     def settings(self) -> dict[str, str]:
         """What ssh will really use for the target (`ssh -G`): host name, port, user, proxies."""
+        from qxub import proc
+
         argv = [*self._options(), "-G", self.target.host]
         result = proc.run(argv, check=False, timeout=10)
         settings: dict[str, str] = {}
@@ -367,6 +389,8 @@ class OpenSshForward:
         self.spec = spec
 
     def request(self, what: str) -> proc.Result:
+        from qxub import proc
+
         argv = [*self.transport._options(), "-O", what, "-L", self.spec, self.transport.target.host]
         return proc.run(argv, check=False, timeout=self.transport.connect_timeout + 5)
 

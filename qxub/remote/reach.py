@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from qxub.errors import QxubError
 from qxub.remote.config import Remote
@@ -14,6 +13,7 @@ from qxub.remote.target import RsyncRoute, SshTarget
 from qxub.remote.transport import Transport
 from qxub.which import which
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
     from qxub.remote.sftp.files import SftpFiles
 

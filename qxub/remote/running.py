@@ -4,15 +4,22 @@ message that says where and what)."""
 
 from __future__ import annotations
 
-import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
-from qxub import proc
 from qxub.errors import CommandFailed
 from qxub.remote.scripts import port_probe_script
 from qxub.remote.target import SshError, excerpt
+
+# typing and subprocess cost an `exec --remote` some 15 ms of its start (qxub.cli.exec_run),
+# and are needed here only to check types, or once a script timed out.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from qxub import proc
+else:
+    Protocol = object
 
 
 class Pipe(Protocol):
@@ -81,6 +88,8 @@ class ScriptRunner(ABC):
         failures raise SshError even without `check`; with `check`, a non-zero exit of the
         script raises CommandFailed. On timeout the local side is stopped; what already
         started remotely runs on."""
+        import subprocess
+
         try:
             result = self.capture(script_lines, timeout, ahead, sink)
         except subprocess.TimeoutExpired:

@@ -4,7 +4,6 @@ lines into the one string a transport hands to the remote login shell."""
 
 from __future__ import annotations
 
-import base64
 import os
 import shlex
 from collections.abc import Sequence
@@ -39,7 +38,7 @@ def remote_command(script_lines: Sequence[str]) -> str:
     from sourcing ~/.bashrc a second time because it sees it was started by sshd.
     """
     script = "\n".join(script_lines) + "\n"
-    encoded = base64.b64encode(script.encode()).decode("ascii")
+    encoded = _base64(script.encode())
     command = f"bash --norc -c 'eval \"$(echo {encoded} | base64 -d)\"'"
     if len(command) > MAX_REMOTE_COMMAND:
         raise QxubError(f"remote script too long ({len(script)} chars)", hint="a qxub bug")
@@ -455,7 +454,7 @@ def paths_word(paths: Sequence[str]) -> str:
     """`paths` (str; names that are not UTF-8 carry surrogate escapes) as one base64 shell word
     of their bytes, NUL-ended: any byte a name holds travels through any shell."""
     raw = b"".join(os.fsencode(p) + b"\0" for p in paths)
-    return base64.b64encode(raw).decode("ascii")
+    return _base64(raw)
 
 
 # One line per entry found: kind (f, l, d), size, mtime (whole seconds: strftime's %s, all a
@@ -546,6 +545,12 @@ def guarded_rsync_path(
         f"  __g=$({FIND_TZ} find \"$__p\" -maxdepth 0 -printf '%y %s %Ts' 2>/dev/null)",
         '  [ -z "$__g" ] || [ "$__g" = "$__a" ] || [ "$__g" = "$__b" ] || '
         f"{{ {refuse.format('changed there')}; }}",
-        f"done < <(printf %s {base64.b64encode(raw).decode('ascii')} | base64 -d)",
+        f"done < <(printf %s {_base64(raw)} | base64 -d)",
     ]
     return remote_command(lines) + " && rsync"
+
+
+def _base64(raw: bytes) -> str:
+    import base64  # not at start-up: a script sent over a session opened ahead needs none
+
+    return base64.b64encode(raw).decode("ascii")

@@ -5,16 +5,17 @@ together into a whole follow."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, BinaryIO
 
 from qxub import protocol
 from qxub.pipes import silence_stdout
 from qxub.record import field, record
 
+TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from qxub.remote.running import Pipe, RemoteProcess
     from qxub.remote.transport import Transport
     from qxub.streams import Streams
@@ -169,6 +170,8 @@ class Session:
             reader.join(timeout)
 
     def stop(self) -> None:
+        import subprocess  # not at start-up: see qxub.remote.running
+
         if self.process.poll() is None:
             self.process.terminate()
             try:

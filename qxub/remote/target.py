@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from qxub.errors import ConfigError, QxubError
 from qxub.record import record
 
+TYPE_CHECKING = False  # as typing's, without importing typing
+if TYPE_CHECKING:
+    from typing import Literal
+
+    FailureKind = Literal[
+        "changed_host_key", "unknown_host_key", "unresolved", "auth", "unreachable", "config",
+        "closed",
+    ]  # fmt: skip
+
 URL_HINT = "write it as ssh://[user@]host[:port], e.g. ssh://jr9959@gadi.nci.org.au"
 LOST_HINT = "the network dropped or the server went away; check your network and try again"
-
-FailureKind = Literal[
-    "changed_host_key", "unknown_host_key", "unresolved", "auth", "unreachable", "config", "closed"
-]  # fmt: skip
 
 
 class SshError(QxubError):

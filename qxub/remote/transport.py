@@ -7,15 +7,18 @@ terminal session) is one more method here, implemented by each transport."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
 
-from qxub import proc
-from qxub.remote.running import RemoteProcess
-from qxub.remote.target import Route, RsyncRoute, SshError, SshTarget
-
+TYPE_CHECKING = False  # as typing's, without importing typing (nor proc's subprocess)
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from qxub import proc
     from qxub.remote.forwarding import PortSpec, Tunnel
+    from qxub.remote.running import RemoteProcess
     from qxub.remote.sftp.files import SftpFiles
+    from qxub.remote.target import Route, RsyncRoute, SshError, SshTarget
+else:
+    Protocol = object
 
 
 class Transport(Protocol):

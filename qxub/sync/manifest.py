@@ -4,7 +4,7 @@ three-way rule (threeway.py): a side that still equals the base did not change, 
 side's change may replace it; a side that differs from the base changed, and is never
 overwritten or deleted silently.
 
-It is written only under the project's lock (`manifest_lock`), after the transfer it
+It is written only under the project's lock (qxub.locks.file_lock), after the transfer it
 describes, by renaming a complete file over the old one: a crash at any point leaves the
 record of an earlier sync, which never claims more than either end holds (a file sent since
 is then found equal at both ends and recorded, not sent again)."""
@@ -21,7 +21,7 @@ import stat
 import sys
 import time
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -277,20 +277,3 @@ def stamp(path: Path) -> Stamp | None:
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns
-
-
-@contextlib.contextmanager
-def manifest_lock(path: Path) -> Iterator[None]:
-    """Hold the sync lock of one (remote, project): one push at a time, across processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks here; pushes are not concurrent there
-            yield
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
