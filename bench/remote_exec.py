@@ -7,7 +7,7 @@ time over the median bare time.
 
 `--before DIR` also times another qxub source tree (a checkout of an earlier version: its
 folder holding `qxub/`) in the same rounds, at both ends, so before and after are measured
-side by side. Run: python bench/remote_exec.py [--runs 15] [--before DIR]
+side by side. Run: python bench/remote_exec.py [--runs 31] [--before DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from harness import QXUB, Bench, bench_remotes, command
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=31)
     parser.add_argument(
         "--before", type=Path, help="another qxub source tree to time alongside this one"
     )

@@ -3,10 +3,10 @@
 On the laptop, `exec --remote` opens its ssh session before anything else
 (qxub.remote.warm), and everything the laptop does after that competes for the CPU with the
 ssh client and, on a machine that is both ends, the remote login. Importing click and the
-exec command and parsing with them cost some 20 ms of CPU there; this parse of the same
-words costs well under one. It reads only the plain forms: each option as `--name VALUE`,
-`--name=VALUE` or `-x VALUE`, each value checked by the same function as click's type for it,
-then `--` and the command. Anything else (an unknown word, `-vv`, `--help`, `--mail`, a value
+exec command and parsing with them cost 20 to 60 ms of CPU there, by machine; this parse
+of the same words costs well under one. It reads only the plain forms: each option as
+`--name VALUE`, `--name=VALUE` or `-x VALUE`, each value checked by the same function as
+click's type for it, then `--` and the command. Anything else (an unknown word, `-vv`, `--help`, `--mail`, a value
 its check refuses, a command without `--`, shell completion) returns None, and click parses
 the words as it always does, with its own messages.
 
@@ -94,9 +94,10 @@ WORDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("snapshot", ("--snapshot", "--no-snapshot"), PAIR, TEXT),
     ("pull", ("--pull",), MANY, TEXT),
 )
-# Never forwarded to the remote qxub, never taken from `defaults:` (as exec_options says:
-# LAPTOP_ONLY and NOT_DEFAULTABLE; a test checks they agree).
+# Options that belong to the laptop: never forwarded to a remote qxub (they name local files
+# or choose the remote itself).
 LAPTOP_ONLY = frozenset({"remote", "config_file", "sync", "snapshot", "pull", "forward"})
+# Options that only steer this invocation: never taken from config `defaults:`.
 NOT_DEFAULTABLE = LAPTOP_ONLY | {"dry", "terse", "detach", "command", "interactive"}
 
 # word -> (name, how it takes its value, its check, the value of a flag)
