@@ -1,6 +1,6 @@
-"""`qxub exec --remote NAME ... -- COMMAND` on the laptop without click (qxub.cli.exec_run):
-the same options, the same words forwarded, the same errors, for every form it takes; every
-other form goes through click as before."""
+"""`qxub exec --remote NAME ... -- COMMAND` on the laptop without click (qxub.cli.exec_run,
+with qxub.cli.exec_words): the same options, the same words forwarded, the same errors, for
+every form it takes; every other form goes through click as before."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qxub.cli import exec_run
+from qxub.cli import exec_words
 from qxub.cli.configured import options_as_typed, options_command
 from qxub.cli.exec_cmd import exec_command
 from qxub.cli.exec_options import defaults_validator, forwarded_words
@@ -28,43 +28,43 @@ from helpers import QXUB, assert_one_line_error, qxub
 
 def _kind(param: click.Option) -> str:
     if param.count:
-        return exec_run.COUNT
+        return exec_words.COUNT
     if param.is_flag:
-        return exec_run.PAIR if param.secondary_opts else exec_run.FLAG
+        return exec_words.PAIR if param.secondary_opts else exec_words.FLAG
     if param.multiple:
-        return exec_run.MANY
-    return exec_run.OPTIONAL if param._flag_needs_value else exec_run.ONE
+        return exec_words.MANY
+    return exec_words.OPTIONAL if param._flag_needs_value else exec_words.ONE
 
 
 def _check(param: click.Option) -> str:
     kind = param.type
     if param.is_flag or param.count:
-        return exec_run.TEXT  # no value to check
+        return exec_words.TEXT  # no value to check
     if isinstance(kind, SizeType):
-        return exec_run.SIZE
+        return exec_words.SIZE
     if isinstance(kind, DurationType):
-        return exec_run.DURATION
+        return exec_words.DURATION
     if isinstance(kind, click.IntRange):
         assert (kind.min, kind.max, kind.min_open, kind.clamp) == (1, None, False, False)
-        return exec_run.POSITIVE
+        return exec_words.POSITIVE
     if isinstance(kind, AssignmentType):
         if not kind.many:
             assert kind.shell_names and not kind.bare_keys
-            return exec_run.ASSIGNMENT
+            return exec_words.ASSIGNMENT
         if kind.shell_names:
             assert not kind.bare_keys
-            return exec_run.ASSIGNMENTS
+            return exec_words.ASSIGNMENTS
         assert kind.bare_keys
-        return exec_run.RESOURCES
+        return exec_words.RESOURCES
     if isinstance(kind, click.Choice):
         assert tuple(kind.choices) == NAMES and kind.case_sensitive
-        return exec_run.SCHEDULER
+        return exec_words.SCHEDULER
     if isinstance(kind, click.Path):
         assert not (kind.exists or kind.resolve_path or kind.writable or kind.executable)
         assert kind.readable and kind.file_okay != kind.dir_okay
-        return exec_run.FILE if kind.file_okay else exec_run.DIRECTORY
+        return exec_words.FILE if kind.file_okay else exec_words.DIRECTORY
     assert kind is click.STRING, kind
-    return exec_run.TEXT
+    return exec_words.TEXT
 
 
 def test_its_words_are_the_exec_options_as_click_declares_them() -> None:
@@ -73,8 +73,8 @@ def test_its_words_are_the_exec_options_as_click_declares_them() -> None:
         for p in exec_command.params
         if isinstance(p, click.Option)
     ]
-    assert list(exec_run.WORDS) == declared
-    assert {name for name, *_ in exec_run.WORDS} | {"command", "typed"} == set(
+    assert list(exec_words.WORDS) == declared
+    assert {name for name, *_ in exec_words.WORDS} | {"command", "typed"} == set(
         ExecOptions.__record_fields__  # type: ignore[attr-defined]
     )
 
@@ -92,7 +92,7 @@ _VALUES = [
     "=", "--mem=1GB", "é",
 ]  # fmt: skip
 _OPTION_WORDS = sorted(
-    {word for _, words, _, _ in exec_run.WORDS for word in words}
+    {word for _, words, _, _ in exec_words.WORDS for word in words}
     | {"-vv", "-h", "--help", "--nosuch", "-x", "--version"}
 )
 _token = st.one_of(
@@ -144,15 +144,15 @@ def test_what_it_takes_it_reads_as_click_does(
     os.chdir(tmp_path)
     args = [word for token in tokens for word in token] + (["--"] if dashes else []) + command
     defaults = _checked(defaults)
-    parsed = exec_run.parse(args)
+    parsed = exec_words.parse(args)
     if parsed is None:
         return
     ctx = click_parse(args)
-    assert ctx is not None, f"click refuses {args}, exec_run takes it"
+    assert ctx is not None, f"click refuses {args}, exec_words takes it"
     values, typed = parsed
-    as_typed = tuple(exec_run.typed_words(values, typed, frozenset({"config_file"})))
+    as_typed = tuple(exec_words.typed_words(values, typed, frozenset({"config_file"})))
     assert ExecOptions(**values, typed=as_typed) == options_as_typed(ctx)
-    assert exec_run.forwarded(values, typed, defaults) == forwarded_words(ctx, tuple(defaults))
+    assert exec_words.forwarded(values, typed, defaults) == forwarded_words(ctx, tuple(defaults))
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_what_it_takes_it_reads_as_click_does(
 )
 def test_the_everyday_forms_are_taken(args: list[str]) -> None:
     """Not every form is left to click: those a user types every day are parsed here."""
-    assert exec_run.parse(args) is not None
+    assert exec_words.parse(args) is not None
 
 
 @pytest.mark.parametrize(
@@ -186,12 +186,12 @@ def test_the_everyday_forms_are_taken(args: list[str]) -> None:
     ],
 )
 def test_every_other_form_is_left_to_click(args: list[str]) -> None:
-    assert exec_run.parse(args) is None
+    assert exec_words.parse(args) is None
 
 
 def test_a_completion_request_is_left_to_click(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("_QXUB_COMPLETE", "bash_complete")
-    assert exec_run.parse(["--remote", "gadi", "--", "true"]) is None
+    assert exec_words.parse(["--remote", "gadi", "--", "true"]) is None
 
 
 def imported(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from qxub.cli.exec_cmd import exec_command
 from qxub.cli.exec_options import forwarded_words
-from qxub.cli.exec_run import LAPTOP_ONLY
+from qxub.cli.exec_words import LAPTOP_ONLY
 from qxub.cli.types import AssignmentType, DurationType, SizeType
 
 HOSTILE = st.text(alphabet="ab -'\"$;|&*`\\\n()=,.:/", min_size=0, max_size=12)

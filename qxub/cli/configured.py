@@ -93,7 +93,7 @@ def with_config_defaults(ctx: click.Context, options: ExecOptions, config: Confi
     """Fill the options the user did not type from the config's `defaults:`: the one place
     where they are applied (a remote qxub applies its own, there)."""
     from qxub.cli.exec_options import typed_names
-    from qxub.cli.exec_run import default_name
+    from qxub.cli.exec_words import default_name
 
     typed = typed_names(ctx)
     changes: dict[str, Any] = {}

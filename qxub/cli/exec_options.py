@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from qxub.cli import exec_run
+from qxub.cli import exec_words
 from qxub.cli.completion import platform_names, queue_names, remote_names
-from qxub.cli.exec_run import NOT_DEFAULTABLE
+from qxub.cli.exec_words import NOT_DEFAULTABLE
 from qxub.cli.types import AssignmentType, DurationType, SizeType
 from qxub.schedulers import NAMES as SCHEDULER_NAMES
 
@@ -427,13 +427,13 @@ def typed_options(
     ctx: click.Context, skip: frozenset[str] = frozenset(), joined: bool = False
 ) -> list[str]:
     """The options the user typed on the command line, as argv words, in a canonical order."""
-    return exec_run.typed_words(ctx.params, typed_names(ctx), skip, joined)
+    return exec_words.typed_words(ctx.params, typed_names(ctx), skip, joined)
 
 
 def forwarded_words(ctx: click.Context, defaults: tuple[tuple[str, Any], ...] = ()) -> list[str]:
     """What a remote qxub exec gets: the options typed here (minus laptop-only ones), then the
     remote's `defaults:` for options not typed, each as argv words."""
-    return exec_run.forwarded(ctx.params, typed_names(ctx), defaults)
+    return exec_words.forwarded(ctx.params, typed_names(ctx), defaults)
 
 
 def defaults_validator(command: click.Command) -> Callable[[str, Any], Any]:
@@ -441,7 +441,7 @@ def defaults_validator(command: click.Command) -> Callable[[str, Any], Any]:
     by_name = {p.name: p for p in command.params if isinstance(p, click.Option)}
 
     def check(key: str, value: Any) -> Any:
-        name = exec_run.default_name(key)
+        name = exec_words.default_name(key)
         if name is None or name not in by_name:
             valid = sorted(long_name(p)[2:] for n, p in by_name.items() if n not in NOT_DEFAULTABLE)
             raise ValueError(f"not an exec option; valid: {', '.join(valid)}")
