@@ -73,7 +73,7 @@ def stream_sink(out: BinaryIO, err: BinaryIO) -> FrameSink:
     streams = {protocol.STDOUT: out, protocol.STDERR: err}
     last: list[BinaryIO] = []
 
-    def on_frame(kind: int, payload: bytes) -> None:
+    def on_frame(kind: int, payload: bytes | bytearray | memoryview) -> None:
         stream = streams.get(kind)
         if stream is None:
             return

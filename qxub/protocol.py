@@ -191,7 +191,7 @@ class FrameDecoder:
 
     def __init__(
         self,
-        on_frame: Callable[[int, bytes], None],
+        on_frame: Callable[[int, bytes | bytearray | memoryview], None],
         on_preamble: Callable[[bytes], None] | None = None,
         *,
         started: bool = False,
@@ -199,13 +199,20 @@ class FrameDecoder:
         self.on_frame = on_frame
         self.on_preamble = on_preamble or (lambda data: None)
         self.started = started
-        self.buffer = bytearray()
+        self.buffer = bytearray()  # before START: what may hold it; then a cut frame's header
+        self._frame: bytearray | None = None  # the payload of a frame cut between pieces
+        self._filled = 0  # how much of it came so far
         self.corrupt = False
 
     def feed(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
+        """Decode `data`, the next piece of the stream. A frame's payload is a bytes-like
+        object (a memoryview of `data`, or a bytearray of its own), valid during the
+        `on_frame` call only: a consumer that keeps it copies it. A frame whole in one piece
+        is not copied here; one cut between pieces is copied once, into a bytearray of its
+        size."""
         if not self.started:
+            buffer = self.buffer
+            buffer += data
             at = buffer.find(START)
             if at < 0:
                 keep = len(START) - 1  # the start of START may be in this piece
@@ -215,30 +222,56 @@ class FrameDecoder:
                 return
             if at:
                 self.on_preamble(bytes(buffer[:at]))
-            del buffer[: at + len(START)]
+            data = bytes(buffer[at + len(START) :])
+            buffer.clear()
             self.started = True
-        pos, size = 0, len(buffer)
-        view = memoryview(buffer)
-        try:
-            while size - pos >= HEADER:
-                length = int.from_bytes(view[pos + 1 : pos + HEADER], "big")
-                if length > MAX_PAYLOAD:
-                    self.corrupt = True
-                    pos = size
-                    break
-                end = pos + HEADER + length
-                if end > size:
-                    break
-                self.on_frame(view[pos], bytes(view[pos + HEADER : end]))
-                pos = end
-        finally:
-            view.release()
-        if pos:
-            del buffer[:pos]
+        view = memoryview(data)
+        size = len(view)
+        pos = self._go_on_cut_frame(view) if self.buffer or self._frame is not None else 0
+        while size - pos >= HEADER:
+            length = int.from_bytes(view[pos + 1 : pos + HEADER], "big")
+            if length > MAX_PAYLOAD:
+                self.corrupt = True
+                return
+            end = pos + HEADER + length
+            if end > size:
+                break
+            self.on_frame(view[pos], view[pos + HEADER : end])
+            pos = end
+        if pos < size:  # the start of a frame cut here: its header, or more
+            self.buffer += view[pos : pos + HEADER]
+            self._go_on_cut_frame(view[pos + HEADER :])
+
+    def _go_on_cut_frame(self, view: memoryview) -> int:
+        """Take from `view` what it holds of the frame begun in an earlier piece (its header
+        in `buffer`, then its payload in `_frame`), passing the frame on once whole; how many
+        bytes of `view` that took."""
+        buffer, pos = self.buffer, 0
+        if self._frame is None:
+            pos = min(HEADER - len(buffer), len(view))
+            buffer += view[:pos]
+            if len(buffer) < HEADER:
+                return pos
+            length = int.from_bytes(buffer[1:HEADER], "big")
+            if length > MAX_PAYLOAD:
+                self.corrupt = True
+                buffer.clear()
+                return len(view)
+            self._frame, self._filled = bytearray(length), 0
+        frame, filled = self._frame, self._filled
+        take = min(len(frame) - filled, len(view) - pos)
+        frame[filled : filled + take] = view[pos : pos + take]
+        self._filled = filled + take
+        if self._filled == len(frame):
+            kind = buffer[0]
+            buffer.clear()
+            self._frame = None
+            self.on_frame(kind, frame)
+        return pos + take
 
     def pending(self) -> int:
         """Bytes of an unfinished frame (or of a possible START) held back."""
-        return len(self.buffer)
+        return len(self.buffer) + (self._filled if self._frame is not None else 0)
 
 
 def whole_frames(data: bytes | memoryview) -> int:

@@ -31,13 +31,13 @@ PIECE = st.tuples(st.sampled_from([protocol.STDOUT, protocol.STDERR]), CHUNK)
 def decode(stream: bytes, cuts: list[int]) -> tuple[bytes, bytes, list[str], bytes]:
     out, err, events, preamble = bytearray(), bytearray(), list[str](), bytearray()
 
-    def on_frame(kind: int, payload: bytes) -> None:
+    def on_frame(kind: int, payload: bytes | bytearray | memoryview) -> None:
         if kind == protocol.STDOUT:
             out.extend(payload)
         elif kind == protocol.STDERR:
             err.extend(payload)
         elif kind == protocol.EVENT:
-            events.append(payload.decode())
+            events.append(bytes(payload).decode())
 
     decoder = protocol.FrameDecoder(on_frame, preamble.extend)
     start = 0

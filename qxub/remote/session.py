@@ -75,7 +75,7 @@ class Session:
         ]
 
     # --- what arrives -------------------------------------------------------------------------
-    def _on_frame(self, kind: int, payload: bytes) -> None:
+    def _on_frame(self, kind: int, payload: bytes | bytearray | memoryview) -> None:
         heard = self.heard
         if kind in (protocol.STDOUT, protocol.STDERR):
             stream = self.streams.out if kind == protocol.STDOUT else self.streams.err
@@ -85,12 +85,15 @@ class Session:
             if heard.following_from is not None:
                 heard.shown += protocol.HEADER + len(payload)
         elif kind == protocol.MESSAGE:
-            if self.show_message(payload):
-                self._write(self.streams.err, payload, self.streams.out)
+            message = bytes(payload)
+            if self.show_message(message):
+                self._write(self.streams.err, message, self.streams.out)
         elif kind == protocol.EVENT:
-            self._on_event(payload.decode(errors="replace").split())
+            self._on_event(bytes(payload).decode(errors="replace").split())
 
-    def _write(self, stream: BinaryIO, data: bytes, other: BinaryIO | None = None) -> bool:
+    def _write(
+        self, stream: BinaryIO, data: bytes | bytearray | memoryview, other: BinaryIO | None = None
+    ) -> bool:
         """Write to the user's stream; False once its reader has gone (`| head`), which
         stops this session (the job goes on)."""
         if self.reader_gone:
@@ -185,14 +188,32 @@ class Session:
         return bytes(self.heard.tail).decode(errors="replace")
 
 
+# What the reader of a session's stdout asks the pipe to hold. A pipe holds 64 KiB by default,
+# and ssh stops each time it is full until this reader has read: 100 MB of job output took
+# about 10% longer that way. Linux lets any process widen a pipe to 1 MiB (its
+# pipe-max-size); elsewhere it stays as it is.
+PIPE_SIZE = 1 << 20
+READ_SIZE = 1 << 16  # larger reads cost more in fresh memory than they save in calls
+
+
+def _widen(pipe: Pipe) -> None:
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[attr-defined]
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass  # not Linux, not a pipe, or a smaller limit: the default size
+
+
 def _reader(pipe: Pipe | None, feed: Callable[[bytes], None]) -> threading.Thread:
     assert pipe is not None
+    _widen(pipe)
 
     def pump() -> None:
         read = getattr(pipe, "read1", pipe.read)
         while True:
             try:
-                data = read(65536)
+                data = read(READ_SIZE)
             except (OSError, ValueError):
                 break
             if not data:
