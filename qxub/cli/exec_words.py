@@ -30,7 +30,7 @@ COUNT = "count"  # no value: one more each time
 PAIR = "pair"  # its first word True, its second (--no-x) False
 ONE = "one"  # one value; the last one typed wins
 MANY = "many"  # one value each time, all kept
-OPTIONAL = "optional"  # a value or none (click's is_flag=False with a flag_value): click's
+OPTIONAL = "optional"  # a value or none (is_flag=False with a flag_value): left to click
 
 # What a value must be (the check of click's type for it): no check, or a function's name.
 TEXT = ""
