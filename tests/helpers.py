@@ -33,6 +33,23 @@ def qxub(
     )
 
 
+def imported(
+    *args: str, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run qxub with `-X importtime`: its result (stderr without those lines) and the names
+    of the modules it imported."""
+    argv = [sys.executable, "-X", "importtime", *QXUB[1:], *args]
+    done = children.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    said, modules = [], set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:"):
+            modules.add(line.rpartition("|")[2].strip())
+        else:
+            said.append(line)
+    done.stderr = "".join(f"{line}\n" for line in said)
+    return done, modules
+
+
 def qxub_popen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     return children.popen(
         [*QXUB, *args],

@@ -5,7 +5,6 @@ every form it takes; every other form goes through click as before."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from qxub.cli.types import AssignmentType, DurationType, SizeType
 from qxub.options import ExecOptions
 from qxub.schedulers import NAMES
 
-from helpers import QXUB, assert_one_line_error, qxub
+import children
+from helpers import assert_one_line_error, imported, qxub
 
 
 def _kind(param: click.Option) -> str:
@@ -194,31 +194,16 @@ def test_a_completion_request_is_left_to_click(monkeypatch: pytest.MonkeyPatch) 
     assert exec_words.parse(["--remote", "gadi", "--", "true"]) is None
 
 
-def imported(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run qxub with `-X importtime`: its result (stderr without those lines) and the names
-    of the modules it imported."""
-    argv = [sys.executable, "-X", "importtime", *QXUB[1:], *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, cwd=cwd)
-    said, modules = [], set()
-    for line in done.stderr.splitlines():
-        if line.startswith("import time:"):
-            modules.add(line.rpartition("|")[2].strip())
-        else:
-            said.append(line)
-    done.stderr = "".join(f"{line}\n" for line in said)
-    return done, modules
-
-
 def test_an_everyday_remote_exec_imports_no_click(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     (project / ".git").mkdir(parents=True)
     args = ["exec", "--remote", "local", "--quiet", "--", "sh", "-c", "echo hi; exit 3"]
-    done, modules = imported(args, project)
+    done, modules = imported(*args, cwd=project)
     assert (done.returncode, done.stdout) == (3, "hi\n"), done.stderr
     assert "click" not in modules and "qxub.mirroring.run" in modules
-    done, modules = imported(["exec", "--remote", "local", "-vv", "--", "true"], project)
+    done, modules = imported("exec", "--remote", "local", "-vv", "--", "true", cwd=project)
     assert "click" in modules and done.returncode == 0, done.stderr  # a form left to click
-    done, modules = imported(["exec", "--remote", "local", "--nosuch", "--", "true"], project)
+    done, modules = imported("exec", "--remote", "local", "--nosuch", "--", "true", cwd=project)
     assert "click" in modules  # and click's message
     assert_one_line_error(done)
     assert "No such option '--nosuch'" in done.stderr
@@ -228,7 +213,7 @@ def test_qx_takes_the_same_forms(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     (project / ".git").mkdir(parents=True)
     argv = [sys.executable, "-c", "import sys; from qxub.entry import qx_main; qx_main()"]
-    done = subprocess.run(
+    done = children.run(
         [*argv, "--remote", "local", "--quiet", "--", "sh", "-c", "exit 4"],
         capture_output=True, text=True, timeout=60, cwd=project, check=False,
     )  # fmt: skip

@@ -5,29 +5,12 @@ other form of the command still goes through."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import QXUB, assert_one_line_error, qxub
+from helpers import assert_one_line_error, imported, qxub
 from remotes import mirror
-
-
-def imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run qxub with `-X importtime`: its result (stderr without those lines) and the names
-    of the modules it imported."""
-    argv = [sys.executable, "-X", "importtime", *QXUB[1:], *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    said, modules = [], set()
-    for line in done.stderr.splitlines():
-        if line.startswith("import time:"):
-            modules.add(line.rpartition("|")[2].strip())
-        else:
-            said.append(line)
-    done.stderr = "".join(f"{line}\n" for line in said)
-    return done, modules
 
 
 def test_an_everyday_push_imports_no_click(remote: str, remote_home: Path) -> None:

@@ -15,7 +15,6 @@ from click.core import ParameterSource
 
 from qxub.cli import exec_words
 from qxub.cli.completion import platform_names, queue_names, remote_names
-from qxub.cli.exec_words import NOT_DEFAULTABLE
 from qxub.cli.types import AssignmentType, DurationType, SizeType
 from qxub.schedulers import NAMES as SCHEDULER_NAMES
 
@@ -443,7 +442,9 @@ def defaults_validator(command: click.Command) -> Callable[[str, Any], Any]:
     def check(key: str, value: Any) -> Any:
         name = exec_words.default_name(key)
         if name is None or name not in by_name:
-            valid = sorted(long_name(p)[2:] for n, p in by_name.items() if n not in NOT_DEFAULTABLE)
+            valid = sorted(
+                long_name(p)[2:] for n, p in by_name.items() if n not in exec_words.NOT_DEFAULTABLE
+            )
             raise ValueError(f"not an exec option; valid: {', '.join(valid)}")
         param = by_name[name]
         if isinstance(value, list) and not param.multiple:
