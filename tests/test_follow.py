@@ -4,7 +4,9 @@ and the job's own exit code (issue 11)."""
 
 from __future__ import annotations
 
+import io
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -12,6 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+from qxub import __version__, protocol
+from qxub.cli.configured import cli_config
+from qxub.remote.config import find_remote
+from qxub.remote.executor import FollowEnd, FollowHooks, RemoteRun
+from qxub.remote.reach import transport_for
+from qxub.remote.shown import shown_offset
+from qxub.streams import Streams
 
 import children
 from helpers import QXUB, qxub, qxub_popen
@@ -224,3 +234,31 @@ def test_ctrl_c_cancels_then_pulls() -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     assert Path("made.txt").read_text() == "x\n", proc.stderr.read()
+
+
+@pytest.mark.usefixtures("remote")
+def test_the_jobs_end_is_noted_as_soon_as_the_remote_says_finished(tmp_path: Path) -> None:
+    """What was shown, and that the job is over, are noted when `finished` arrives, while
+    the session still ends (here a remote that stays 3 s more), not after it."""
+    events = [f"hello {__version__} {protocol.PROTOCOL}", "submitted 5.local local", "following 0"]
+    said = tmp_path / "said"
+    said.write_bytes(
+        protocol.START
+        + b"".join(protocol.frame(protocol.EVENT, event.encode()) for event in events)
+        + protocol.frame(protocol.STDOUT, b"hi\n")
+        + protocol.frame(protocol.EVENT, b"finished 3")
+    )
+    remote = find_remote(cli_config(), "R")
+    out, err = io.BytesIO(), io.BytesIO()
+    seen: list[tuple[str, int | None, int | None]] = []
+
+    def over(job_id: str) -> None:
+        assert run.session is not None
+        seen.append((job_id, run.session.process.poll(), shown_offset("R", job_id)))
+
+    script = [f"cat {shlex.quote(str(said))}", "sleep 3"]
+    streams = Streams(out, err, io.StringIO(), lambda message: None)
+    run = RemoteRun(remote, transport_for(remote), script, streams, hooks=FollowHooks(over=over))
+    assert run.follow() == FollowEnd(3, "5.local", True)
+    assert seen == [("5.local", None, protocol.HEADER + 3)]  # the session was still on
+    assert (out.getvalue(), err.getvalue()) == (b"hi\n", b"")

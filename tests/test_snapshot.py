@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import time
 from pathlib import Path
 
@@ -221,6 +222,26 @@ def test_a_push_into_a_mirror_a_job_uses_says_so_once(
         "without --snapshot, not seen to end here); use --snapshot to give each job its own copy"
     ], pushed.stderr
     assert qxub("cancel", "--remote", remote, fourth).returncode == 0
+
+
+def test_a_job_followed_to_its_end_or_cancelled_is_not_named_by_the_next_push(
+    remote: str, tmp_path: Path
+) -> None:
+    project = Path.cwd()
+    (project / "code.txt").write_text("v1\n")
+    assert qxub("remote", "push", remote).returncode == 0
+    followed = qxub("exec", "--remote", remote, "--no-snapshot", "--", "cat", "code.txt")
+    assert (followed.returncode, followed.stdout) == (0, "v1\n"), followed.stderr
+    proc = qxub_popen("exec", "--remote", remote, "--no-snapshot", "--", "sleep", "60")
+    assert proc.stderr is not None
+    while "started" not in (line := proc.stderr.readline()):
+        assert line, "qxub ended before the job started"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    (project / "code.txt").write_text("v2\n")
+    pushed = qxub("remote", "push", remote)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "in this mirror" not in pushed.stderr
 
 
 def test_sync_snapshot_on_the_remote_is_the_default(

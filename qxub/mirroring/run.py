@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from qxub import record as records
@@ -271,12 +272,12 @@ def run_remote_job(
             pull_after_job(remote, cwd, remote_path, pulls, streams, verbose)
         return code
     follows = not (options.detach or options.terse or options.dry)
-    hooks = None
+    hooks = FollowHooks(over=partial(_job_over, remote))
     if token is None:  # the job runs in the mirror itself: a push there changes what it runs
         from qxub.mirroring.in_use import note_job
 
-        root = find_project_root(cwd)
-        hooks = FollowHooks(submitted=lambda job_id: note_job(remote.name, root, job_id))
+        noting = partial(note_job, remote.name, find_project_root(cwd))
+        hooks = records.replace(hooks, submitted=noting)
     end = run_remote_exec(
         remote,
         words,
@@ -294,8 +295,6 @@ def run_remote_job(
         noticing.join()
     if options.detach and end.job_id is not None and end.exit_code == 0:
         streams.status(f"follow it with: qxub wait --remote {remote.name} {end.job_id}")
-    if end.job_ended and end.job_id is not None:
-        _job_over(remote, end.job_id)
     if pulls and end.job_ended:
         pull_after_job(
             remote, cwd, remote_path, pulls, streams, verbose, token=token, job_id=end.job_id
@@ -355,11 +354,10 @@ def wait_remote_job(
         start_offset=offset,
         cancel_on_interrupt=False,
         quiet=quiet,
+        hooks=FollowHooks(over=partial(_job_over, remote)),
         continue_words=pull_words(pulls),
     )
     end = run.follow()
-    if end.job_ended:
-        _job_over(remote, job_id)
     if pulls and end.job_ended:
         pull_after_job(remote, cwd, remote_path, pulls, streams, 0, job_id=job_id)
     return end.exit_code

@@ -46,12 +46,14 @@ def _nothing(job_id: str) -> None:
 class FollowHooks:
     """What other features attach to a remote follow (port forwards, say); each is called
     with the job id: the remote submitted the job (called from the session's reader); it
-    started; a new session follows it again; the follow ended (the job's end, Ctrl-C, or
-    giving up on a lost follow)."""
+    started; a new session follows it again; the job is over, as seen here (said once: the
+    remote said `finished`, called while ssh still ends the session; or it was cancelled
+    here); the follow ended (the job's end, Ctrl-C, or giving up on a lost follow)."""
 
     submitted: Callable[[str], None] = _nothing
     started: Callable[[str], None] = _nothing
     reattached: Callable[[str], None] = _nothing
+    over: Callable[[str], None] = _nothing
     ended: Callable[[str], None] = _nothing
 
 
@@ -103,6 +105,8 @@ class RemoteRun:
         self.messages: set[bytes] = set()
         self.said_started = False
         self.said_lost = False
+        self.said_over = False
+        self.noted: tuple[str, int] | None = None  # the offset last saved (save_shown)
         self.session: Session | None = None  # the current one
 
     def run(self) -> int:
@@ -125,6 +129,8 @@ class RemoteRun:
                     self.sleep(backoff)
                 try:
                     session = self.session = self._session(script)
+                    if session.wait_finished():
+                        self._finished(session)
                     returncode = session.wait()
                 except SshError as exc:  # could not even start a session
                     if not self.expect_follow or self.job_id is None or not self.reached:
@@ -149,6 +155,7 @@ class RemoteRun:
                     lost_since, failures = None, 0
                 self._note_shown()
                 if heard.finished is not None:
+                    self._over()
                     self._ended()
                     return FollowEnd(heard.finished, self.job_id, True)
                 if heard.continue_at is not None and self.job_id is not None:
@@ -198,9 +205,27 @@ class RemoteRun:
         self.messages.add(payload)
         return True
 
+    def _finished(self, session: Session) -> None:
+        """The remote said `finished`: what was shown, and that the job is over, are noted
+        now, while ssh ends the session."""
+        heard = session.heard
+        self.job_id = heard.job_id or self.job_id
+        if heard.log_offset is not None:
+            self.offset = heard.log_offset
+        self._note_shown()
+        self._over()
+
     def _note_shown(self) -> None:
-        if self.job_id is not None and self.offset is not None:
+        if self.job_id is None or self.offset is None:
+            return
+        if self.noted != (self.job_id, self.offset):
+            self.noted = (self.job_id, self.offset)
             save_shown(self.remote.name, self.job_id, self.offset)
+
+    def _over(self) -> None:
+        if self.job_id is not None and not self.said_over:
+            self.said_over = True
+            self.hooks.over(self.job_id)
 
     def _ended(self) -> None:
         if self.job_id is not None:
@@ -273,6 +298,7 @@ class RemoteRun:
                 self._wait_for_job_id(session)
             if self.job_id is not None:
                 self._cancel(self.job_id)
+                self._over()
                 return FollowEnd(EXIT_INTERRUPTED, self.job_id, True)
             if session is not None and session.process.poll() is None:
                 check = f"qxub status --remote {self.remote.name}"

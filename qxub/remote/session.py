@@ -67,10 +67,13 @@ class Session:
         self.show_message = show_message
         self.lock = threading.Lock()
         self.reader_gone = False  # the reader of our output went away (`| head`)
+        # Set when the remote says `finished` (nothing follows it) or its stream ends: then
+        # the job's end is known while ssh still ends the session (`wait_finished`).
+        self.settled = threading.Event()
         self.process: RemoteProcess = transport.popen(script, tty=tty, stdin_fd=stdin_fd)
         decoder = protocol.FrameDecoder(self._on_frame, self._on_preamble)
         self.readers = [
-            _reader(self.process.stdout, decoder.feed),
+            _reader(self.process.stdout, decoder.feed, self.settled),
             _reader(self.process.stderr, self._on_stderr),
         ]
 
@@ -133,6 +136,7 @@ class Session:
         elif kind == "finished" and args:
             with contextlib.suppress(ValueError):
                 heard.finished = int(args[0])
+                self.settled.set()
         elif kind == "continue-at" and args:
             with contextlib.suppress(ValueError):
                 heard.continue_at = int(args[0])
@@ -162,6 +166,13 @@ class Session:
             self._show_held()
 
     # --- its end ------------------------------------------------------------------------------
+    def wait_finished(self) -> bool:
+        """Wait until the remote said `finished` or its stream ended (Ctrl-C interrupts);
+        whether it said `finished`. The job is then over and all its output shown, while ssh
+        takes some milliseconds more to end the session (`wait`)."""
+        self.settled.wait()
+        return self.heard.finished is not None
+
     def wait(self) -> int:
         """The session's exit status, once all it sent was read (Ctrl-C interrupts)."""
         returncode = self.process.wait_interruptibly()
@@ -205,20 +216,27 @@ def _widen(pipe: Pipe) -> None:
         pass  # not Linux, not a pipe, or a smaller limit: the default size
 
 
-def _reader(pipe: Pipe | None, feed: Callable[[bytes], None]) -> threading.Thread:
+def _reader(
+    pipe: Pipe | None, feed: Callable[[bytes], None], ended: threading.Event | None = None
+) -> threading.Thread:
+    """A thread that feeds what comes on `pipe` to `feed`, and sets `ended` at its end."""
     assert pipe is not None
     _widen(pipe)
 
     def pump() -> None:
         read = getattr(pipe, "read1", pipe.read)
-        while True:
-            try:
-                data = read(READ_SIZE)
-            except (OSError, ValueError):
-                break
-            if not data:
-                break
-            feed(data)
+        try:
+            while True:
+                try:
+                    data = read(READ_SIZE)
+                except (OSError, ValueError):
+                    break
+                if not data:
+                    break
+                feed(data)
+        finally:
+            if ended is not None:
+                ended.set()
 
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
