@@ -52,13 +52,15 @@ def installed_python() -> str:
 
 
 # What pip writes for pyproject's `qxub = "qxub.entry:main"`: the program a user runs. Through
-# it, not `python -m qxub` (runpy and the module search cost about 5 ms more at start-up).
+# it, not `python -m qxub` (runpy and the module search cost about 5 ms more at start-up). This
+# is pip 26's; pip before 25.0 wrote `import re` and a `re.sub` on argv[0] there, which cost
+# an `exec --remote` some 8 ms more before its ssh session starts (`qxub remote install`
+# writes no `re` either).
 _SCRIPT = """#!{python}
-import re
 import sys
 from qxub.entry import main
-if __name__ == "__main__":
-    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+if __name__ == '__main__':
+    sys.argv[0] = sys.argv[0].removesuffix('.exe')
     sys.exit(main())
 """
 
