@@ -8,7 +8,8 @@ still imports, reads its config and works out the command. Then:
 1. this says `READY` on stdout at once (the laptop reads it before anything else: a qxub too
    old to know `_await` never says it, and the laptop runs the whole script in a new session
    instead);
-2. it imports what `qxub exec` needs to submit a job here;
+2. it imports what `qxub exec` needs to submit a job here (its words in plain form need no
+   click: qxub.cli.exec_run);
 3. it reads its stdin to the end: the payload (qxub.remote.handover), which the laptop writes
    only if it would have sent this very preamble; an empty stdin (the laptop did not take the
    session) ends it with nothing done;
@@ -30,11 +31,10 @@ if TYPE_CHECKING:
 
 def main() -> NoReturn:
     os.write(1, READY)
-    from qxub.cli.main import load_command
-    from qxub.cli.main import main as run_qxub
-
-    load_command("exec")  # imported while the laptop works out what to send
-    import qxub.execute  # noqa: F401  (what `exec` runs here, imported when it starts)
+    # Imported while the laptop works out what to send: `exec` in plain words, and what it
+    # runs here when it starts.
+    import qxub.execute  # noqa: F401
+    from qxub.cli import exec_run
 
     found = parse(sys.stdin.buffer.read())
     if found is None:
@@ -42,6 +42,10 @@ def main() -> NoReturn:
     sub, words = found
     _enter(os.environ.pop(ROOT_ENV, ""), sub)
     sys.argv[1:] = words
+    if words[:1] == ["exec"]:
+        exec_run.main(words[1:])  # ends here, unless the words are for click
+    from qxub.cli.main import main as run_qxub
+
     run_qxub()
 
 

@@ -10,6 +10,7 @@ import pytest
 from qxub import record as records
 from qxub.cli.configured import cli_config, options_as_typed, with_config_defaults
 from qxub.cli.exec_cmd import exec_command
+from qxub.cli.exec_options import typed_names
 from qxub.options import ExecOptions
 
 
@@ -42,6 +43,6 @@ def test_config_defaults_fill_only_what_was_not_typed(
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".qxub.yaml").write_text("defaults:\n  mem: 4GB\n  cpus: 2\n  mod: [x, y]\n")
     ctx = parse("--cpus", "8", "--", "true")
-    options = with_config_defaults(ctx, options_as_typed(ctx), cli_config())
+    options = with_config_defaults(typed_names(ctx), options_as_typed(ctx), cli_config())
     assert (options.mem, options.cpus, options.mods_each) == ("4GB", 8, ("x", "y"))
     assert options.typed == ("--cpus", "8")  # the job's header shows what was typed

@@ -1,6 +1,7 @@
-"""`qxub exec --remote NAME ... -- COMMAND` on the laptop without click (qxub.cli.exec_run,
-with qxub.cli.exec_words): the same options, the same words forwarded, the same errors, for
-every form it takes; every other form goes through click as before."""
+"""`qxub exec [OPTIONS] -- COMMAND` without click (qxub.cli.exec_run, with
+qxub.cli.exec_words), on the laptop (`--remote`), here, and as the remote end of a laptop's
+run (`qxub _await`): the same options, the same words forwarded, the same job, the same
+errors, for every form it takes; every other form goes through click as before."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from qxub.cli.exec_cmd import exec_command
 from qxub.cli.exec_options import defaults_validator, forwarded_words
 from qxub.cli.types import AssignmentType, DurationType, SizeType
 from qxub.options import ExecOptions
+from qxub.remote import handover
 from qxub.schedulers import NAMES
 
 import children
-from helpers import assert_one_line_error, imported, qxub
+from helpers import QXUB, assert_one_line_error, imported, qxub
 
 
 def _kind(param: click.Option) -> str:
@@ -207,6 +209,35 @@ def test_an_everyday_remote_exec_imports_no_click(tmp_path: Path) -> None:
     assert "click" in modules  # and click's message
     assert_one_line_error(done)
     assert "No such option '--nosuch'" in done.stderr
+
+
+def test_an_everyday_exec_here_imports_no_click_and_runs_as_through_click(
+    tmp_path: Path,
+) -> None:
+    args = ["exec", "--scheduler", "local", "--quiet", "--", "sh", "-c", "echo hi; exit 3"]
+    done, modules = imported(*args, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (3, "hi\n"), done.stderr
+    assert "click" not in modules and "qxub.execute" in modules
+    # The same job script, config defaults applied (checked with click's types: a config
+    # with `defaults:` imports click), as the form click parses (no `--`).
+    (tmp_path / ".qxub.yaml").write_text("defaults:\n  cpus: 3\n  scheduler: local\n")
+    fast = qxub("exec", "--dry", "--mem", "2GB", "--", "echo", "hi", cwd=tmp_path)
+    slow = qxub("exec", "--dry", "--mem", "2GB", "echo", "hi", cwd=tmp_path)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (0, slow.stdout, slow.stderr)
+    assert "cannot honour --mem, --cpus" in fast.stdout  # --cpus from `defaults:`
+
+
+def test_the_remote_end_of_a_laptops_run_imports_no_click(tmp_path: Path) -> None:
+    """`qxub _await` (qxub.awaited): READY, then the payload's `exec` in plain words."""
+    mirror = tmp_path / "mirror"
+    payload = handover.payload("sub", ["exec", "--scheduler", "local", "--", "sh", "-c", "pwd"])
+    argv = [sys.executable, "-X", "importtime", *QXUB[1:], handover.WORD]
+    env = {**os.environ, handover.ROOT_ENV: str(mirror)}
+    done = children.run(argv, input=payload, capture_output=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == handover.READY + f"{mirror / 'sub'}\n".encode()
+    modules = {line.rpartition(b"|")[2].strip() for line in done.stderr.splitlines()}
+    assert b"click" not in modules and b"qxub.execute" in modules
 
 
 def test_qx_takes_the_same_forms(tmp_path: Path) -> None:

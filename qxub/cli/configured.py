@@ -13,7 +13,7 @@ from qxub.config import Config, Schema, load_config
 
 TYPE_CHECKING = False  # as typing's, without importing typing
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from typing import Any
 
     import click
@@ -89,13 +89,14 @@ def options_as_typed(ctx: click.Context, skip: frozenset[str] = frozenset()) -> 
     return ExecOptions(**values, typed=tuple(typed_options(ctx, skip=skip | {"config_file"})))
 
 
-def with_config_defaults(ctx: click.Context, options: ExecOptions, config: Config) -> ExecOptions:
-    """Fill the options the user did not type from the config's `defaults:`: the one place
-    where they are applied (a remote qxub applies its own, there)."""
-    from qxub.cli.exec_options import typed_names
+def with_config_defaults(
+    typed: Collection[str], options: ExecOptions, config: Config
+) -> ExecOptions:
+    """Fill the options the user did not type (`typed`: the names of those typed) from the
+    config's `defaults:`: the one place where they are applied (a remote qxub applies its
+    own, there)."""
     from qxub.cli.exec_words import default_name
 
-    typed = typed_names(ctx)
     changes: dict[str, Any] = {}
     for key, (value, _layer) in config.defaults().items():
         name = default_name(key)

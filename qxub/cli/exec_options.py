@@ -6,7 +6,7 @@ recorded in a job's script and (with --remote) the options forwarded to the remo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -429,7 +429,7 @@ def typed_options(
     return exec_words.typed_words(ctx.params, typed_names(ctx), skip, joined)
 
 
-def forwarded_words(ctx: click.Context, defaults: tuple[tuple[str, Any], ...] = ()) -> list[str]:
+def forwarded_words(ctx: click.Context, defaults: Iterable[tuple[str, Any]] = ()) -> list[str]:
     """What a remote qxub exec gets: the options typed here (minus laptop-only ones), then the
     remote's `defaults:` for options not typed, each as argv words."""
     return exec_words.forwarded(ctx.params, typed_names(ctx), defaults)
