@@ -5,7 +5,8 @@ before anything else can happen (`exec --remote` waits on it).
 One file in the cache folder maps a file's name to its text and what the text parsed to, as
 `marshal` writes it (no import to read it). An entry is used only when the text read now is
 the same text: a changed file is parsed anew, so the cache can never give stale values. What
-marshal cannot hold (YAML dates) is simply not kept.
+marshal cannot hold (YAML dates) is simply not kept. qxub.cli.configured keeps here too what
+a config's `defaults:` entries were checked to (click does that check).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _FILE = "yaml.marshal"
-_MOST = 32  # entries kept: the config layers and platform files of a few projects
+_MOST = 64  # entries kept: the config layers, platform files and `defaults:` of a few projects
 _TAG = f"qxub yaml cache {sys.version_info[0]}.{sys.version_info[1]}"
 
 _entries: dict[str, tuple[str, bytes]] | None = None  # read once per run

@@ -227,6 +227,29 @@ def test_an_everyday_exec_here_imports_no_click_and_runs_as_through_click(
     assert "cannot honour --mem, --cpus" in fast.stdout  # --cpus from `defaults:`
 
 
+def test_config_defaults_checked_once_need_no_click_the_next_time(tmp_path: Path) -> None:
+    """A `defaults:` entry is checked with click's types, then kept: the next run takes the
+    checked value without click. A changed or wrong value is checked anew; a path each time."""
+    config = tmp_path / ".qxub.yaml"
+    args = ["exec", "--quiet", "--dry", "--", "true"]
+    config.write_text("defaults:\n  mem: 2GB\n  mod: [a, b]\n  scheduler: local\n")
+    first, modules = imported(*args, cwd=tmp_path)
+    assert first.returncode == 0 and "click" in modules, first.stderr
+    again, modules = imported(*args, cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, first.stdout) and "click" not in modules
+    assert "# context: module" in again.stdout and "cannot honour --mem" in again.stdout
+    config.write_text("defaults:\n  mem: lots\n  scheduler: local\n")
+    for _ in range(2):
+        wrong, modules = imported(*args, cwd=tmp_path)
+        assert_one_line_error(wrong)
+        assert "defaults.mem" in wrong.stderr and "click" in modules
+    (tmp_path / "run").mkdir()
+    config.write_text("defaults:\n  execdir: run\n  scheduler: local\n")
+    for _ in range(2):
+        done, modules = imported(*args, cwd=tmp_path)
+        assert done.returncode == 0 and "click" in modules, done.stderr  # checked each time
+
+
 def test_the_remote_end_of_a_laptops_run_imports_no_click(tmp_path: Path) -> None:
     """`qxub _await` (qxub.awaited): READY, then the payload's `exec` in plain words."""
     mirror = tmp_path / "mirror"

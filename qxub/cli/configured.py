@@ -40,8 +40,25 @@ def _defaults_check() -> Callable[[str, Any], Any]:
 
 def _check_default(key: str, value: Any) -> Any:
     """Checks one `defaults:` entry; the checker is built on first use (few configs have
-    defaults, and building it costs a second set of the exec options)."""
-    return _defaults_check()(key, value)
+    defaults, and building it costs a second set of the exec options, and click).
+
+    What an entry was checked to is kept (qxub.yaml_cache) for the same key and value, by
+    this qxub: the next run takes it from there without click. A path is checked each time:
+    what it may be depends on the files here."""
+    from qxub import __version__, yaml_cache
+    from qxub.cli.exec_words import PATH_CHECKS, check_of, default_name
+
+    name = default_name(key)
+    kept = name is not None and check_of(name) not in PATH_CHECKS
+    source, text = f"exec defaults.{key}", f"{__version__} {value!r}"
+    if kept:
+        found, checked = yaml_cache.cached(source, text)
+        if found:
+            return checked
+    checked = _defaults_check()(key, value)
+    if kept:
+        yaml_cache.keep(source, text, checked)
+    return checked
 
 
 def config_schema() -> Schema:

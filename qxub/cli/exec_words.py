@@ -217,6 +217,14 @@ def typed_words(
     return [word for name in names for word in option_words(name, values[name], joined)]
 
 
+PATH_CHECKS = frozenset({DIRECTORY, FILE})  # what they take depends on the files here
+
+
+def check_of(name: str) -> str:
+    """How the value of option `name` is checked (TEXT, SIZE, FILE...)."""
+    return next(check for key, _, _, check in WORDS if key == name)
+
+
 def default_name(key: str) -> str | None:
     """The option a config `defaults:` key sets (its name, or its long word without the
     dashes, `-` or `_` alike), or None."""
