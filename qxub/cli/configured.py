@@ -1,7 +1,8 @@
 """What every command shares: the config as the CLI reads it, checked against the exec
 options (for `defaults:`) and the remotes schema, and the exec options as typed records.
 click (and the exec options built with it) is imported only when a `defaults:` entry is
-checked or the options are read: a push reads the config without it (qxub.cli.push_run)."""
+checked (the first time: see `_check_default`) or click reads the options: a push, and an
+exec in plain words, read the config without it (qxub.cli.push_run, qxub.cli.exec_run)."""
 
 from __future__ import annotations
 
