@@ -2,8 +2,8 @@
 (qxub.remote.warm), start a full `remote push`'s listing of the mirror (qxub.remote.warm_list),
 or look whether a `remote push` will need a session (qxub.remote.warm_push), then import the
 CLI, which takes its time, and run it (a plain `remote push NAME` runs without it:
-qxub.cli.push_run; nor does an `exec --remote NAME` in plain words: qxub.cli.exec_run). On
-the cluster, `qxub _await` is the other end of such a session (qxub.awaited)."""
+qxub.cli.push_run; nor does an `exec` in plain words: qxub.cli.exec_run). On the cluster,
+`qxub _await` is the other end of such a session (qxub.awaited)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _main() -> NoReturn:
 
         push_run.main(sys.argv[1:])
     if sys.argv[1:2] == ["exec"]:
-        from qxub.cli import exec_run  # `exec --remote NAME ... -- COMMAND`: no click
+        from qxub.cli import exec_run  # `exec [OPTIONS] -- COMMAND` in plain words: no click
 
         exec_run.main(sys.argv[2:])
     from qxub.cli.main import main as run_qxub
@@ -50,7 +50,7 @@ def qx_main() -> NoReturn:
 
 
 def _qx_main() -> NoReturn:
-    from qxub.cli import exec_run  # `qx --remote NAME ... -- COMMAND`: no click
+    from qxub.cli import exec_run  # `qx [OPTIONS] -- COMMAND` in plain words: no click
 
     exec_run.main(sys.argv[1:])
     from qxub.cli.main import qx_main as run_qx

@@ -1,11 +1,10 @@
 """The words of `qxub exec`'s options as plain data, and a parse of them without click, for
-`qxub exec --remote NAME [OPTIONS] -- COMMAND` on the laptop (qxub.cli.exec_run).
+`qxub exec [OPTIONS] -- COMMAND` (qxub.cli.exec_run): on the laptop, on a login node, and as
+the remote end of a laptop's run.
 
-On the laptop, `exec --remote` opens its ssh session before anything else
-(qxub.remote.warm), and everything the laptop does after that competes for the CPU with the
-ssh client and, on a machine that is both ends, the remote login. Importing click and the
-exec command and parsing with them cost 20 to 60 ms of CPU there, by machine; this parse
-of the same words costs well under one. It reads only the plain forms: each option as
+Importing click and the exec command and parsing with them cost 20 to 60 ms of CPU, by
+machine (about a fifth of a local `qxub exec -- true`); this parse of the same words costs
+well under one. It reads only the plain forms: each option as
 `--name VALUE`, `--name=VALUE` or `-x VALUE`, each value checked by the same function as
 click's type for it, then `--` and the command. Anything else (an unknown word, `-vv`,
 `--help`, `--mail`, a value its check refuses, a command without `--`, shell completion)
